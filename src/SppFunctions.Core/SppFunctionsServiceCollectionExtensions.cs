@@ -1,0 +1,14 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>The app's services, one extension per concern, in the order events flow.</summary>
+public static class SppFunctionsServiceCollectionExtensions
+{
+    /// <summary>Everything the Functions app needs. Program.cs reads as this table of contents.</summary>
+    public static IServiceCollection AddSppFunctions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSppClient(configuration);
+        return services;
+    }
+}

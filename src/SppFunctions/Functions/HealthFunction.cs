@@ -1,0 +1,18 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace SppFunctions.Functions;
+
+/// <summary>GET /api/health: answers 200 while the worker runs (for uptime probes). Touches no storage and no SPP.</summary>
+public sealed class HealthFunction
+{
+    [Function("Health")]
+    public IActionResult Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
+        new OkObjectResult(new
+        {
+            status = "ok",
+            version = typeof(HealthFunction).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
+        });
+}

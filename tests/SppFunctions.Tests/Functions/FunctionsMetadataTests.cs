@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using SppFunctions.Tests.Infrastructure;
+
+namespace SppFunctions.Tests.Functions;
+
+/// <summary>
+/// The Functions host is not available on our build machines, so the function index the Worker SDK generates
+/// (functions.metadata) is checked instead: every function, its trigger, route/queue/schedule and connection.
+/// </summary>
+public class FunctionsMetadataTests
+{
+    private static readonly Lazy<Dictionary<string, JsonObject>> Functions = new(() =>
+    {
+        var path = Path.Combine(TestPaths.FunctionsOutputDirectory, "functions.metadata");
+        Assert.True(File.Exists(path), $"{path} is missing: the Functions project did not build with the Worker SDK.");
+        return JsonNode.Parse(File.ReadAllText(path))!.AsArray()
+            .Select(f => f!.AsObject())
+            .ToDictionary(f => f["name"]!.GetValue<string>());
+    });
+
+    private static JsonObject Trigger(string function)
+    {
+        Assert.True(Functions.Value.ContainsKey(function), $"function '{function}' is not in functions.metadata");
+        return Functions.Value[function]["bindings"]!.AsArray().Select(b => b!.AsObject())
+            .Single(b => b["type"]!.GetValue<string>().EndsWith("Trigger", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every function the app has. A new function must be added here with its trigger.</summary>
+    public static readonly string[] ExpectedFunctions = { "Health" };
+
+    [Fact]
+    public void Lists_exactly_the_expected_functions()
+    {
+        Assert.Equal(ExpectedFunctions.Order(), Functions.Value.Keys.Order());
+    }
+
+    [Fact]
+    public void Health_is_an_anonymous_get()
+    {
+        var trigger = Trigger("Health");
+        Assert.Equal("httpTrigger", trigger["type"]!.GetValue<string>());
+        Assert.Equal("Anonymous", trigger["authLevel"]!.GetValue<string>());
+        Assert.Equal("health", trigger["route"]!.GetValue<string>());
+        Assert.Equal(new[] { "get" }, trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void The_root_host_json_ships_with_the_app()
+    {
+        var shipped = File.ReadAllText(Path.Combine(TestPaths.FunctionsOutputDirectory, "host.json"));
+        Assert.Equal(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "host.json")), shipped);
+        var host = JsonNode.Parse(shipped)!;
+        Assert.Equal("2.0", host["version"]!.GetValue<string>());
+        Assert.Equal("base64", host["extensions"]!["queues"]!["messageEncoding"]!.GetValue<string>());
+    }
+}
