@@ -9,6 +9,8 @@ public static class SppFunctionsServiceCollectionExtensions
     public static IServiceCollection AddSppFunctions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSppClient(configuration);
+        services.AddAppStorage(configuration);
+        services.AddWebhookIntake(configuration);
         return services;
     }
 }

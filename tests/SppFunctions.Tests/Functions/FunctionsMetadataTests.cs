@@ -26,7 +26,12 @@ public class FunctionsMetadataTests
     }
 
     /// <summary>Every function the app has. A new function must be added here with its trigger.</summary>
-    public static readonly string[] ExpectedFunctions = { "Health" };
+    public static readonly string[] ExpectedFunctions =
+    {
+        "Health",
+        "SppWebhook", "SppWebhookOrders", "SppWebhookForms", "SppWebhookAccounts", "SppWebhookInvoices",
+        "SppWebhookMessages", "SppWebhookSubscriptions", "SppWebhookTickets",
+    };
 
     [Fact]
     public void Lists_exactly_the_expected_functions()
@@ -42,6 +47,24 @@ public class FunctionsMetadataTests
         Assert.Equal("Anonymous", trigger["authLevel"]!.GetValue<string>());
         Assert.Equal("health", trigger["route"]!.GetValue<string>());
         Assert.Equal(new[] { "get" }, trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData("SppWebhook", "webhooks/spp")]
+    [InlineData("SppWebhookOrders", "webhooks/spp/orders")]
+    [InlineData("SppWebhookForms", "webhooks/spp/forms")]
+    [InlineData("SppWebhookAccounts", "webhooks/spp/accounts")]
+    [InlineData("SppWebhookInvoices", "webhooks/spp/invoices")]
+    [InlineData("SppWebhookMessages", "webhooks/spp/messages")]
+    [InlineData("SppWebhookSubscriptions", "webhooks/spp/subscriptions")]
+    [InlineData("SppWebhookTickets", "webhooks/spp/tickets")]
+    public void Webhook_routes_are_function_key_protected_posts(string function, string route)
+    {
+        var trigger = Trigger(function);
+        Assert.Equal("httpTrigger", trigger["type"]!.GetValue<string>());
+        Assert.Equal("Function", trigger["authLevel"]!.GetValue<string>());
+        Assert.Equal(route, trigger["route"]!.GetValue<string>());
+        Assert.Equal(new[] { "post" }, trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()));
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
-namespace SppFunctions.Functions;
+namespace SppFunctions.Functions.Health;
 
 /// <summary>GET /api/health: answers 200 while the worker runs (for uptime probes). Touches no storage and no SPP.</summary>
 public sealed class HealthFunction

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace SppFunctions.Events;
+
+/// <summary>
+/// The message on the events queue. The payload (SPP's envelope without its token: <c>{event, created, data}</c>)
+/// travels inline, or, when too large for a queue message, in a claim-check blob named by <see cref="PayloadBlob"/>.
+/// </summary>
+public sealed class EventMessage
+{
+    /// <summary>Format version of this message.</summary>
+    public int V { get; set; } = 1;
+    public required string Id { get; set; }
+    public required string Event { get; set; }
+    public required string Topic { get; set; }
+    /// <summary>SPP's <c>created</c> (Unix seconds).</summary>
+    public long Created { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+    /// <summary>webhook, poller or replay.</summary>
+    public required string Source { get; set; }
+    public long Size { get; set; }
+    public JsonObject? Payload { get; set; }
+    public string? PayloadBlob { get; set; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public BinaryData ToBinaryData() => BinaryData.FromObjectAsJson(this, JsonOptions);
+
+    /// <summary>Reads a queue message; throws <see cref="JsonException"/> when it is not one.</summary>
+    public static EventMessage Parse(string text)
+    {
+        var message = JsonSerializer.Deserialize<EventMessage>(text, JsonOptions) ?? throw new JsonException("The message is empty.");
+        if (string.IsNullOrEmpty(message.Id) || string.IsNullOrEmpty(message.Event)) throw new JsonException("The message has no id or event.");
+        if (message.Payload is null && message.PayloadBlob is null) throw new JsonException("The message has neither a payload nor a payload blob.");
+        return message;
+    }
+}
+
+/// <summary>Where an event came from.</summary>
+public static class EventSources
+{
+    public const string Webhook = "webhook";
+    public const string Poller = "poller";
+    public const string Replay = "replay";
+}

@@ -1,0 +1,140 @@
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.Logging;
+using SppFunctions.Events;
+using SppFunctions.Storage;
+
+namespace SppFunctions.Queueing;
+
+/// <summary>An event ready to be queued: its id, name and token-free payload <c>{event, created, data}</c>.</summary>
+public sealed record NewEvent(string Id, string Name, string Topic, long Created, string Source, JsonObject Payload, string? DataId);
+
+/// <summary>The outcome of publishing: the event id, and whether it had been seen already.</summary>
+public sealed record PublishResult(string Id, bool Duplicate, string? PayloadBlob);
+
+/// <summary>Storage could not take the event; nothing of it was left behind. Try again later.</summary>
+public sealed class StorageUnavailableException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Puts events on the events queue durably and exactly once per id, for webhooks and the poller alike.
+///
+/// Order of writes, each undone if a later one fails, so a failure leaves nothing half-stored:
+/// 1. the payload blob, when the message would be too large for a queue message (claim-check);
+/// 2. the event-log row (status "received");
+/// 3. the queue message (Base64, as the queue trigger expects);
+/// 4. the dedupe record: last, so there is never a dedupe record without a queued message.
+/// If a concurrent delivery of the same event wins step 4, this one deletes its own queue message and reports a
+/// duplicate. Processing is idempotent per event id as well, so even a message that slipped through twice has one effect.
+/// </summary>
+public class EventPublisher
+{
+    /// <summary>Largest message sent inline: queue messages hold 64 KiB after Base64 (4/3), leave room for the envelope.</summary>
+    public const int MaxInlineBytes = 45 * 1024;
+
+    private readonly QueueClient _queue;
+    private readonly CreateOnce _create;
+    private readonly EventLog _log;
+    private readonly DedupeStore _dedupe;
+    private readonly PayloadStore _payloads;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EventPublisher> _logger;
+
+    protected EventPublisher() { _queue = null!; _create = null!; _log = null!; _dedupe = null!; _payloads = null!; _time = null!; _logger = null!; }
+
+    public EventPublisher(QueueServiceClient queues, StorageNames names, EventLog log, DedupeStore dedupe, PayloadStore payloads, TimeProvider time, ILogger<EventPublisher> logger)
+    {
+        _queue = queues.GetQueueClient(names.EventsQueue);
+        _create = new CreateOnce(ct => _queue.CreateIfNotExistsAsync(cancellationToken: ct));
+        _log = log;
+        _dedupe = dedupe;
+        _payloads = payloads;
+        _time = time;
+        _logger = logger;
+    }
+
+    public QueueClient Queue => _queue;
+
+    /// <summary>Queues an event unless its id was seen within <paramref name="dedupeWindow"/>.</summary>
+    /// <exception cref="StorageUnavailableException">Storage failed; everything written was rolled back.</exception>
+    public virtual async Task<PublishResult> PublishAsync(NewEvent evt, TimeSpan dedupeWindow, CancellationToken cancellationToken)
+    {
+        string? blob = null;
+        ETag? logEtag = null;
+        SendReceipt? receipt = null;
+        try
+        {
+            if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
+
+            var payloadBytes = BinaryData.FromString(evt.Payload.ToJsonString());
+            var message = new EventMessage
+            {
+                Id = evt.Id, Event = evt.Name, Topic = evt.Topic, Created = evt.Created, Source = evt.Source,
+                ReceivedAt = _time.GetUtcNow(), Size = payloadBytes.ToMemory().Length, Payload = evt.Payload,
+            };
+            var body = message.ToBinaryData();
+            if (body.ToMemory().Length > MaxInlineBytes)
+            {
+                // A name of its own per attempt: a concurrent duplicate never shares (or deletes) this blob.
+                blob = await _payloads.SaveAsync($"{evt.Id}/{Guid.NewGuid():N}", payloadBytes, cancellationToken).ConfigureAwait(false);
+                message.Payload = null;
+                message.PayloadBlob = blob;
+                body = message.ToBinaryData();
+            }
+
+            logEtag = await _log.AddReceivedAsync(new EventLogEntry
+            {
+                RowKey = evt.Id, EventName = evt.Name, Topic = evt.Topic, Source = evt.Source, Status = EventStatus.Received,
+                ReceivedAt = message.ReceivedAt, CreatedAt = DateTimeOffset.FromUnixTimeSeconds(evt.Created), DataId = evt.DataId,
+                Size = message.Size, PayloadBlob = blob, UpdatedAt = message.ReceivedAt,
+            }, cancellationToken).ConfigureAwait(false);
+
+            await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+            receipt = (await _queue.SendMessageAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+
+            if (!await _dedupe.TryAddAsync(evt.Id, dedupeWindow, cancellationToken).ConfigureAwait(false))
+            {
+                // A concurrent delivery of the same event got there first: withdraw this copy.
+                await DeleteMessageAsync(receipt).ConfigureAwait(false);
+                if (blob is not null) await _payloads.DeleteAsync(blob, CancellationToken.None).ConfigureAwait(false);
+                return new PublishResult(evt.Id, true, null);
+            }
+            return new PublishResult(evt.Id, false, blob);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogWarning(ex, "Could not queue event {EventId} ({EventName}); rolling back", evt.Id, evt.Name);
+            await RollBackAsync(evt.Id, blob, logEtag, receipt).ConfigureAwait(false);
+            throw new StorageUnavailableException($"Storage is unavailable: event {evt.Id} was not queued.", ex);
+        }
+    }
+
+    private async Task RollBackAsync(string id, string? blob, ETag? logEtag, SendReceipt? receipt)
+    {
+        // Best effort, newest write first; each step tolerates storage still being down.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            if (receipt is not null) await DeleteMessageAsync(receipt).ConfigureAwait(false);
+            if (logEtag is { } etag) await _log.DeleteIfUnchangedAsync(id, etag, timeout.Token).ConfigureAwait(false);
+            if (blob is not null) await _payloads.DeleteAsync(blob, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Rolling back event {EventId} failed", id);
+        }
+    }
+
+    private async Task DeleteMessageAsync(SendReceipt receipt)
+    {
+        try
+        {
+            await _queue.DeleteMessageAsync(receipt.MessageId, receipt.PopReceipt).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // Already taken by the processor; processing is idempotent per event id.
+        }
+    }
+}

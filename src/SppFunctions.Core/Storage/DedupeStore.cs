@@ -1,0 +1,94 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace SppFunctions.Storage;
+
+/// <summary>
+/// Remembers which event ids were accepted, for the dedupe window (table <c>SppDedupe</c>). A record is written only
+/// after its event is queued, so there is never a dedupe record without a queued message. Expired records count as
+/// absent and are replaced.
+/// </summary>
+public class DedupeStore
+{
+    private readonly TableClient _table;
+    private readonly CreateOnce _create;
+    private readonly TimeProvider _time;
+
+    protected DedupeStore() { _table = null!; _create = null!; _time = null!; }
+
+    public DedupeStore(TableServiceClient tables, StorageNames names, TimeProvider time)
+    {
+        _table = tables.GetTableClient(names.DedupeTable);
+        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
+        _time = time;
+    }
+
+    public TableClient Table => _table;
+
+    private sealed class DedupeRecord : ITableEntity
+    {
+        public string PartitionKey { get; set; } = "";
+        public string RowKey { get; set; } = "";
+        public DateTimeOffset? Timestamp { get; set; }
+        public ETag ETag { get; set; }
+        public DateTimeOffset ExpiresAt { get; set; }
+    }
+
+    private static string Partition(string id) => id.Length >= 2 ? id[^2..] : id;
+
+    /// <summary>True when an unexpired record exists for the id.</summary>
+    public virtual async Task<bool> SeenAsync(string id, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var existing = await _table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow();
+    }
+
+    /// <summary>Adds a record kept for <paramref name="window"/>. False when another writer recorded the id first.</summary>
+    public virtual async Task<bool> TryAddAsync(string id, TimeSpan window, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var record = new DedupeRecord { PartitionKey = Partition(id), RowKey = id, ExpiresAt = _time.GetUtcNow() + window };
+        try
+        {
+            await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            var existing = await _table.GetEntityIfExistsAsync<DedupeRecord>(record.PartitionKey, id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow()) return false;
+            try
+            {
+                // An expired record: take it over, unless someone else just did.
+                if (existing.HasValue) await _table.UpdateEntityAsync(record, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                else await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (RequestFailedException again) when (again.Status is 409 or 412)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Deletes the records that expired before now; returns how many.</summary>
+    public virtual async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var count = 0;
+        await foreach (var record in _table.QueryAsync<DedupeRecord>(r => r.ExpiresAt < now, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await _table.DeleteEntityAsync(record.PartitionKey, record.RowKey, record.ETag, cancellationToken).ConfigureAwait(false);
+                count++;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+            {
+            }
+        }
+        return count;
+    }
+}

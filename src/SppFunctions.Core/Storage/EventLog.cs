@@ -1,0 +1,124 @@
+using Azure;
+using Azure.Data.Tables;
+using SppFunctions.Events;
+
+namespace SppFunctions.Storage;
+
+/// <summary>Where an event is in its life.</summary>
+public static class EventStatus
+{
+    public const string Received = "received";
+    public const string Processing = "processing";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+
+    public static readonly IReadOnlyList<string> All = new[] { Received, Processing, Succeeded, Failed };
+}
+
+/// <summary>
+/// One row of the event log (table <c>SppEvents</c>): partition = the event's day (from its id), row = the event id.
+/// The payload itself is not copied here: it lives in the queue message or the claim-check blob.
+/// </summary>
+public sealed class EventLogEntry : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Id => RowKey;
+    public string EventName { get; set; } = "";
+    public string Topic { get; set; } = "";
+    /// <summary>webhook, poller, command or replay.</summary>
+    public string Source { get; set; } = "";
+    public string Status { get; set; } = EventStatus.Received;
+    public DateTimeOffset ReceivedAt { get; set; }
+    /// <summary>SPP's <c>created</c> time.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+    /// <summary><c>data.id</c> of the payload, when it has one.</summary>
+    public string? DataId { get; set; }
+    public long Size { get; set; }
+    /// <summary>Claim-check blob name when the payload was too large for a queue message.</summary>
+    public string? PayloadBlob { get; set; }
+    public int Attempts { get; set; }
+    public string? Error { get; set; }
+    public DateTimeOffset? UpdatedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    /// <summary>Times the event was re-enqueued by a replay.</summary>
+    public int Replays { get; set; }
+}
+
+/// <summary>The event log store.</summary>
+public class EventLog
+{
+    private readonly TableClient _table;
+    private readonly CreateOnce _create;
+
+    /// <summary>For mocking.</summary>
+    protected EventLog() { _table = null!; _create = null!; }
+
+    public EventLog(TableServiceClient tables, StorageNames names)
+    {
+        _table = tables.GetTableClient(names.EventsTable);
+        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
+    }
+
+    public TableClient Table => _table;
+
+    /// <summary>Writes (or overwrites) the row of a newly received event; returns its ETag.</summary>
+    public virtual async Task<ETag> AddReceivedAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        entry.PartitionKey = EventIds.Partition(entry.RowKey);
+        var response = await _table.UpsertEntityAsync(entry, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        return response.Headers.ETag ?? default;
+    }
+
+    /// <summary>The row of an event, or null.</summary>
+    public virtual async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!EventIds.IsValid(id)) return null;
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var response = await _table.GetEntityIfExistsAsync<EventLogEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>Replaces a row if it has not changed since it was read (ETag); throws 412 otherwise.</summary>
+    public virtual async Task<ETag> UpdateAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    {
+        var response = await _table.UpdateEntityAsync(entry, entry.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        entry.ETag = response.Headers.ETag ?? default;
+        return entry.ETag;
+    }
+
+    /// <summary>Deletes a row only if it is unchanged (used to roll back an intake that could not finish).</summary>
+    public virtual async Task DeleteIfUnchangedAsync(string id, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _table.DeleteEntityAsync(EventIds.Partition(id), id, etag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // Gone already, or processing moved it on: keep what is there.
+        }
+    }
+
+    /// <summary>Events by status and/or name whose SPP time falls in [from, to), oldest day first.</summary>
+    public virtual async IAsyncEnumerable<EventLogEntry> QueryAsync(
+        string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? to = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var filters = new List<string>();
+        if (from is { } f) filters.Add(TableClient.CreateQueryFilter($"PartitionKey ge {EventIds.PartitionOf(f)} and CreatedAt ge {f}"));
+        if (to is { } t) filters.Add(TableClient.CreateQueryFilter($"PartitionKey le {EventIds.PartitionOf(t)} and CreatedAt lt {t}"));
+        if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
+        if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
+        var filter = filters.Count == 0 ? null : string.Join(" and ", filters.Select(x => $"({x})"));
+        await foreach (var entry in _table.QueryAsync<EventLogEntry>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return entry;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+using SppFunctions.Events;
+using SppFunctions.Intake;
+
+namespace SppFunctions.Functions.Webhooks;
+
+/// <summary>
+/// The URLs to paste into SPP (Modules → Webhooks), each with its function key (<c>?code=...</c>):
+/// <c>POST /api/webhooks/spp</c> takes every event; <c>POST /api/webhooks/spp/{topic}</c> takes only its topic's
+/// events, like Make's seven Watch modules. One function per route, so each SPP webhook can get a key of its own.
+/// </summary>
+public sealed class WebhookFunctions(WebhookIntake intake, ILogger<WebhookFunctions> logger)
+{
+    public const string Route = "webhooks/spp";
+
+    [Function("SppWebhook")]
+    public Task<IActionResult> All([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route)] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, null, cancellationToken);
+
+    [Function("SppWebhookOrders")]
+    public Task<IActionResult> Orders([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/orders")] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, SppEventTopics.Orders, cancellationToken);
+
+    [Function("SppWebhookForms")]
+    public Task<IActionResult> Forms([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/forms")] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, SppEventTopics.Forms, cancellationToken);
+
+    [Function("SppWebhookAccounts")]
+    public Task<IActionResult> Accounts([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/accounts")] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, SppEventTopics.Accounts, cancellationToken);
+
+    [Function("SppWebhookInvoices")]
+    public Task<IActionResult> Invoices([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/invoices")] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, SppEventTopics.Invoices, cancellationToken);
+
+    [Function("SppWebhookMessages")]
+    public Task<IActionResult> Messages([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/messages")] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, SppEventTopics.Messages, cancellationToken);
+
+    [Function("SppWebhookSubscriptions")]
+    public Task<IActionResult> Subscriptions([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/subscriptions")] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, SppEventTopics.Subscriptions, cancellationToken);
+
+    [Function("SppWebhookTickets")]
+    public Task<IActionResult> Tickets([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/tickets")] HttpRequest request, CancellationToken cancellationToken) =>
+        Accept(request, SppEventTopics.Tickets, cancellationToken);
+
+    /// <summary>The one adapter all routes share (public so a test host can route to it).</summary>
+    public async Task<IActionResult> Accept(HttpRequest request, string? topic, CancellationToken cancellationToken)
+    {
+        IntakeResult result;
+        try
+        {
+            result = await intake.AcceptAsync(new WebhookRequest(request.ContentType, request.ContentLength, request.Body, topic), cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Never a 500 to SPP: nothing was stored (the publisher rolls back), so ask it to deliver again later.
+            logger.LogError(ex, "Webhook intake failed unexpectedly");
+            result = IntakeResult.Error(503, "The webhook could not be processed; it was not stored. Retry later.", null, TimeSpan.FromSeconds(30));
+        }
+        return JsonResults.Create(request.HttpContext.Response, result.Status, result.Body, result.RetryAfter);
+    }
+}
