@@ -247,8 +247,10 @@ public class SppClient
                     HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } => "no connection could be made",
                     _ => "the connection failed before an answer arrived",
                 };
+                var reached = ex is not BrokenCircuitException
+                    && ex is not HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
                 _logger.LogWarning("SPP {Method} {Path} got no answer: {Reason}", method.Method, ctx["spp.path"], why);
-                throw new SppRequestFailedException($"SPP {method.Method} {ctx["spp.path"]} failed: {why}.", 0, innerException: ex);
+                throw new SppRequestFailedException($"SPP {method.Method} {ctx["spp.path"]} failed: {why}.", 0, innerException: ex, serverReached: reached);
             }
         }
     }

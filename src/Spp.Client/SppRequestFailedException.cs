@@ -16,9 +16,11 @@ public class SppRequestFailedException : Exception
         string? rawBody = null,
         string? apiIdentifier = null,
         TimeSpan? retryAfter = null,
-        Exception? innerException = null)
+        Exception? innerException = null,
+        bool serverReached = true)
         : base(message, innerException)
     {
+        ServerReached = serverReached;
         Status = status;
         SppMessage = sppMessage;
         Errors = errors ?? new Dictionary<string, IReadOnlyList<string>>();
@@ -44,6 +46,15 @@ public class SppRequestFailedException : Exception
 
     /// <summary>The <c>Retry-After</c> SPP asked for, when it sent one.</summary>
     public TimeSpan? RetryAfter { get; }
+
+    /// <summary>
+    /// False when SPP certainly never received the request: no connection could be made, or the circuit breaker
+    /// refused the call. Then even a non-idempotent call (a POST that creates something) is safe to repeat.
+    /// </summary>
+    public bool ServerReached { get; }
+
+    /// <summary>True when SPP certainly did not act on the request: it never got it, or it answered 429 (throttled).</summary>
+    public bool CertainlyNotActed => !ServerReached || Status == (int)HttpStatusCode.TooManyRequests;
 
     /// <summary>True when trying again later may succeed: no answer, 408, 429 or a 5xx.</summary>
     public bool IsTransient => IsTransientStatus(Status);

@@ -11,6 +11,7 @@ public static class SppFunctionsServiceCollectionExtensions
         services.AddSppClient(configuration);
         services.AddAppStorage(configuration);
         services.AddWebhookIntake(configuration);
+        services.AddEventProcessing(configuration);
         return services;
     }
 }

@@ -23,6 +23,8 @@ public sealed class EventMessage
     public long Size { get; set; }
     public JsonObject? Payload { get; set; }
     public string? PayloadBlob { get; set; }
+    /// <summary>0 for a first delivery; the replay generation for a replayed event (lets failed actions run again).</summary>
+    public int Replay { get; set; }
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
@@ -47,4 +49,5 @@ public static class EventSources
     public const string Webhook = "webhook";
     public const string Poller = "poller";
     public const string Replay = "replay";
+    public const string Command = "command";
 }

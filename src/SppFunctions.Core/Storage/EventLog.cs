@@ -91,6 +91,41 @@ public class EventLog
         return entry.ETag;
     }
 
+    /// <summary>
+    /// Read-modify-write of an event's row with ETag concurrency (retried when another instance wrote in between).
+    /// <paramref name="change"/> gets the current row (null when there is none) and returns the row to write, or null
+    /// to leave it as it is.
+    /// </summary>
+    public virtual async Task<EventLogEntry?> TransitionAsync(string id, Func<EventLogEntry?, EventLogEntry?> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var current = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var next = change(current);
+            if (next is null) return current;
+            next.RowKey = id;
+            next.PartitionKey = EventIds.Partition(id);
+            try
+            {
+                if (current is null)
+                {
+                    var added = await _table.AddEntityAsync(next, cancellationToken).ConfigureAwait(false);
+                    next.ETag = added.Headers.ETag ?? default;
+                }
+                else
+                {
+                    next.ETag = current.ETag;
+                    await UpdateAsync(next, cancellationToken).ConfigureAwait(false);
+                }
+                return next;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < 10)
+            {
+                // Someone else wrote the row since we read it: read again and reapply.
+            }
+        }
+    }
+
     /// <summary>Deletes a row only if it is unchanged (used to roll back an intake that could not finish).</summary>
     public virtual async Task DeleteIfUnchangedAsync(string id, ETag etag, CancellationToken cancellationToken)
     {

@@ -31,6 +31,7 @@ public class FunctionsMetadataTests
         "Health",
         "SppWebhook", "SppWebhookOrders", "SppWebhookForms", "SppWebhookAccounts", "SppWebhookInvoices",
         "SppWebhookMessages", "SppWebhookSubscriptions", "SppWebhookTickets",
+        "ProcessEvent", "ProcessCommand", "EventPoison", "CommandPoison", "ReplayEvents",
     };
 
     [Fact]
@@ -65,6 +66,37 @@ public class FunctionsMetadataTests
         Assert.Equal("Function", trigger["authLevel"]!.GetValue<string>());
         Assert.Equal(route, trigger["route"]!.GetValue<string>());
         Assert.Equal(new[] { "post" }, trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData("ProcessEvent", "spp-events")]
+    [InlineData("ProcessCommand", "spp-commands")]
+    [InlineData("EventPoison", "spp-events-poison")]
+    [InlineData("CommandPoison", "spp-commands-poison")]
+    public void Queue_triggers_read_their_queue_from_AzureWebJobsStorage(string function, string queue)
+    {
+        var trigger = Trigger(function);
+        Assert.Equal("queueTrigger", trigger["type"]!.GetValue<string>());
+        Assert.Equal(queue, trigger["queueName"]!.GetValue<string>());
+        Assert.Equal("AzureWebJobsStorage", trigger["connection"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Replay_is_an_admin_level_post()
+    {
+        var trigger = Trigger("ReplayEvents");
+        Assert.Equal("httpTrigger", trigger["type"]!.GetValue<string>());
+        Assert.Equal("Admin", trigger["authLevel"]!.GetValue<string>());
+        Assert.Equal("ops/replay", trigger["route"]!.GetValue<string>());
+        Assert.Equal(new[] { "post" }, trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void Host_json_sets_retries_and_the_poison_threshold_on_purpose()
+    {
+        var queues = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "host.json")))!["extensions"]!["queues"]!;
+        Assert.InRange(queues["maxDequeueCount"]!.GetValue<int>(), 3, 10);
+        Assert.Equal(TimeSpan.FromSeconds(30), TimeSpan.Parse(queues["visibilityTimeout"]!.GetValue<string>()));
     }
 
     [Fact]

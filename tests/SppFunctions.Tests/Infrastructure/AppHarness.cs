@@ -42,6 +42,35 @@ public sealed class AppHarness : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
 
+    public QueueDriver Driver() => new(this);
+
+    /// <summary>Puts an event straight on the events queue (as intake or the poller would) and returns its message.</summary>
+    public async Task<SppFunctions.Events.EventMessage> EnqueueEventAsync(string eventName, System.Text.Json.Nodes.JsonObject data, long created = 1764403200, string? id = null)
+    {
+        var payload = new System.Text.Json.Nodes.JsonObject { ["event"] = eventName, ["created"] = created, ["data"] = data.DeepClone() };
+        var message = new SppFunctions.Events.EventMessage
+        {
+            Id = id ?? SppFunctions.Events.EventIds.Create(eventName, data["id"]?.ToString(), created, Guid.NewGuid().ToString()),
+            Event = eventName, Topic = SppFunctions.Events.SppEventTopics.Classify(eventName), Created = created,
+            ReceivedAt = DateTimeOffset.UtcNow, Source = SppFunctions.Events.EventSources.Webhook, Payload = payload,
+        };
+        var queue = Queue(Names.EventsQueue);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync(message.ToBinaryData());
+        return message;
+    }
+
+    /// <summary>Puts a command on the commands queue.</summary>
+    public async Task SendCommandAsync(string json)
+    {
+        var queue = Queue(Names.CommandsQueue);
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync(BinaryData.FromString(json));
+    }
+
+    /// <summary>The event-log row of an event.</summary>
+    public Task<SppFunctions.Storage.EventLogEntry?> EventRowAsync(string id) => Get<SppFunctions.Storage.EventLog>().GetAsync(id, CancellationToken.None);
+
     /// <summary>A function class, built from the app's services as the Functions host would.</summary>
     public T Function<T>() => ActivatorUtilities.CreateInstance<T>(_provider);
 
@@ -50,9 +79,16 @@ public sealed class AppHarness : IAsyncDisposable
         string? storage = null,
         bool fakeTime = false,
         Action<IServiceCollection>? services = null,
-        FakeSppServer? spp = null)
+        FakeSppServer? spp = null,
+        string? rules = null)
     {
         spp ??= await FakeSppServer.StartAsync();
+        string? rulesPath = null;
+        if (rules is not null)
+        {
+            rulesPath = Path.Combine(Path.GetTempPath(), $"sppfn-rules-{Guid.NewGuid():N}.json");
+            await File.WriteAllTextAsync(rulesPath, rules);
+        }
         var values = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = storage ?? TestStorage.ConnectionString,
@@ -62,7 +98,11 @@ public sealed class AppHarness : IAsyncDisposable
             ["Spp:Retry:MaxDelay"] = "00:00:00.050",
             ["Spp:WebhookTokens:0"] = Token,
             ["Spp:WebhookTokens:1"] = SecondToken,
+            ["Processing:ActionLease"] = "00:01:00",
+            // Tests inject long runs of failures; keep the breaker out of them unless a test turns it on.
+            ["Spp:CircuitBreaker:MinimumThroughput"] = "100000",
         };
+        if (rulesPath is not null) values["Rules:Path"] = rulesPath;
         foreach (var (k, v) in settings ?? new()) values[k] = v;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 

@@ -1,0 +1,146 @@
+using Azure;
+using Azure.Data.Tables;
+using SppFunctions.Storage;
+
+namespace SppFunctions.Processing.Actions;
+
+/// <summary>States of an action record.</summary>
+public static class ActionStatus
+{
+    /// <summary>Claimed by an attempt (see <see cref="ActionRecord.LeaseUntil"/>), or released after a failure that may be retried.</summary>
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    /// <summary>The target may or may not have acted and there is no way to tell: not repeated automatically.</summary>
+    public const string Unknown = "unknown";
+}
+
+/// <summary>
+/// One action of one event or command (table <c>SppActions</c>): partition = event id (or <c>cmd-{id}</c>),
+/// row = the action's key within it. Updated only with its ETag, so two instances never both own it.
+/// </summary>
+public sealed class ActionRecord : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string Type { get; set; } = "";
+    public string? Description { get; set; }
+    public string Status { get; set; } = ActionStatus.Pending;
+    public int Attempts { get; set; }
+    /// <summary>The replay generation the record belongs to; a replay with a higher one may retry a failed action.</summary>
+    public int Generation { get; set; }
+    /// <summary>True from just before the call until its outcome is known: an attempt that finds it set must reconcile first.</summary>
+    public bool MayHaveActed { get; set; }
+    public string? Owner { get; set; }
+    public DateTimeOffset? LeaseUntil { get; set; }
+    /// <summary>When the attempt that may have acted started (reconciliation looks for its effect from then on).</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    /// <summary>What the action produced, e.g. the id of the created message.</summary>
+    public string? Result { get; set; }
+    public string? Error { get; set; }
+}
+
+/// <summary>Action records and the list of messages this app created (for loop prevention).</summary>
+public class ActionRecordStore
+{
+    private const string OwnMessagesPartition = "own-messages";
+    private readonly TableClient _table;
+    private readonly CreateOnce _create;
+
+    protected ActionRecordStore() { _table = null!; _create = null!; }
+
+    public ActionRecordStore(TableServiceClient tables, StorageNames names)
+    {
+        _table = tables.GetTableClient(names.ActionsTable);
+        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
+    }
+
+    public TableClient Table => _table;
+
+    public virtual async Task<ActionRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var response = await _table.GetEntityIfExistsAsync<ActionRecord>(scope, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>Every action record of an event or command.</summary>
+    public virtual async Task<IReadOnlyList<ActionRecord>> ListAsync(string scope, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<ActionRecord>();
+        await foreach (var r in _table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
+        return list;
+    }
+
+    /// <summary>Inserts a new record; false when another attempt inserted it first.</summary>
+    public virtual async Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
+            record.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Replaces a record if unchanged since read; false when another attempt changed it first.</summary>
+    public virtual async Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await _table.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            record.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The event-log id of a command: the one recorded when the command was first seen, so every later delivery, its
+    /// poison-queue copy and its replay share one log row.
+    /// </summary>
+    public virtual async Task<string> GetOrAddCommandLogIdAsync(string commandId, string candidate, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var key = $"cmd-{commandId}";
+        var existing = await _table.GetEntityIfExistsAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (existing.HasValue) return existing.Value!.GetString("EventId");
+        try
+        {
+            await _table.AddEntityAsync(new TableEntity(key, "log") { ["EventId"] = candidate }, cancellationToken).ConfigureAwait(false);
+            return candidate;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return (await _table.GetEntityAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false)).Value.GetString("EventId");
+        }
+    }
+
+    /// <summary>Remembers a message this app created.</summary>
+    public virtual async Task AddOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(OwnMessagesPartition, messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
+        await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True when this app created the message.</summary>
+    public virtual async Task<bool> IsOwnMessageAsync(string messageId, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var response = await _table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.HasValue;
+    }
+}

@@ -1,0 +1,178 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SppFunctions.Processing.Actions;
+
+/// <summary>What happened to an action in this attempt.</summary>
+public sealed record ActionOutcome(string Key, string Status, string? Result, string? Error, bool AlreadyDone)
+{
+    public bool Failed => Status is ActionStatus.Failed or ActionStatus.Unknown;
+}
+
+/// <summary>
+/// Runs each action of an event (or command) at most once in effect, whatever the queue redelivers, however many
+/// instances race, and wherever a process dies. The mechanism, on the action's record in table SppActions:
+///
+/// 1. Read the record. Succeeded: skip. Failed/unknown in this replay generation: stay failed.
+///    Pending with a live lease: another attempt owns it → <see cref="RetryLaterException"/> (the queue retries later).
+/// 2. Claim it: insert the record, or replace it by ETag, as pending with a lease and MayHaveActed = true. Of two racing
+///    attempts only one claim succeeds (409/412); the other retries later and then finds the outcome.
+/// 3. If an earlier attempt may have acted (its claim expired with MayHaveActed still set: it died between the call and
+///    recording, or the call's outcome was unknown), reconcile before acting again:
+///    - create_order_message: look in the order's newest messages for the one it posted (marker or same text);
+///      found → record it as done, without posting again;
+///    - idempotent calls (GET/PUT/DELETE, handlers): simply run again;
+///    - other non-idempotent calls (POST api_call, forward): the outcome cannot be known, so the action is marked
+///      "unknown" and failed rather than risk doing it twice; replaying the event runs it again on purpose.
+/// 4. Run it and record the outcome by ETag. Failures that certainly did not reach the target (429, no connection)
+///    release the claim and retry; ambiguous ones release it with MayHaveActed set (create_order_message, idempotent
+///    calls) or end as "unknown" (other non-idempotent calls); permanent ones (4xx, template errors) end as failed.
+/// </summary>
+public class IdempotentActionRunner
+{
+    private readonly ActionRecordStore _records;
+    private readonly ActionExecutor _executor;
+    private readonly IOptions<ProcessingOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<IdempotentActionRunner> _logger;
+
+    public IdempotentActionRunner(ActionRecordStore records, ActionExecutor executor, IOptions<ProcessingOptions> options, TimeProvider time, ILogger<IdempotentActionRunner> logger)
+    {
+        _records = records;
+        _executor = executor;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <param name="scope">Event id, or <c>cmd-{id}</c> for a command.</param>
+    /// <param name="key">The action's key within the scope (rule name and index).</param>
+    /// <param name="generation">0, or the replay generation of the message.</param>
+    /// <param name="plan">Resolves the action (renders templates); called only when the action is to run.</param>
+    /// <exception cref="RetryLaterException">A transient failure, or another attempt owns the action.</exception>
+    public virtual async Task<ActionOutcome> RunAsync(string scope, string key, int generation, Func<PlannedAction> plan, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var record = await _records.GetAsync(scope, key, cancellationToken).ConfigureAwait(false);
+        switch (record)
+        {
+            case { Status: ActionStatus.Succeeded }:
+                return new ActionOutcome(key, ActionStatus.Succeeded, record.Result, null, AlreadyDone: true);
+            case { Status: ActionStatus.Failed or ActionStatus.Unknown } when record.Generation >= generation:
+                return new ActionOutcome(key, record.Status, record.Result, record.Error, AlreadyDone: true);
+            case { Status: ActionStatus.Pending } when record.LeaseUntil > now:
+                throw new RetryLaterException($"Action {key} of {scope} is held by another attempt until {record.LeaseUntil:O}.");
+        }
+
+        PlannedAction action;
+        try
+        {
+            action = plan();
+        }
+        catch (ActionFailedException ex) when (ex.Kind == ActionFailureKind.Permanent)
+        {
+            var failed = record ?? new ActionRecord { PartitionKey = scope, RowKey = key, Type = "unresolved" };
+            return await FinishAsync(failed, record is null, ActionStatus.Failed, null, ex.Message, generation, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A record still "unknown" here is being replayed on purpose: check for a posted message, but otherwise run it.
+        var replayingUnknown = record?.Status == ActionStatus.Unknown;
+        var mayHaveActed = record is { MayHaveActed: true } || replayingUnknown;
+        var isNew = record is null;
+        var claim = record ?? new ActionRecord { PartitionKey = scope, RowKey = key };
+        claim.Type = action.Type;
+        claim.Description = action.Describe();
+        claim.Status = ActionStatus.Pending;
+        claim.Attempts++;
+        claim.Generation = Math.Max(generation, claim.Generation);
+        claim.Owner = Guid.NewGuid().ToString("N");
+        claim.LeaseUntil = now + _options.Value.ActionLease;
+        claim.StartedAt = mayHaveActed ? claim.StartedAt ?? now : now;
+        claim.MayHaveActed = true;
+        claim.Error = null;
+        var claimed = isNew ? await _records.TryAddAsync(claim, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(claim, cancellationToken).ConfigureAwait(false);
+        if (!claimed) throw new RetryLaterException($"Action {key} of {scope} was claimed by another attempt.");
+
+        var run = new ActionRun(scope, key, IsRetry: claim.Attempts > 1);
+        try
+        {
+            string? result = null;
+            if (mayHaveActed)
+            {
+                if (action is CreateOrderMessageAction create)
+                {
+                    result = await _executor.FindPostedMessageAsync(create, run, claim.StartedAt ?? now, cancellationToken).ConfigureAwait(false);
+                    if (result is not null) _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again", key, scope, result);
+                }
+                else if (!action.IsIdempotent && !replayingUnknown)
+                {
+                    return await FinishAsync(claim, false, ActionStatus.Unknown, null,
+                        "An earlier attempt may have run this action and its outcome is unknown, so it was not repeated automatically. Replay the event to run it again.",
+                        generation, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            result ??= await _executor.ExecuteAsync(action, run, cancellationToken).ConfigureAwait(false);
+            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result, null, generation, cancellationToken).ConfigureAwait(false);
+            if (action is CreateOrderMessageAction && long.TryParse(result, out var messageId))
+            {
+                await _records.AddOwnMessageAsync(messageId, scope, cancellationToken).ConfigureAwait(false);
+            }
+            return outcome;
+        }
+        catch (ActionFailedException ex)
+        {
+            switch (ex.Kind)
+            {
+                case ActionFailureKind.Permanent:
+                    return await FinishAsync(claim, false, ActionStatus.Failed, null, ex.Message, generation, cancellationToken).ConfigureAwait(false);
+                case ActionFailureKind.NotActed:
+                    await ReleaseAsync(claim, mayHaveActed, ex.Message, cancellationToken).ConfigureAwait(false);
+                    throw new RetryLaterException($"Action {key} of {scope} will be retried: {ex.Message}", ex);
+                default:
+                    if (action.IsIdempotent || action is CreateOrderMessageAction)
+                    {
+                        await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
+                        throw new RetryLaterException($"Action {key} of {scope} will be retried (after checking its effect): {ex.Message}", ex);
+                    }
+                    return await FinishAsync(claim, false, ActionStatus.Unknown, null,
+                        $"{ex.Message} The target may have acted, so the action was not repeated automatically. Replay the event to run it again.",
+                        generation, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && ex is not RetryLaterException)
+        {
+            // Unexpected (e.g. a custom handler's exception): release and let the queue retry.
+            await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
+            throw new RetryLaterException($"Action {key} of {scope} failed and will be retried: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<ActionOutcome> FinishAsync(ActionRecord record, bool isNew, string status, string? result, string? error, int generation, CancellationToken cancellationToken)
+    {
+        record.Status = status;
+        record.Result = result;
+        record.Error = error is null ? null : error.Length > 4000 ? error[..4000] : error;
+        record.MayHaveActed = false;
+        record.LeaseUntil = null;
+        record.CompletedAt = _time.GetUtcNow();
+        record.Generation = Math.Max(generation, record.Generation);
+        var written = isNew ? await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(record, cancellationToken).ConfigureAwait(false);
+        if (!written)
+        {
+            // Our lease ran out and another attempt took the action over; it reconciles and records the outcome.
+            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.RowKey, record.PartitionKey, status);
+        }
+        if (status != ActionStatus.Succeeded) _logger.LogWarning("Action {Key} of {Scope} {Status}: {Error}", record.RowKey, record.PartitionKey, status, record.Error);
+        return new ActionOutcome(record.RowKey, status, result, record.Error, AlreadyDone: false);
+    }
+
+    private async Task ReleaseAsync(ActionRecord record, bool mayHaveActed, string error, CancellationToken cancellationToken)
+    {
+        record.Status = ActionStatus.Pending;
+        record.MayHaveActed = mayHaveActed;
+        record.LeaseUntil = _time.GetUtcNow();
+        record.Error = error.Length > 4000 ? error[..4000] : error;
+        await _records.TryUpdateAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+}

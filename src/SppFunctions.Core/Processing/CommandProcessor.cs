@@ -1,0 +1,198 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using SppFunctions.Events;
+using SppFunctions.Processing.Actions;
+using SppFunctions.Storage;
+
+namespace SppFunctions.Processing;
+
+/// <summary>
+/// Processes the commands queue: JSON messages from other systems asking for one SPP action, run through the same
+/// executor and at-most-once bookkeeping as rule actions. The command's <c>id</c> is its idempotency key: sending the
+/// same command twice has one effect. Each command gets an event-log row (source "command") so failures are visible
+/// and replayable. Formats:
+/// <code>
+/// {"id": "crm-4711", "type": "create_order_message", "order": "E4A269FC", "message": "&lt;p&gt;Hi&lt;/p&gt;", "userId": 5, "staffOnly": false}
+/// {"id": "crm-4712", "type": "delete_order_message", "messageId": 1234}
+/// {"id": "crm-4713", "type": "api_call", "method": "PUT", "path": "orders/E4A269FC", "query": {}, "headers": {}, "body": {"note": "synced"}}
+/// </code>
+/// </summary>
+public partial class CommandProcessor
+{
+    private readonly IdempotentActionRunner _runner;
+    private readonly ActionRecordStore _records;
+    private readonly EventLog _log;
+    private readonly PayloadStore _payloads;
+    private readonly TimeProvider _time;
+    private readonly ILogger<CommandProcessor> _logger;
+
+    public CommandProcessor(IdempotentActionRunner runner, ActionRecordStore records, EventLog log, PayloadStore payloads, TimeProvider time, ILogger<CommandProcessor> logger)
+    {
+        _runner = runner;
+        _records = records;
+        _log = log;
+        _payloads = payloads;
+        _time = time;
+        _logger = logger;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.:-]{1,100}$")]
+    private static partial Regex IdShape();
+
+    /// <summary>A parsed command: its id, the action, and the log row it belongs to.</summary>
+    public sealed record Command(string Id, PlannedAction Action, string EventId, int Replay);
+
+    /// <param name="insertedAt">When the message was put on the queue (names the log row of a new command).</param>
+    public virtual async Task ProcessAsync(string messageText, long dequeueCount, DateTimeOffset insertedAt, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (!TryParse(messageText, insertedAt, out var command, out var error, out var partialId))
+        {
+            // A malformed command fails for good, visibly: a failed row with the reason, its text kept for inspection.
+            var id = EventIds.Create("command.invalid", partialId, insertedAt.ToUnixTimeSeconds(), messageText);
+            var blob = await _payloads.SaveAsync($"{id}/command", BinaryData.FromString(messageText), cancellationToken).ConfigureAwait(false);
+            await _log.TransitionAsync(id, entry => Row(entry, id, "command.invalid", insertedAt, now, EventStatus.Failed, dequeueCount, error, blob), cancellationToken).ConfigureAwait(false);
+            _logger.LogWarning("Command refused ({EventId}): {Error}", id, error);
+            return;
+        }
+
+        command = await WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
+        var name = $"command.{command.Action.Type}";
+        await _log.TransitionAsync(command.EventId, entry => entry is { Status: EventStatus.Succeeded } && command.Replay == 0
+            ? null
+            : Row(entry, command.EventId, name, insertedAt, now, EventStatus.Processing, dequeueCount, null, entry?.PayloadBlob), cancellationToken).ConfigureAwait(false);
+
+        ActionOutcome outcome;
+        try
+        {
+            outcome = await _runner.RunAsync($"cmd-{command.Id}", "command", command.Replay, () => command.Action, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RetryLaterException ex)
+        {
+            await _log.TransitionAsync(command.EventId, entry => Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, ex.Message, entry?.PayloadBlob), cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+
+        string? archived = null;
+        if (outcome.Failed)
+        {
+            archived = await _payloads.SaveAsync($"{command.EventId}/command", BinaryData.FromString(messageText), cancellationToken).ConfigureAwait(false);
+        }
+        await _log.TransitionAsync(command.EventId, entry =>
+        {
+            var row = Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), outcome.Failed ? EventStatus.Failed : EventStatus.Succeeded, dequeueCount, outcome.Error, entry?.PayloadBlob ?? archived);
+            row.CompletedAt = _time.GetUtcNow();
+            return row;
+        }, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Command {CommandId} ({Type}) {Status}", command.Id, command.Action.Type, outcome.Status);
+    }
+
+    /// <summary>Gives the command the log id it got when first seen (a replay carries it already).</summary>
+    public virtual async Task<Command> WithLogIdAsync(Command command, CancellationToken cancellationToken) =>
+        command with { EventId = await _records.GetOrAddCommandLogIdAsync(command.Id, command.EventId, cancellationToken).ConfigureAwait(false) };
+
+    private static EventLogEntry Row(EventLogEntry? entry, string id, string name, DateTimeOffset insertedAt, DateTimeOffset now, string status, long attempts, string? error, string? blob)
+    {
+        entry ??= new EventLogEntry { RowKey = id, EventName = name, Topic = "commands", Source = EventSources.Command, ReceivedAt = now, CreatedAt = insertedAt };
+        entry.Status = status;
+        entry.Attempts = (int)Math.Max(attempts, 1);
+        entry.Error = error;
+        entry.PayloadBlob = blob;
+        entry.UpdatedAt = now;
+        return entry;
+    }
+
+    /// <summary>Reads and validates a command; on failure <paramref name="error"/> says what is wrong with which field.</summary>
+    public static bool TryParse(string text, DateTimeOffset insertedAt, out Command command, out string error, out string? id)
+    {
+        command = null!;
+        id = null;
+        JsonObject obj;
+        try
+        {
+            if (JsonNode.Parse(text) is not JsonObject parsed) { error = "A command must be a JSON object."; return false; }
+            obj = parsed;
+        }
+        catch (JsonException ex)
+        {
+            error = $"A command must be JSON: {ex.Message}";
+            return false;
+        }
+
+        id = obj["id"] is JsonValue iv && iv.TryGetValue<string>(out var s) ? s : null;
+        if (id is null || !IdShape().IsMatch(id))
+        {
+            error = "id is required: 1-100 letters, digits, '_', '-', '.', ':' (it is the command's idempotency key).";
+            return false;
+        }
+        var type = obj["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
+        var known = new[] { "id", "type", "eventId", "replay" };
+        PlannedAction? action = null;
+        error = "";
+        switch (type)
+        {
+            case CreateOrderMessageAction.TypeName:
+                error = Unknown(obj, known.Concat(new[] { "order", "message", "userId", "staffOnly" }));
+                var order = obj["order"] is JsonValue ov && ov.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? ov.ToString() : null;
+                var message = obj["message"] is JsonValue mv && mv.TryGetValue<string>(out var m) ? m : null;
+                if (error.Length == 0 && string.IsNullOrWhiteSpace(order)) error = "order is required (an order id or number).";
+                else if (error.Length == 0 && string.IsNullOrWhiteSpace(message)) error = "message is required (text or HTML).";
+                else if (error.Length == 0 && obj["userId"] is { } u && !TryLong(u, out _)) error = "userId must be a positive integer.";
+                else if (error.Length == 0 && obj["staffOnly"] is { } so && so.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)) error = "staffOnly must be true or false.";
+                if (error.Length == 0)
+                {
+                    long? userId = obj["userId"] is { } un && TryLong(un, out var uid) ? uid : null;
+                    action = new CreateOrderMessageAction(order!.Trim(), message!, userId, obj["staffOnly"]?.GetValue<bool>() ?? false);
+                }
+                break;
+            case DeleteOrderMessageAction.TypeName:
+                error = Unknown(obj, known.Append("messageId"));
+                if (error.Length == 0 && (obj["messageId"] is not { } mid || !TryLong(mid, out var messageId))) error = "messageId is required (a positive integer).";
+                else if (error.Length == 0) action = new DeleteOrderMessageAction(TryLong(obj["messageId"]!, out var id2) ? id2 : 0);
+                break;
+            case ApiCallAction.TypeName:
+                error = Unknown(obj, known.Concat(new[] { "method", "path", "query", "headers", "body" }));
+                var method = obj["method"] is JsonValue mtv && mtv.TryGetValue<string>(out var mt) ? mt.ToUpperInvariant() : null;
+                var path = obj["path"] is JsonValue pv && pv.TryGetValue<string>(out var p) ? p : null;
+                if (error.Length == 0 && method is not ("GET" or "POST" or "PUT" or "PATCH" or "DELETE")) error = "method must be one of GET, POST, PUT, PATCH, DELETE.";
+                else if (error.Length == 0 && string.IsNullOrWhiteSpace(path)) error = "path is required (relative to the SPP API root, e.g. orders/E4A269FC).";
+                else if (error.Length == 0 && obj["query"] is { } q && q is not JsonObject) error = "query must be an object of names to values.";
+                else if (error.Length == 0 && obj["headers"] is { } h && h is not JsonObject) error = "headers must be an object of names to values.";
+                if (error.Length == 0)
+                {
+                    var query = (obj["query"] as JsonObject)?.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.ToString() ?? "")).ToList() ?? new();
+                    var headers = (obj["headers"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase) ?? new(StringComparer.OrdinalIgnoreCase);
+                    action = new ApiCallAction(new HttpMethod(method!), path!, query, headers, obj["body"]?.DeepClone());
+                }
+                break;
+            default:
+                error = type is null
+                    ? "type is required: create_order_message, delete_order_message or api_call."
+                    : $"type '{type}' is not a command (create_order_message, delete_order_message, api_call).";
+                break;
+        }
+        if (action is null) return false;
+
+        var replay = obj["replay"] is JsonValue rv && rv.TryGetValue<int>(out var r) ? r : 0;
+        var eventId = obj["eventId"] is JsonValue ev && ev.TryGetValue<string>(out var e) && EventIds.IsValid(e)
+            ? e
+            : EventIds.Create($"command.{type}", id, insertedAt.ToUnixTimeSeconds(), id);
+        command = new Command(id, action, eventId, replay);
+        return true;
+    }
+
+    private static bool TryLong(JsonNode node, out long value)
+    {
+        value = 0;
+        return node is JsonValue v && (v.TryGetValue<long>(out value) || (v.TryGetValue<string>(out var s) && long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value))) && value > 0;
+    }
+
+    private static string Unknown(JsonObject obj, IEnumerable<string> known)
+    {
+        var unknown = obj.Select(p => p.Key).Except(known).ToList();
+        return unknown.Count == 0 ? "" : $"{string.Join(", ", unknown)} {(unknown.Count == 1 ? "is not a known field" : "are not known fields")} of this command.";
+    }
+}

@@ -1,0 +1,183 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Microsoft.Extensions.Logging;
+using SppFunctions.Events;
+using SppFunctions.Processing.Actions;
+using SppFunctions.Processing.Handlers;
+using SppFunctions.Processing.Rules;
+using SppFunctions.Storage;
+
+namespace SppFunctions.Processing;
+
+/// <summary>
+/// Processes one message of the events queue: reads the payload (inline or claim-check blob), moves the event-log
+/// row received → processing → succeeded / failed, and runs every matching rule's actions in order, then the matching
+/// custom handlers, each at most once in effect (<see cref="IdempotentActionRunner"/>).
+/// A permanent failure of an action ends its rule (later actions of that rule depend on it) and fails the event without
+/// a retry; a transient one throws <see cref="RetryLaterException"/> so the queue redelivers the message, and actions
+/// that already succeeded are skipped then.
+/// </summary>
+public class EventProcessor
+{
+    private readonly RuleSet _rules;
+    private readonly IEnumerable<IEventHandler> _handlers;
+    private readonly IdempotentActionRunner _runner;
+    private readonly ActionRecordStore _records;
+    private readonly EventLog _log;
+    private readonly PayloadStore _payloads;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EventProcessor> _logger;
+
+    public EventProcessor(RuleSet rules, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner, ActionRecordStore records,
+        EventLog log, PayloadStore payloads, TimeProvider time, ILogger<EventProcessor> logger)
+    {
+        _rules = rules;
+        _handlers = handlers;
+        _runner = runner;
+        _records = records;
+        _log = log;
+        _payloads = payloads;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <param name="messageText">The queue message (already Base64-decoded by the trigger).</param>
+    /// <param name="dequeueCount">How many times the queue has delivered it (1 the first time).</param>
+    public virtual async Task ProcessAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
+    {
+        EventMessage message;
+        try
+        {
+            message = EventMessage.Parse(messageText);
+        }
+        catch (JsonException ex)
+        {
+            // Not an event: no id to record it under and nothing to retry. Drop it, loudly.
+            _logger.LogError("Dropped a message on the events queue that is not an event: {Reason}", ex.Message);
+            return;
+        }
+
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["EventId"] = message.Id, ["EventName"] = message.Event });
+        var payload = await ReadPayloadAsync(message, cancellationToken).ConfigureAwait(false);
+        if (payload is null)
+        {
+            await FinishAsync(message, dequeueCount, new[] { $"The payload blob {message.PayloadBlob} is missing." }, null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        await _log.TransitionAsync(message.Id, entry =>
+        {
+            if (entry is { Status: EventStatus.Succeeded } && message.Replay == 0) return null; // a late duplicate: keep "succeeded"
+            entry ??= NewEntry(message, now);
+            entry.Status = EventStatus.Processing;
+            entry.Attempts = (int)Math.Max(dequeueCount, 1);
+            entry.UpdatedAt = now;
+            return entry;
+        }, cancellationToken).ConfigureAwait(false);
+
+        var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
+            await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
+        var failures = new List<string>();
+        var ran = 0;
+        try
+        {
+            foreach (var rule in _rules.Matching(context))
+            {
+                foreach (var action in rule.Actions)
+                {
+                    ran++;
+                    var outcome = await _runner.RunAsync(message.Id, $"{rule.Name}.{action.Index}", message.Replay, () => action.Resolve(context), cancellationToken).ConfigureAwait(false);
+                    if (outcome.Failed)
+                    {
+                        failures.Add($"rule '{rule.Name}' action {action.Index} ({action.Type}): {outcome.Error}");
+                        break;
+                    }
+                }
+            }
+            foreach (var handler in _handlers.Where(h => h.Patterns.Any(p => new EventPattern(p).Matches(message.Event))))
+            {
+                ran++;
+                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken).ConfigureAwait(false);
+                if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
+            }
+        }
+        catch (RetryLaterException ex)
+        {
+            _logger.LogWarning("Event {EventId} ({EventName}) attempt {Attempt} will be retried: {Reason}", message.Id, message.Event, dequeueCount, ex.Message);
+            await _log.TransitionAsync(message.Id, entry =>
+            {
+                entry ??= NewEntry(message, now);
+                entry.Status = EventStatus.Processing;
+                entry.Attempts = (int)Math.Max(dequeueCount, 1);
+                entry.Error = Truncate(ex.Message);
+                entry.UpdatedAt = _time.GetUtcNow();
+                return entry;
+            }, cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+
+        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Event {EventId} ({EventName}) {Status}: {Actions} action(s), {Failures} failure(s)",
+            message.Id, message.Event, failures.Count == 0 ? "succeeded" : "failed", ran, failures.Count);
+    }
+
+    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken)
+    {
+        string? archived = null;
+        if (failures.Count > 0 && message.PayloadBlob is null && payload is not null)
+        {
+            // Keep the payload of a failed event, so it can be replayed once the queue message is gone.
+            archived = await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(payload.ToJsonString()), cancellationToken).ConfigureAwait(false);
+        }
+        var now = _time.GetUtcNow();
+        await _log.TransitionAsync(message.Id, entry =>
+        {
+            entry ??= NewEntry(message, now);
+            entry.Status = failures.Count == 0 ? EventStatus.Succeeded : EventStatus.Failed;
+            entry.Attempts = (int)Math.Max(dequeueCount, 1);
+            entry.Error = failures.Count == 0 ? null : Truncate(string.Join("\n", failures));
+            entry.PayloadBlob ??= archived ?? message.PayloadBlob;
+            entry.UpdatedAt = now;
+            entry.CompletedAt = now;
+            return entry;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<JsonObject?> ReadPayloadAsync(EventMessage message, CancellationToken cancellationToken)
+    {
+        if (message.Payload is not null) return message.Payload;
+        try
+        {
+            var data = await _payloads.ReadAsync(message.PayloadBlob!, cancellationToken).ConfigureAwait(false);
+            return JsonNode.Parse(data.ToString()) as JsonObject;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True for a message event about a message this app posted (its marker, or its id among the ones it created).</summary>
+    private async Task<bool> IsOwnMessageAsync(string topic, JsonObject payload, CancellationToken cancellationToken)
+    {
+        if (topic != SppEventTopics.Messages || payload["data"] is not JsonObject data) return false;
+        if (data["message"] is JsonValue text && text.TryGetValue<string>(out var body) && ActionExecutor.HasMarker(body)) return true;
+        return data["id"] is JsonValue id && await _records.IsOwnMessageAsync(id.ToString(), cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static EventLogEntry NewEntry(EventMessage message, DateTimeOffset now) => new()
+    {
+        RowKey = message.Id,
+        EventName = message.Event,
+        Topic = message.Topic,
+        Source = message.Source,
+        ReceivedAt = message.ReceivedAt == default ? now : message.ReceivedAt,
+        CreatedAt = DateTimeOffset.FromUnixTimeSeconds(message.Created),
+        Size = message.Size,
+        PayloadBlob = message.PayloadBlob,
+    };
+
+    internal static string Truncate(string text) => text.Length > 16_000 ? text[..16_000] + "…" : text;
+}

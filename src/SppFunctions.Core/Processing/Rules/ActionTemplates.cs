@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SppFunctions.Processing.Actions;
+using SppFunctions.Processing.Handlers;
+using SppFunctions.Processing.Templates;
+
+namespace SppFunctions.Processing.Rules;
+
+/// <summary>An action of a rule, its text fields parsed as templates at start-up; resolved per event.</summary>
+public abstract class ActionTemplate
+{
+    /// <summary>Position in its rule's <c>actions</c> list.</summary>
+    public int Index { get; init; }
+
+    public abstract string Type { get; }
+
+    /// <summary>Renders the templates over the event; a missing value or an invalid result fails the action for good.</summary>
+    public PlannedAction Resolve(EventContext context)
+    {
+        try
+        {
+            return ResolveCore(context.Scope);
+        }
+        catch (TemplateValueMissingException ex)
+        {
+            throw new ActionFailedException(ex.Message, ActionFailureKind.Permanent, ex);
+        }
+    }
+
+    protected abstract PlannedAction ResolveCore(JsonObject scope);
+
+    protected static ActionFailedException Invalid(string message) => new(message, ActionFailureKind.Permanent);
+
+    protected static long ParseId(string field, string text) =>
+        long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+            ? id
+            : throw Invalid($"{field} rendered to '{Shorten(text)}', which is not a positive integer id.");
+
+    protected static bool ParseBool(string field, string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" or "" => false,
+        _ => throw Invalid($"{field} rendered to '{Shorten(text)}', which is not true or false."),
+    };
+
+    protected static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
+}
+
+public sealed class CreateOrderMessageTemplate : ActionTemplate
+{
+    public required CompiledTemplate Order { get; init; }
+    public required CompiledTemplate Message { get; init; }
+    public CompiledTemplate? UserId { get; init; }
+    public CompiledTemplate? StaffOnly { get; init; }
+    public override string Type => CreateOrderMessageAction.TypeName;
+
+    protected override PlannedAction ResolveCore(JsonObject scope)
+    {
+        var order = Order.Render(scope).Trim();
+        if (order.Length == 0) throw Invalid("order rendered to an empty string.");
+        var message = Message.Render(scope, TemplateEncoding.Html);
+        if (string.IsNullOrWhiteSpace(message)) throw Invalid("message rendered to an empty string.");
+        var userId = UserId is null ? (long?)null : ParseId("userId", UserId.Render(scope));
+        var staffOnly = StaffOnly is not null && ParseBool("staffOnly", StaffOnly.Render(scope));
+        return new CreateOrderMessageAction(order, message, userId, staffOnly);
+    }
+}
+
+public sealed class DeleteOrderMessageTemplate : ActionTemplate
+{
+    public required CompiledTemplate MessageId { get; init; }
+    public override string Type => DeleteOrderMessageAction.TypeName;
+
+    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", MessageId.Render(scope)));
+}
+
+public sealed class ApiCallTemplate : ActionTemplate
+{
+    public required HttpMethod Method { get; init; }
+    public required CompiledTemplate Path { get; init; }
+    public IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Query { get; init; } = Array.Empty<KeyValuePair<string, CompiledTemplate>>();
+    public IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Headers { get; init; } = Array.Empty<KeyValuePair<string, CompiledTemplate>>();
+    public JsonTemplate? Body { get; init; }
+    public override string Type => ApiCallAction.TypeName;
+
+    protected override PlannedAction ResolveCore(JsonObject scope) => new ApiCallAction(
+        Method,
+        Path.Render(scope, TemplateEncoding.UrlSegment),
+        Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.Render(scope))).ToList(),
+        Headers.ToDictionary(h => h.Key, h => h.Value.Render(scope), StringComparer.OrdinalIgnoreCase),
+        Body?.Render(scope));
+}
+
+public sealed class ForwardTemplate : ActionTemplate
+{
+    public required CompiledTemplate Url { get; init; }
+    /// <summary>Null: the event itself, <c>{id, event, topic, created, data}</c>.</summary>
+    public JsonTemplate? Body { get; init; }
+    public IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Headers { get; init; } = Array.Empty<KeyValuePair<string, CompiledTemplate>>();
+    public required ForwardOptions Options { get; init; }
+    public override string Type => ForwardAction.TypeName;
+
+    protected override PlannedAction ResolveCore(JsonObject scope)
+    {
+        var text = Url.Render(scope, TemplateEncoding.None).Trim();
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url)) throw Invalid($"url rendered to '{Shorten(text)}', which is not an absolute URL.");
+        if (Options.Refusal(url) is { } why) throw Invalid($"forward refused: {why}.");
+        var body = Body?.Render(scope) ?? new JsonObject
+        {
+            ["id"] = scope["id"]?.DeepClone(),
+            ["event"] = scope["event"]?.DeepClone(),
+            ["topic"] = scope["topic"]?.DeepClone(),
+            ["created"] = scope["created"]?.DeepClone(),
+            ["data"] = scope["data"]?.DeepClone(),
+        };
+        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => h.Value.Render(scope), StringComparer.OrdinalIgnoreCase));
+    }
+}
+
+/// <summary>A JSON value whose strings are templates; numbers, booleans and nulls stay as written.</summary>
+public sealed class JsonTemplate
+{
+    private readonly JsonNode? _shape;
+    private readonly Dictionary<string, CompiledTemplate> _strings;
+
+    private JsonTemplate(JsonNode? shape, Dictionary<string, CompiledTemplate> strings)
+    {
+        _shape = shape;
+        _strings = strings;
+    }
+
+    /// <summary>Parses every string in <paramref name="node"/>; returns the first syntax error (with its JSON path).</summary>
+    public static JsonTemplate? Compile(JsonNode? node, TemplateEngine engine, out string? error)
+    {
+        error = null;
+        var strings = new Dictionary<string, CompiledTemplate>();
+        foreach (var (path, text) in Strings(node, "$"))
+        {
+            if (!engine.TryParse(text, out var template, out var message))
+            {
+                error = $"{path}: {message}";
+                return null;
+            }
+            strings[path] = template;
+        }
+        return new JsonTemplate(node?.DeepClone(), strings);
+    }
+
+    public JsonNode? Render(JsonObject scope) => Render(_shape, "$", scope);
+
+    private JsonNode? Render(JsonNode? node, string path, JsonObject scope) => node switch
+    {
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Render(p.Value, $"{path}.{p.Key}", scope)))),
+        JsonArray a => new JsonArray(a.Select((x, i) => Render(x, $"{path}[{i}]", scope)).ToArray()),
+        JsonValue v when _strings.TryGetValue(path, out var template) && v.GetValueKind() == System.Text.Json.JsonValueKind.String => JsonValue.Create(template.Render(scope)),
+        _ => node?.DeepClone(),
+    };
+
+    private static IEnumerable<(string Path, string Text)> Strings(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (k, v) in o) foreach (var s in Strings(v, $"{path}.{k}")) yield return s;
+                break;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++) foreach (var s in Strings(a[i], $"{path}[{i}]")) yield return s;
+                break;
+            case JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String:
+                yield return (path, v.GetValue<string>());
+                break;
+        }
+    }
+}

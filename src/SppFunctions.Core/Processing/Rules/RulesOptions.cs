@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Options;
+using SppFunctions.Processing.Actions;
+using SppFunctions.Processing.Templates;
+
+namespace SppFunctions.Processing.Rules;
+
+/// <summary>Where the rules file is (<c>Rules__Path</c>).</summary>
+public sealed class RulesOptions
+{
+    public const string SectionName = "Rules";
+    public const string DefaultFileName = "rules.json";
+
+    /// <summary>The rules file; a relative path is taken from the app's folder (where host.json is).</summary>
+    public string Path { get; set; } = DefaultFileName;
+
+    public string FullPath => System.IO.Path.GetFullPath(Path, AppContext.BaseDirectory);
+}
+
+/// <summary>Loads and checks the rules file at start-up, so any error in it stops the app with a message naming the rule and field.</summary>
+internal sealed class RulesOptionsValidator(TemplateEngine engine, IOptions<ForwardOptions> forward) : IValidateOptions<RulesOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RulesOptions options)
+    {
+        var result = RulesLoader.LoadFile(options.FullPath, engine, forward.Value);
+        return result.Errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(result.Errors);
+    }
+}

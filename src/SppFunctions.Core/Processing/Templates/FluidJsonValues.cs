@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Fluid;
+using Fluid.Values;
+
+namespace SppFunctions.Processing.Templates;
+
+/// <summary>Records the paths a template read that were absent or null.</summary>
+internal sealed class MissingValues
+{
+    public const string AmbientKey = "sppfn.missing";
+    public List<string> Paths { get; } = new();
+
+    public static MissingValues Of(TemplateContext context) => (MissingValues)context.AmbientValues[AmbientKey];
+}
+
+/// <summary>A JSON object exposed to Liquid; reading an absent or null member is recorded as missing.</summary>
+internal sealed class JsonObjectValue(JsonObject value, string path) : ObjectValueBase(value)
+{
+    public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context)
+    {
+        var full = path.Length == 0 ? name : $"{path}.{name}";
+        if (name == "size") return new ValueTask<FluidValue>(NumberValue.Create(value.Count));
+        if (!value.TryGetPropertyValue(name, out var node) || node is null)
+        {
+            MissingValues.Of(context).Paths.Add(full);
+            return new ValueTask<FluidValue>(new MissingValue(full));
+        }
+        return new ValueTask<FluidValue>(FluidJson.Convert(node, full));
+    }
+
+    public override void WriteTo(TextWriter writer, TextEncoder encoder, CultureInfo cultureInfo) =>
+        writer.Write(encoder.Encode(value.ToJsonString()));
+
+    public override string ToStringValue() => value.ToJsonString();
+}
+
+/// <summary>The value of an absent member: renders as nothing, and its path stays recorded unless a <c>default</c> filter covers it.</summary>
+internal sealed class MissingValue(string path) : FluidValue
+{
+    public string Path { get; } = path;
+    public override FluidValues Type => FluidValues.Nil;
+    public override bool IsNil() => true;
+    public override bool Equals(FluidValue other) => other.IsNil();
+    public override bool ToBooleanValue() => false;
+    public override decimal ToNumberValue() => 0;
+    public override string ToStringValue() => "";
+    public override object ToObjectValue() => null!;
+    public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context) => new(this);
+    public override void WriteTo(TextWriter writer, TextEncoder encoder, CultureInfo cultureInfo) { }
+    public override bool Equals(object? obj) => obj is FluidValue f && Equals(f);
+    public override int GetHashCode() => 0;
+}
+
+internal static class FluidJson
+{
+    public static FluidValue Convert(JsonNode? node, string path) => node switch
+    {
+        null => NilValue.Instance,
+        JsonObject o => new JsonObjectValue(o, path),
+        JsonArray a => new ArrayValue(a.Select((x, i) => Convert(x, $"{path}[{i}]")).ToArray()),
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.String => new StringValue(v.GetValue<string>()),
+            JsonValueKind.Number => v.TryGetValue<decimal>(out var d) ? NumberValue.Create(d) : new StringValue(v.ToJsonString()),
+            JsonValueKind.True => BooleanValue.True,
+            JsonValueKind.False => BooleanValue.False,
+            _ => NilValue.Instance,
+        },
+        _ => NilValue.Instance,
+    };
+}

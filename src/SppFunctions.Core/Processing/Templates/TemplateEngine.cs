@@ -1,0 +1,110 @@
+using System.Text.Encodings.Web;
+using System.Text.Json.Nodes;
+using System.Text.Unicode;
+using Fluid;
+using Fluid.Values;
+
+namespace SppFunctions.Processing.Templates;
+
+/// <summary>How a rendered value is escaped for where it goes.</summary>
+public enum TemplateEncoding
+{
+    /// <summary>As is (JSON bodies, headers, ids).</summary>
+    None,
+    /// <summary>HTML-escaped values, for SPP message bodies (HTML).</summary>
+    Html,
+    /// <summary>URL-escaped values, for API paths: a value can never add a path segment or a '..'.</summary>
+    UrlSegment,
+}
+
+/// <summary>A rendered template read a value that is absent or null in the event.</summary>
+public sealed class TemplateValueMissingException(IReadOnlyList<string> paths)
+    : Exception($"The template uses {string.Join(", ", paths.Distinct())}, which the event does not have (use '| default: ...' for optional values).")
+{
+    public IReadOnlyList<string> Paths { get; } = paths;
+}
+
+/// <summary>A parsed Liquid template (Fluid). Parse once at start-up, render per event.</summary>
+public sealed class CompiledTemplate
+{
+    private readonly IFluidTemplate? _template;
+    private readonly TemplateOptions _options;
+
+    internal CompiledTemplate(string source, IFluidTemplate? template, TemplateOptions options)
+    {
+        Source = source;
+        _template = template;
+        _options = options;
+    }
+
+    public string Source { get; }
+
+    /// <summary>True when the text has no Liquid markup.</summary>
+    public bool IsLiteral => _template is null;
+
+    /// <summary>Renders over <paramref name="scope"/>; throws <see cref="TemplateValueMissingException"/> when a value is missing.</summary>
+    public string Render(JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None)
+    {
+        if (_template is null) return Source;
+        var context = new TemplateContext(new JsonObjectValue(scope, ""), _options, allowModelMembers: true);
+        var missing = new MissingValues();
+        context.AmbientValues[MissingValues.AmbientKey] = missing;
+        var text = _template.Render(context, encoding switch
+        {
+            TemplateEncoding.Html => TemplateEngine.Html,
+            TemplateEncoding.UrlSegment => UrlEncoder.Default,
+            _ => NullEncoder.Default,
+        });
+        if (missing.Paths.Count > 0) throw new TemplateValueMissingException(missing.Paths);
+        return text;
+    }
+}
+
+/// <summary>
+/// Liquid templates over an event (Fluid, the kept .NET Liquid engine). The scope is
+/// <c>{id, event, topic, created, source, data}</c>: <c>{{ data.client.email }}</c>, <c>{{ event }}</c>.
+/// A missing or null value is an error for the action, never a silent empty string; the <c>default</c> filter is
+/// the way to make a value optional: <c>{{ data.note | default: "none" }}</c>.
+/// </summary>
+public sealed class TemplateEngine
+{
+    internal static readonly HtmlEncoder Html = HtmlEncoder.Create(UnicodeRanges.All);
+    private static readonly FluidParser Parser = new();
+    private readonly TemplateOptions _options;
+
+    public TemplateEngine()
+    {
+        _options = new TemplateOptions { MaxSteps = 100_000, MaxRecursion = 20 };
+        _options.Filters.AddFilter("default", DefaultFilter);
+    }
+
+    /// <summary>Parses <paramref name="source"/>; on a syntax error returns false with Fluid's message.</summary>
+    public bool TryParse(string source, out CompiledTemplate template, out string? error)
+    {
+        error = null;
+        if (!source.Contains("{{", StringComparison.Ordinal) && !source.Contains("{%", StringComparison.Ordinal))
+        {
+            template = new CompiledTemplate(source, null, _options);
+            return true;
+        }
+        if (Parser.TryParse(source, out var parsed, out var message))
+        {
+            template = new CompiledTemplate(source, parsed, _options);
+            return true;
+        }
+        template = null!;
+        error = message?.Replace("\r", "").Replace("\n", " ").Trim();
+        return false;
+    }
+
+    /// <summary>Liquid's default filter, which also clears the "missing" mark of the value it replaces.</summary>
+    private static ValueTask<FluidValue> DefaultFilter(FluidValue input, FilterArguments arguments, TemplateContext context)
+    {
+        if (input is MissingValue missing) MissingValues.Of(context).Paths.Remove(missing.Path);
+        var empty = input.IsNil()
+            || (input.Type == FluidValues.String && input.ToStringValue().Length == 0)
+            || (input.Type == FluidValues.Boolean && !input.ToBooleanValue())
+            || (input.Type == FluidValues.Array && !input.Enumerate(context).Any());
+        return new ValueTask<FluidValue>(empty ? arguments.At(0) : input);
+    }
+}
