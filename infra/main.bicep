@@ -146,6 +146,7 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     keyVaultName: keyVault.outputs.name
+    secretVersions: keyVault.outputs.secretVersions
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     sppBaseUrl: sppBaseUrl

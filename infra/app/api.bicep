@@ -23,6 +23,9 @@ param deploymentContainerName string
 param applicationInsightsConnectionString string
 param keyVaultName string
 
+@description('Version of each Key Vault secret by name. Versioned references make every deployment apply changed secrets at once (unversioned ones are re-read only every 24 hours).')
+param secretVersions object
+
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
@@ -58,9 +61,13 @@ var optionalAppSettings = {
 var requiredAppSettings = union(
   {
     Spp__BaseUrl: sppBaseUrl
-    Spp__ApiKey: keyVaultReference(keyVaultName, secretNames.apiKey)
+    Spp__ApiKey: keyVaultReference(keyVaultName, secretNames.apiKey, secretVersions[secretNames.apiKey])
   },
-  toObject(range(0, length(secretNames.webhookTokens)), i => 'Spp__WebhookTokens__${i}', i => keyVaultReference(keyVaultName, secretNames.webhookTokens[i]))
+  toObject(
+    range(0, length(secretNames.webhookTokens)),
+    i => 'Spp__WebhookTokens__${i}',
+    i => keyVaultReference(keyVaultName, secretNames.webhookTokens[i], secretVersions[secretNames.webhookTokens[i]])
+  )
 )
 
 // ─── Host and platform settings: identity-based storage and Entra-authenticated Application Insights ─────────
@@ -80,7 +87,8 @@ var hostAppSettings = {
 var appSettings = union(optionalAppSettings, appSettingOverrides, requiredAppSettings, hostAppSettings)
 
 // A Key Vault reference, resolved by the platform with keyVaultReferenceIdentity.
-func keyVaultReference(vaultName string, secretName string) string => '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${secretName})'
+func keyVaultReference(vaultName string, secretName string, version string) string =>
+  '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${secretName};SecretVersion=${version})'
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName

@@ -75,3 +75,10 @@ resource webhookTokenSecondarySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-
 
 output name string = vault.name
 output uri string = vault.properties.vaultUri
+
+@description('Current version of each secret, by name (not secret): app settings refer to these exact versions.')
+output secretVersions object = {
+  '${apiKeySecret.name}': last(split(apiKeySecret.properties.secretUriWithVersion, '/'))
+  '${webhookTokenSecret.name}': last(split(webhookTokenSecret.properties.secretUriWithVersion, '/'))
+  '${webhookTokenSecondarySecret.name}': last(split(webhookTokenSecondarySecret.properties.secretUriWithVersion, '/'))
+}

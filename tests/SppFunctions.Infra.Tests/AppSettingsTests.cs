@@ -93,13 +93,15 @@ public class AppSettingsTests
         Assert.Equal(["Spp__ApiKey", "Spp__WebhookTokens__0", "Spp__WebhookTokens__1"], secretSettings.Select(s => s.Key).Order());
         foreach (var (name, value) in secretSettings)
         {
-            var reference = Regex.Match(value, @"^@Microsoft\.KeyVault\(VaultName=(?<vault>[^;]+);SecretName=(?<secret>[^;)]+)\)$");
-            Assert.True(reference.Success, $"{name} must be a Key Vault reference, not '{value}'.");
+            var reference = Regex.Match(value, @"^@Microsoft\.KeyVault\(VaultName=(?<vault>[^;]+);SecretName=(?<secret>[^;)]+);SecretVersion=(?<version>[^;)]+)\)$");
+            Assert.True(reference.Success, $"{name} must be a versioned Key Vault reference, not '{value}'.");
             Assert.Equal(vault, reference.Groups["vault"].Value);
             Assert.Contains(reference.Groups["secret"].Value, created);
+            // The version of that very secret, so a deployment that changes a secret applies it at once.
+            Assert.Equal($"v-{reference.Groups["secret"].Value}", reference.Groups["version"].Value);
         }
         Assert.Equal(["spp-webhook-token-0", "spp-webhook-token-1"],
-            new[] { Settings["Spp__WebhookTokens__0"], Settings["Spp__WebhookTokens__1"] }.Select(v => Regex.Match(v, "SecretName=([^)]+)").Groups[1].Value));
+            new[] { Settings["Spp__WebhookTokens__0"], Settings["Spp__WebhookTokens__1"] }.Select(v => Regex.Match(v, "SecretName=([^;)]+)").Groups[1].Value));
     }
 
     [Fact]
@@ -156,5 +158,6 @@ public class AppSettingsTests
         Assert.Equal("[parameters('appSettingOverrides')]", Snapshot.Text(passed["appSettingOverrides"]!["value"]));
         Assert.Contains("outputs.name.value", Snapshot.Text(passed["keyVaultName"]!["value"]));
         Assert.Contains("outputs.clientId.value", Snapshot.Text(passed["identityClientId"]!["value"]));
+        Assert.Contains("outputs.secretVersions.value", Snapshot.Text(passed["secretVersions"]!["value"]));
     }
 }

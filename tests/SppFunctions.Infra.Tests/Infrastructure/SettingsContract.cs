@@ -93,6 +93,7 @@ public sealed partial class SettingsContract
             {
                 var items = template.Select(t => (Ok: BoundSetting.IsListItem(setting.Name, t.Key, out var i), Index: i, t.Value))
                     .Where(x => x.Ok).OrderBy(x => x.Index).ToList();
+                if (items.Count == 0) continue; // reported by Missing
                 if (items.Count != setting.DefaultItems.Count || items.Select(x => x.Index).Where((index, position) => index != position).Any())
                 {
                     wrong.Add($"{setting.Name}__0..{setting.DefaultItems.Count - 1} expected (default [{string.Join(", ", setting.DefaultItems.Select(CodeSettings.Format))}]), "
