@@ -36,7 +36,6 @@ param maximumInstanceCount int = 100
 @description('SPP API root, e.g. https://acme.spp.co/api/.')
 param sppBaseUrl string
 
-
 @description('Overrides of the optional settings below, as setting name → string value.')
 param appSettingOverrides object = {}
 
