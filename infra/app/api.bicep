@@ -1,0 +1,168 @@
+// The Function App: Linux, Flex Consumption (FC1), dotnet-isolated 10.0, deployed from a blob container, running
+// as the user-assigned identity. Its app settings are the contract with the code (see the map below).
+import { secretNames } from 'contract.bicep'
+
+param name string
+param planName string
+param location string = resourceGroup().location
+param tags object = {}
+
+@description('azd service name; azd finds the app by this tag.')
+param serviceName string = 'api'
+
+param identityResourceId string
+param identityClientId string
+
+param storageBlobEndpoint string
+param storageQueueEndpoint string
+param storageTableEndpoint string
+
+@description('Blob container the Flex Consumption platform deploys the app package from.')
+param deploymentContainerName string
+
+param applicationInsightsConnectionString string
+param keyVaultName string
+
+@description('Version of each Key Vault secret by name. Versioned references make every deployment apply changed secrets at once (unversioned ones are re-read only every 24 hours).')
+param secretVersions object
+
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('SPP API root, e.g. https://acme.spp.co/api/.')
+param sppBaseUrl string
+
+@description('Overrides of the optional settings below, as setting name → string value.')
+param appSettingOverrides object = {}
+
+// ─── Optional settings, set to the code's defaults ────────────────────────────────────────────────────────────
+// One line per setting the code binds with a default (options classes in src/, `Section__Property`). Keep the
+// values equal to the defaults in code: tests/SppFunctions.Infra.Tests checks both the names and the values.
+// Change a value for one deployment with the appSettingOverrides parameter, not here.
+var optionalAppSettings = {
+  Spp__ApiVersion: '2024-03-05'
+  Spp__AttemptTimeout: '00:00:30'
+  Spp__Retry__MaxRetries: '3'
+  Spp__Retry__BaseDelay: '00:00:00.5'
+  Spp__Retry__MaxDelay: '00:00:10'
+  Spp__Retry__MaxRetryAfter: '00:00:30'
+  Spp__CircuitBreaker__FailureRatio: '0.5'
+  Spp__CircuitBreaker__SamplingDuration: '00:00:30'
+  Spp__CircuitBreaker__MinimumThroughput: '10'
+  Spp__CircuitBreaker__BreakDuration: '00:00:15'
+}
+
+// ─── Required settings: from parameters, secrets as Key Vault references ──────────────────────────────────────
+var requiredAppSettings = union(
+  {
+    Spp__BaseUrl: sppBaseUrl
+    Spp__ApiKey: keyVaultReference(keyVaultName, secretNames.apiKey, secretVersions[secretNames.apiKey])
+  },
+  toObject(
+    range(0, length(secretNames.webhookTokens)),
+    i => 'Spp__WebhookTokens__${i}',
+    i => keyVaultReference(keyVaultName, secretNames.webhookTokens[i], secretVersions[secretNames.webhookTokens[i]])
+  )
+)
+
+// ─── Host and platform settings: identity-based storage and Entra-authenticated Application Insights ─────────
+// Flex Consumption takes the runtime from functionAppConfig: FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION
+// and the WEBSITE_* deployment settings must not be set.
+var hostAppSettings = {
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+}
+
+// Later maps win: overrides cannot replace required or host settings.
+var appSettings = union(optionalAppSettings, appSettingOverrides, requiredAppSettings, hostAppSettings)
+
+// A Key Vault reference, resolved by the platform with keyVaultReferenceIdentity.
+func keyVaultReference(vaultName string, secretName string, version string) string =>
+  '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=${secretName};SecretVersion=${version})'
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': serviceName })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityResourceId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityResourceId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [for setting in items(appSettings): { name: setting.key, value: setting.value }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityResourceId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'dotnet-isolated'
+        version: '10.0'
+      }
+    }
+  }
+}
+
+// No basic (publishing profile) credentials: deployments authenticate with Entra ID.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName
