@@ -60,6 +60,15 @@ var optionalAppSettings = {
   Processing__ActionLease: '00:02:00'
   Processing__MarkMessages: 'true'
   Forward__Timeout: '00:00:30'
+  Polling__Schedule: '0 */1 * * * *'
+  Polling__Enabled: 'true'
+  Polling__Baseline: 'true'
+  Polling__Bootstrap: 'false'
+  Polling__SkipStaffOnly: 'false'
+  Polling__SkipOwnMessages: 'true'
+  Polling__MaxParallelism: '4'
+  Polling__PageSize: '50'
+  Polling__SweepInterval: '01:00:00'
 }
 
 // ─── Required settings: from parameters, secrets as Key Vault references ──────────────────────────────────────

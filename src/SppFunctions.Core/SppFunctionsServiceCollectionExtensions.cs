@@ -12,6 +12,7 @@ public static class SppFunctionsServiceCollectionExtensions
         services.AddAppStorage(configuration);
         services.AddWebhookIntake(configuration);
         services.AddEventProcessing(configuration);
+        services.AddOrderMessagePolling(configuration);
         return services;
     }
 }

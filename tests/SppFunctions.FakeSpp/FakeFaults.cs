@@ -21,7 +21,7 @@ public enum FaultKind
 /// </summary>
 public sealed class FaultRule
 {
-    private int _remaining;
+    private int _remaining = -1;
     private int _skipped;
 
     public FaultRule(FaultKind kind) => Kind = kind;

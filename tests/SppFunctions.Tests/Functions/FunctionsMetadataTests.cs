@@ -32,6 +32,7 @@ public class FunctionsMetadataTests
         "SppWebhook", "SppWebhookOrders", "SppWebhookForms", "SppWebhookAccounts", "SppWebhookInvoices",
         "SppWebhookMessages", "SppWebhookSubscriptions", "SppWebhookTickets",
         "ProcessEvent", "ProcessCommand", "EventPoison", "CommandPoison", "ReplayEvents",
+        "PollOrderMessages",
     };
 
     [Fact]
@@ -79,6 +80,16 @@ public class FunctionsMetadataTests
         Assert.Equal("queueTrigger", trigger["type"]!.GetValue<string>());
         Assert.Equal(queue, trigger["queueName"]!.GetValue<string>());
         Assert.Equal("AzureWebJobsStorage", trigger["connection"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_poller_is_a_timer_on_the_Polling_Schedule_setting_without_run_on_startup()
+    {
+        var trigger = Trigger("PollOrderMessages");
+        Assert.Equal("timerTrigger", trigger["type"]!.GetValue<string>());
+        Assert.Equal("%Polling:Schedule%", trigger["schedule"]!.GetValue<string>());
+        Assert.False(trigger["runOnStartup"]?.GetValue<bool>() ?? false);
+        Assert.True(trigger["useMonitor"]?.GetValue<bool>() ?? true);
     }
 
     [Fact]

@@ -25,6 +25,7 @@ public sealed class AppHarness : IAsyncDisposable
     public const string SecondToken = "tok_secondary_9876543210zyxwvuZYXW";
 
     private readonly ServiceProvider _provider;
+    private bool _ownsSpp = true;
 
     private AppHarness(ServiceProvider provider, FakeSppServer spp, StorageNames names, FakeTimeProvider? time)
     {
@@ -39,6 +40,8 @@ public sealed class AppHarness : IAsyncDisposable
     public StorageNames Names { get; }
     public FakeTimeProvider? Time { get; }
     public FakeLogCollector Logs => _provider.GetFakeLogCollector();
+
+    public static FakeTimeProvider NewFakeTime() => new(new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
 
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
 
@@ -80,7 +83,10 @@ public sealed class AppHarness : IAsyncDisposable
         bool fakeTime = false,
         Action<IServiceCollection>? services = null,
         FakeSppServer? spp = null,
-        string? rules = null)
+        string? rules = null,
+        FakeTimeProvider? time = null,
+        StorageNames? names = null,
+        bool ownsSpp = true)
     {
         spp ??= await FakeSppServer.StartAsync();
         string? rulesPath = null;
@@ -106,20 +112,16 @@ public sealed class AppHarness : IAsyncDisposable
         foreach (var (k, v) in settings ?? new()) values[k] = v;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
-        var names = StorageNames.WithSuffix("t" + Guid.NewGuid().ToString("N")[..10]);
+        names ??= StorageNames.WithSuffix("t" + Guid.NewGuid().ToString("N")[..10]);
         var collection = new ServiceCollection();
         collection.AddLogging(b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Trace));
         collection.AddSingleton<IConfiguration>(configuration);
         collection.AddSingleton(names);
-        FakeTimeProvider? time = null;
-        if (fakeTime)
-        {
-            time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 9, 0, 0, TimeSpan.Zero));
-            collection.AddSingleton<TimeProvider>(time);
-        }
+        if (fakeTime) time ??= NewFakeTime();
+        if (time is not null) collection.AddSingleton<TimeProvider>(time);
         collection.AddSppFunctions(configuration);
         services?.Invoke(collection);
-        return new AppHarness(collection.BuildServiceProvider(validateScopes: true), spp, names, time);
+        return new AppHarness(collection.BuildServiceProvider(validateScopes: true), spp, names, time) { _ownsSpp = ownsSpp };
     }
 
     // ---- storage inspection ----
@@ -199,6 +201,6 @@ public sealed class AppHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _provider.DisposeAsync();
-        await Spp.DisposeAsync();
+        if (_ownsSpp) await Spp.DisposeAsync();
     }
 }

@@ -242,7 +242,7 @@ public class ProcessingTests
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
         Assert.Single(app.Spp.RequestsTo("POST", "/api/order_messages"));
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
-        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single();
+        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.RowKey == "welcome.0");
         Assert.Equal(ActionStatus.Succeeded, record.Status);
         Assert.Equal(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>())[0]["id"]!.ToString(), record.Result);
     }

@@ -1,0 +1,398 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Spp.Client;
+using Spp.Client.Models;
+using Spp.Client.Serialization;
+using SppFunctions.Events;
+using SppFunctions.Intake;
+using SppFunctions.Processing.Actions;
+using SppFunctions.Queueing;
+
+namespace SppFunctions.Polling;
+
+/// <summary>
+/// Turns SPP's order-message lists into a trigger: new messages on watched orders become
+/// <c>order_message.created</c> events on the events queue, the same path webhooks take.
+///
+/// One run:
+/// 1. takes the run lease (state row, ETag), so a run that overruns is never overlapped by the next;
+/// 2. adds the configured orders (and, once, every open order when bootstrapping);
+/// 3. finds the orders whose messages changed with ONE list call: orders sorted by <c>last_message_at</c> desc,
+///    filtered to after the watermark, read only until the watermark (plus paging) — cost grows with the changed
+///    orders, not the watched ones;
+/// 4. for each changed or not-yet-seen watched order (bounded parallelism) lists its messages newest first, stopping
+///    at the cursor, and emits the new ones oldest first. The first sight of an order takes its messages as the
+///    baseline. Event ids derive from the message id and the dedupe record stops a second emission, so overlapping runs
+///    or a crash mid-run never emit a message twice; the cursor then moves forward by ETag;
+/// 5. removes orders that reached a closed status or were deleted (404), moves the watermark, and records a summary.
+/// Every <see cref="PollingOptions.SweepInterval"/> a run also lists the watched orders by id (100 per call) to drop
+/// those closed or deleted without a new message, which the changed-orders call cannot see.
+/// </summary>
+public class OrderMessagePoller
+{
+    private readonly SppClient _spp;
+    private readonly WatchStore _watch;
+    private readonly PollRunStore _runs;
+    private readonly EventPublisher _publisher;
+    private readonly ActionRecordStore _records;
+    private readonly IOptions<PollingOptions> _options;
+    private readonly IOptions<WebhookOptions> _webhooks;
+    private readonly TimeProvider _time;
+    private readonly ILogger<OrderMessagePoller> _logger;
+
+    public OrderMessagePoller(SppClient spp, WatchStore watch, PollRunStore runs, EventPublisher publisher, ActionRecordStore records,
+        IOptions<PollingOptions> options, IOptions<WebhookOptions> webhooks, TimeProvider time, ILogger<OrderMessagePoller> logger)
+    {
+        _spp = spp;
+        _watch = watch;
+        _runs = runs;
+        _publisher = publisher;
+        _records = records;
+        _options = options;
+        _webhooks = webhooks;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>How long a run holds the lease; a run that dies frees it when this runs out.</summary>
+    public TimeSpan RunLease { get; set; } = TimeSpan.FromMinutes(10);
+
+    private PollingOptions Options => _options.Value;
+
+    private sealed class RunState(PollRun summary)
+    {
+        private int _calls, _checked, _emitted, _removed, _errors;
+        public PollRun Summary { get; } = summary;
+        public void Call() => Interlocked.Increment(ref _calls);
+        public void Checked() => Interlocked.Increment(ref _checked);
+        public void Emitted() => Interlocked.Increment(ref _emitted);
+        public void Removed() => Interlocked.Increment(ref _removed);
+        public void Error(string message)
+        {
+            Interlocked.Increment(ref _errors);
+            Summary.LastError = message.Length > 1000 ? message[..1000] : message;
+        }
+        public PollRun Finish(DateTimeOffset now)
+        {
+            Summary.ApiCalls += _calls;
+            Summary.OrdersChecked = _checked;
+            Summary.EventsEmitted = _emitted;
+            Summary.OrdersRemoved += _removed;
+            Summary.Errors += _errors;
+            Summary.DurationMs = (long)(now - Summary.StartedAt).TotalMilliseconds;
+            return Summary;
+        }
+    }
+
+    public virtual async Task<PollRun> RunAsync(CancellationToken cancellationToken)
+    {
+        var started = _time.GetUtcNow();
+        var run = new RunState(new PollRun { StartedAt = started });
+        if (!Options.Enabled)
+        {
+            run.Summary.Outcome = "disabled";
+            return await SaveAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+
+        var owner = Guid.NewGuid().ToString("N");
+        var state = await _watch.GetStateAsync(cancellationToken).ConfigureAwait(false);
+        if (state.LeaseUntil > started && state.LeaseOwner is not null)
+        {
+            run.Summary.Outcome = "skipped";
+            _logger.LogInformation("Poll run skipped: the previous run still holds the lease until {LeaseUntil:O}", state.LeaseUntil);
+            return await SaveAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+        state.LeaseOwner = owner;
+        state.LeaseUntil = started + RunLease;
+        if (!await _watch.TrySaveStateAsync(state, cancellationToken).ConfigureAwait(false))
+        {
+            run.Summary.Outcome = "skipped";
+            return await SaveAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            foreach (var order in Options.WatchOrders)
+            {
+                if (await _watch.AddAsync(order, "config", started, cancellationToken).ConfigureAwait(false)) run.Summary.OrdersAdded++;
+            }
+            if (Options.Bootstrap && !state.Bootstrapped)
+            {
+                run.Summary.OrdersAdded += await BootstrapAsync(run, started, cancellationToken).ConfigureAwait(false);
+                state.Bootstrapped = true;
+            }
+
+            var entries = await DropDuplicatesAsync(await _watch.ListAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            if (state.LastSweepAt is null || started - state.LastSweepAt >= Options.SweepInterval)
+            {
+                entries = await SweepAsync(entries, run, cancellationToken).ConfigureAwait(false);
+                state.LastSweepAt = started;
+            }
+            run.Summary.OrdersWatched = entries.Count;
+
+            var (changed, newest) = await FindChangedOrdersAsync(state.Watermark, run, cancellationToken).ConfigureAwait(false);
+            var toCheck = entries.Where(e => !e.Baselined || e.OrderId is null || changed is null || changed.ContainsKey(e.OrderId)).ToList();
+            var failedAt = new List<DateTimeOffset?>();
+            await Parallel.ForEachAsync(toCheck, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxParallelism, CancellationToken = cancellationToken }, async (entry, ct) =>
+            {
+                var listed = entry.OrderId is not null && changed?.TryGetValue(entry.OrderId, out var o) == true ? o : null;
+                try
+                {
+                    await CheckOrderAsync(entry, listed, run, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is SppRequestFailedException or Azure.RequestFailedException or StorageUnavailableException)
+                {
+                    run.Error($"order {entry.RowKey}: {ex.Message}");
+                    _logger.LogWarning("Polling order {Order} failed: {Reason}", entry.RowKey, ex.Message);
+                    lock (failedAt) failedAt.Add(listed?.LastMessageAt);
+                }
+            }).ConfigureAwait(false);
+
+            // Move the watermark forward, but not past an order whose check failed: it must show up as changed again.
+            // With no watermark yet and no message anywhere, start from now (minus a margin for clock skew).
+            DateTimeOffset? watermark = newest ?? state.Watermark ?? started.AddMinutes(-5);
+            if (failedAt.Any(f => f is null))
+            {
+                watermark = state.Watermark; // a failure we cannot place in time: keep the old watermark
+            }
+            else if (failedAt.Count > 0 && failedAt.Min()!.Value.AddSeconds(-1) is var earliest && earliest < watermark)
+            {
+                watermark = earliest;
+            }
+            state.Watermark = watermark;
+        }
+        finally
+        {
+            state.LeaseOwner = null;
+            state.LeaseUntil = null;
+            if (!await _watch.TrySaveStateAsync(state, CancellationToken.None).ConfigureAwait(false))
+            {
+                _logger.LogWarning("Poll run could not save its state: another run changed it");
+            }
+        }
+
+        var summary = await SaveAsync(run, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Poll run: {Watched} watched, {Checked} checked, {Calls} SPP calls, {Emitted} events, {Added} added, {Removed} removed, {Errors} errors in {Duration} ms",
+            summary.OrdersWatched, summary.OrdersChecked, summary.ApiCalls, summary.EventsEmitted, summary.OrdersAdded, summary.OrdersRemoved, summary.Errors, summary.DurationMs);
+        return summary;
+    }
+
+    /// <summary>
+    /// The orders whose messages changed since the watermark, by integer id, and the newest <c>last_message_at</c>.
+    /// Null "changed" means every watched order must be checked (no watermark yet).
+    /// </summary>
+    private async Task<(Dictionary<string, SppOrder>? Changed, DateTimeOffset? Newest)> FindChangedOrdersAsync(DateTimeOffset? watermark, RunState run, CancellationToken cancellationToken)
+    {
+        var query = new SppListQuery { PageSize = watermark is null ? 1 : 100 }.OrderBy("last_message_at", descending: true);
+        if (watermark is { } since) query.WhereAfter("last_message_at", since.AddSeconds(-1));
+        var changed = new Dictionary<string, SppOrder>();
+        DateTimeOffset? newest = null;
+        await foreach (var page in _spp.GetOrdersAsync(query, cancellationToken).AsPages(cancellationToken).ConfigureAwait(false))
+        {
+            run.Call();
+            var reachedWatermark = false;
+            foreach (var order in page.Items)
+            {
+                if (order.LastMessageAt is not { } at) { reachedWatermark = true; break; }
+                newest = newest is null || at > newest ? at : newest;
+                if (watermark is { } w && at < w.AddSeconds(-1)) { reachedWatermark = true; break; } // the filter was not applied: stop at the watermark
+                changed[order.Id] = order;
+            }
+            if (watermark is null || reachedWatermark) break;
+        }
+        return (watermark is null ? null : changed, newest);
+    }
+
+    private async Task CheckOrderAsync(WatchedOrder entry, SppOrder? listed, RunState run, CancellationToken cancellationToken)
+    {
+        run.Checked();
+        var now = _time.GetUtcNow();
+        SppOrder? detail = null;
+        if (entry.OrderId is null || !entry.Baselined)
+        {
+            try
+            {
+                run.Call();
+                detail = await _spp.GetOrderAsync(entry.OrderId ?? entry.RowKey, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SppRequestFailedException ex) when (ex.Status == 404)
+            {
+                await RemoveAsync(entry, "it no longer exists in SPP", run, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            entry.OrderId = detail.Id;
+            entry.Number ??= detail.Number ?? (entry.RowKey.All(char.IsAsciiDigit) ? null : entry.RowKey);
+            entry.Status = detail.Status;
+            if (IsClosed(detail.Status))
+            {
+                await RemoveAsync(entry, $"its status is {detail.Status}", run, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            if (!entry.Baselined)
+            {
+                entry.Baselined = true;
+                if (Options.Baseline)
+                {
+                    var newestMessage = detail.Messages?.MaxBy(m => m.Id);
+                    if (detail.Messages is null)
+                    {
+                        run.Call();
+                        newestMessage = await _spp.GetOrderMessagesAsync(detail.Id, limit: 1, cancellationToken: cancellationToken).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    entry.LastMessageId = newestMessage?.Id ?? 0;
+                    entry.LastMessageAt = newestMessage?.CreatedAt;
+                    entry.CheckedAt = now;
+                    await _watch.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+
+        var fresh = new List<SppMessage>();
+        try
+        {
+            await foreach (var page in _spp.GetOrderMessagesAsync(entry.OrderId!, pageSize: Options.PageSize, cancellationToken: cancellationToken).AsPages(cancellationToken).ConfigureAwait(false))
+            {
+                run.Call();
+                var reached = false;
+                foreach (var message in page.Items)
+                {
+                    // Message ids only grow: stop at the first one not newer than the cursor, even if the cursor's own message was deleted.
+                    if (message.Id <= entry.LastMessageId) { reached = true; break; }
+                    fresh.Add(message);
+                }
+                if (reached) break;
+            }
+        }
+        catch (SppRequestFailedException ex) when (ex.Status == 404)
+        {
+            await RemoveAsync(entry, "it no longer exists in SPP", run, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var status = listed?.Status ?? detail?.Status ?? entry.Status;
+        var orderUserId = listed?.UserId ?? detail?.UserId;
+        foreach (var message in fresh.OrderBy(m => m.Id))
+        {
+            if (await ShouldSkipAsync(message, cancellationToken).ConfigureAwait(false)) continue;
+            var evt = Build(message, entry, status, orderUserId);
+            var result = await _publisher.PublishAsync(evt, _webhooks.Value.DedupeWindow, cancellationToken).ConfigureAwait(false);
+            if (!result.Duplicate) run.Emitted();
+        }
+
+        if (fresh.Count > 0)
+        {
+            var newest = fresh.MaxBy(m => m.Id)!;
+            entry.LastMessageId = newest.Id;
+            entry.LastMessageAt = newest.CreatedAt;
+        }
+        entry.Status = status;
+        entry.CheckedAt = now;
+        if (IsClosed(status))
+        {
+            await RemoveAsync(entry, $"its status is {status}", run, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (!await _watch.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false))
+        {
+            _logger.LogInformation("Cursor of order {Order} was moved by another run; keeping its value", entry.RowKey);
+        }
+    }
+
+    private async Task<bool> ShouldSkipAsync(SppMessage message, CancellationToken cancellationToken)
+    {
+        if (Options.SkipStaffOnly && message.StaffOnly) return true;
+        if (!Options.SkipOwnMessages) return false;
+        return ActionExecutor.HasMarker(message.Message)
+            || await _records.IsOwnMessageAsync(message.Id.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NewEvent Build(SppMessage message, WatchedOrder entry, string? status, long? orderUserId)
+    {
+        var created = (message.CreatedAt ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds();
+        var data = JsonSerializer.SerializeToNode(message, SppJson.Options)!.AsObject();
+        data["order_id"] = long.TryParse(entry.OrderId, out var orderId) ? orderId : entry.OrderId;
+        data["order"] = new JsonObject { ["id"] = data["order_id"]?.DeepClone(), ["number"] = entry.Number, ["status"] = status, ["user_id"] = orderUserId };
+        data["from_client"] = orderUserId is not null && message.UserId == orderUserId;
+        var payload = new JsonObject { ["event"] = EventCatalog.OrderMessageCreated, ["created"] = created, ["data"] = data };
+        var messageId = message.Id.ToString(CultureInfo.InvariantCulture);
+        var id = EventIds.Create(EventCatalog.OrderMessageCreated, messageId, created, $"order-message:{entry.OrderId}:{messageId}");
+        return new NewEvent(id, EventCatalog.OrderMessageCreated, SppEventTopics.Messages, created, EventSources.Poller, payload, messageId);
+    }
+
+    private bool IsClosed(string? status) =>
+        status is not null && Options.ClosedStatusesOrDefault().Any(s => s.Equals(status, StringComparison.OrdinalIgnoreCase));
+
+    private async Task RemoveAsync(WatchedOrder entry, string why, RunState run, CancellationToken cancellationToken)
+    {
+        if (await _watch.RemoveAsync(entry.RowKey, cancellationToken).ConfigureAwait(false))
+        {
+            run.Removed();
+            _logger.LogInformation("Stopped watching order {Order}: {Reason}", entry.RowKey, why);
+        }
+    }
+
+    /// <summary>One order watched under two keys (id and number): keep the one furthest along, drop the other.</summary>
+    private async Task<List<WatchedOrder>> DropDuplicatesAsync(IReadOnlyList<WatchedOrder> entries, CancellationToken cancellationToken)
+    {
+        var kept = new List<WatchedOrder>();
+        foreach (var group in entries.GroupBy(e => e.OrderId ?? $"key:{e.RowKey}"))
+        {
+            var ordered = group.OrderByDescending(e => e.LastMessageId).ThenBy(e => e.RowKey, StringComparer.Ordinal).ToList();
+            kept.Add(ordered[0]);
+            foreach (var extra in ordered.Skip(1)) await _watch.RemoveAsync(extra.RowKey, cancellationToken).ConfigureAwait(false);
+        }
+        return kept;
+    }
+
+    /// <summary>Drops watched orders that are closed or gone, checking 100 per list call (<c>filters[id][$in][]</c>).</summary>
+    private async Task<List<WatchedOrder>> SweepAsync(List<WatchedOrder> entries, RunState run, CancellationToken cancellationToken)
+    {
+        var kept = new List<WatchedOrder>(entries.Where(e => e.OrderId is null));
+        foreach (var chunk in entries.Where(e => e.OrderId is not null).Chunk(100))
+        {
+            var ids = chunk.Select(e => e.OrderId!).ToHashSet();
+            run.Call();
+            var page = await _spp.GetOrdersAsync(new SppListQuery { PageSize = 100 }.WhereIn("id", ids), cancellationToken).AsPages(cancellationToken).FirstAsync(cancellationToken).ConfigureAwait(false);
+            var found = page.Items.ToDictionary(o => o.Id);
+            // If SPP ignored the filter, absence proves nothing: only trust it when every answer is one we asked for.
+            var filterHonoured = found.Keys.All(ids.Contains) && !page.HasNext;
+            foreach (var entry in chunk)
+            {
+                if (found.TryGetValue(entry.OrderId!, out var order))
+                {
+                    if (IsClosed(order.Status)) await RemoveAsync(entry, $"its status is {order.Status}", run, cancellationToken).ConfigureAwait(false);
+                    else kept.Add(entry);
+                }
+                else if (filterHonoured) await RemoveAsync(entry, "it no longer exists in SPP", run, cancellationToken).ConfigureAwait(false);
+                else kept.Add(entry);
+            }
+        }
+        return kept;
+    }
+
+    private async Task<int> BootstrapAsync(RunState run, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var added = 0;
+        await foreach (var page in _spp.GetOrdersAsync(new SppListQuery { PageSize = 100 }, cancellationToken).AsPages(cancellationToken).ConfigureAwait(false))
+        {
+            run.Call();
+            foreach (var order in page.Items.Where(o => !IsClosed(o.Status)))
+            {
+                if (await _watch.AddAsync(order.Id, "bootstrap", now, cancellationToken).ConfigureAwait(false)) added++;
+            }
+        }
+        _logger.LogInformation("Bootstrap: watching {Count} open orders", added);
+        return added;
+    }
+
+    private async Task<PollRun> SaveAsync(RunState run, CancellationToken cancellationToken)
+    {
+        var summary = run.Finish(_time.GetUtcNow());
+        await _runs.AddAsync(summary, cancellationToken).ConfigureAwait(false);
+        return summary;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using SppFunctions.Processing.Handlers;
+
+namespace SppFunctions.Polling;
+
+/// <summary>
+/// Keeps the watch set in step with order webhooks (created, updated, status changed, ...): an order event adds its
+/// order, one with a closed status (or <c>order.deleted</c>) removes it. Runs as a built-in event handler, so it gets
+/// the same at-most-once bookkeeping as everything else.
+/// </summary>
+public sealed class WatchSetUpdater(WatchStore watch, IOptions<PollingOptions> options, TimeProvider time) : IEventHandler
+{
+    public IReadOnlyList<string> Patterns { get; } = ["order.*"];
+
+    public async Task HandleAsync(EventContext context, CancellationToken cancellationToken)
+    {
+        if (!options.Value.Enabled || context.Data is not { } data) return;
+        var key = data["id"] is JsonValue id ? id.ToString() : null;
+        if (string.IsNullOrWhiteSpace(key)) return;
+        var status = data["status"] is JsonValue s ? s.ToString() : null;
+        var closed = status is not null && options.Value.ClosedStatusesOrDefault().Any(c => c.Equals(status, StringComparison.OrdinalIgnoreCase));
+        if (closed || context.Name.EndsWith(".deleted", StringComparison.OrdinalIgnoreCase))
+        {
+            await watch.RemoveAsync(key, cancellationToken);
+        }
+        else
+        {
+            await watch.AddAsync(key, "webhook", time.GetUtcNow(), cancellationToken);
+        }
+    }
+}
