@@ -41,7 +41,7 @@ public class SppClientErrorTests : IAsyncLifetime
     [Fact]
     public async Task Wrong_key_is_401_and_the_key_is_not_in_the_exception()
     {
-        await using var h = await SppClientHarness.StartAsync(settings: new() { ["Spp:ApiKey"] = "spp_api_wrongkeywrongkeywrongkey123" });
+        await using var h = await SppClientHarness.StartAsync(settings: new() { ["Spp:ApiKey"] = "not-the-configured-key-wrongkey" });
         var ex = await Assert.ThrowsAsync<SppRequestFailedException>(() => h.Client.GetOrderAsync("1"));
         Assert.Equal(401, ex.Status);
         Assert.Equal("Unauthenticated.", ex.SppMessage);
