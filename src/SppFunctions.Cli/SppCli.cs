@@ -136,7 +136,8 @@ public static class SppCli
         }
         Walk(ex);
         if (!all.Any(e => e is RequestFailedException or AggregateException)) return null;
-        var root = all.FirstOrDefault(e => e is SocketException) ?? all.FirstOrDefault(e => e is HttpRequestException);
+        // HttpRequestException says "Connection refused (127.0.0.1:10002)": the endpoint, and no key.
+        var root = all.FirstOrDefault(e => e is HttpRequestException) ?? all.FirstOrDefault(e => e is SocketException);
         if (root is null && all.OfType<RequestFailedException>().FirstOrDefault(e => e.Status == 0) is { } noAnswer) root = noAnswer;
         if (root is null && all.FirstOrDefault(e => e is TaskCanceledException or TimeoutException) is { } timeout) root = timeout;
         return root is null ? null : CliConfiguration.FirstLine(root.Message).TrimEnd('.');

@@ -97,7 +97,7 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
             token = configuration["Spp__WebhookTokens__0"];
             if (string.IsNullOrEmpty(token))
             {
-                throw CliException.Settings($"Spp__WebhookTokens__0 is not set ({configuration.Source}): pass --token or set it to the token the app accepts.");
+                throw CliException.Settings($"Spp__WebhookTokens__0 is not set: pass --token or set it to the token the app accepts. {configuration.Origin}");
             }
         }
         else

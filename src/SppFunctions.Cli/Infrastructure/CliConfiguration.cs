@@ -29,8 +29,10 @@ public sealed class CliConfiguration
     /// <summary>Values never to print: the API key, webhook tokens, storage account keys.</summary>
     public IReadOnlyCollection<string> Secrets { get; }
 
-    /// <summary>Where the settings came from, for messages: "in FILE or the environment".</summary>
-    public string Source => File is null ? "in the environment; no local.settings.json was found" : $"in {File} or the environment";
+    /// <summary>Where the settings came from, a sentence for messages.</summary>
+    public string Origin => File is null
+        ? "Settings come from the environment (no local.settings.json was found; --settings names one)."
+        : $"Settings come from {File} and the environment.";
 
     public string? this[string setting] => Configuration[setting.Replace("__", ":", StringComparison.Ordinal)];
 
@@ -51,8 +53,8 @@ public sealed class CliConfiguration
     public string Require(string setting, string hint)
     {
         var value = this[setting];
-        if (string.IsNullOrWhiteSpace(value)) throw CliException.Settings($"{setting} is not set ({Source}): {hint}");
-        if (IsPlaceholder(value)) throw CliException.Settings($"{setting} still holds the placeholder of local.settings.sample.json: {hint} ({(File is null ? "in the environment" : $"in {File}")})");
+        if (string.IsNullOrWhiteSpace(value)) throw CliException.Settings($"{setting} is not set: {hint} {Origin}");
+        if (IsPlaceholder(value)) throw CliException.Settings($"{setting} still holds the placeholder of local.settings.sample.json: {hint} {Origin}");
         return value;
     }
 

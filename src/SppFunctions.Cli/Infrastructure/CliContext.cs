@@ -37,7 +37,7 @@ public sealed class CliContext(CliHost host, CliOutput output)
         }
         catch (InvalidOperationException ex)
         {
-            throw CliException.Settings($"{ex.Message} ({settings.Source})");
+            throw CliException.Settings($"{ex.Message} {settings.Origin}");
         }
         add?.Invoke(services);
         Host.ConfigureServices?.Invoke(services);
@@ -60,7 +60,7 @@ public sealed class CliContext(CliHost host, CliOutput output)
         catch (OptionsValidationException ex)
         {
             provider.Dispose();
-            throw CliException.Settings(string.Join(" ", ex.Failures) + $" ({settings.Source})");
+            throw CliException.Settings(string.Join(" ", ex.Failures) + $" {settings.Origin}");
         }
         return provider;
     }

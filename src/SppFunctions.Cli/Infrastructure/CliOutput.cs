@@ -79,10 +79,13 @@ public sealed class CliOutput
     /// <summary>A table cell of outside text (redacted, never read as markup).</summary>
     public Text Cell(string? text) => new(Redact(text ?? ""));
 
-    public Text Cell(object? value) => Cell(value switch
+    public Text Cell(object? value) => Cell(Format(value));
+
+    /// <summary>A value as text for people (invariant culture).</summary>
+    public static string Format(object? value) => value switch
     {
         null => "",
         IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
-        _ => value.ToString(),
-    });
+        _ => value.ToString() ?? "",
+    };
 }

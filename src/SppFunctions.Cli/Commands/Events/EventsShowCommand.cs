@@ -49,8 +49,7 @@ public sealed class EventsShowCommand(CliContext cli) : CliCommand<EventsShowSet
         }
 
         var e = details.Entry;
-        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
-        void Row(string name, object? value) => grid.AddRow(new Text(name), Output.Cell(value));
+        void Row(string name, object? value) => Output.Line($"{name,-20}{CliOutput.Format(value)}");
         Row("Id", e.Id);
         Row("Event", e.EventName);
         Row("Topic", e.Topic);
@@ -66,7 +65,6 @@ public sealed class EventsShowCommand(CliContext cli) : CliCommand<EventsShowSet
         Row("Attempts", e.Attempts);
         Row("Replays", e.Replays);
         Row("Error", e.Error);
-        Output.Write(grid);
         Output.Line();
 
         if (details.Actions.Count == 0)
