@@ -65,7 +65,11 @@ public static class CliTestKit
     public static Task<CliRun> RunAsync(AppHarness app, params string[] args) =>
         RunAsync(Environment(app), app.Names, null, args);
 
-    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, params string[] args)
+    public static Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, params string[] args) =>
+        RunAsync(environment, names, directory, CancellationToken.None, args);
+
+    /// <summary>A run that Ctrl-C (the token) may stop.</summary>
+    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken, params string[] args)
     {
         var dir = directory ?? Directory.CreateTempSubdirectory("sppfn-cli-").FullName;
         var output = new StringWriter();
@@ -83,7 +87,7 @@ public static class CliTestKit
         };
         try
         {
-            var code = await SppCli.RunAsync(args, host);
+            var code = await SppCli.RunAsync(args, host, cancellationToken);
             var run = new CliRun(code, output.ToString(), error.ToString());
             if (System.Environment.GetEnvironmentVariable("SPPFN_TEST_DUMP") is { Length: > 0 } dump)
             {

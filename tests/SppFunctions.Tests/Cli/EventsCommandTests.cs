@@ -54,6 +54,11 @@ public class EventsCommandTests
         var range = await RunAsync(app, "events", "list", "--from", "2025-11-29T08:00:30Z", "--to", "2025-11-29T08:01:30Z", "--json");
         Assert.Equal(new[] { failed.Id }, range.Json.AsArray().Select(e => e!["id"]!.GetValue<string>()));
 
+        var relative = await RunAsync(app, "events", "list", "--from", "3650d", "--json");
+        Assert.Equal(3, relative.Json.AsArray().Count);
+        var future = await RunAsync(app, "events", "list", "--from", "1h", "--json");
+        Assert.Empty(future.Json.AsArray());
+
         var newest = await RunAsync(app, "events", "list", "--limit", "1", "--json");
         Assert.Equal(new[] { other.Id }, newest.Json.AsArray().Select(e => e!["id"]!.GetValue<string>()));
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using SppFunctions.Events;
 using SppFunctions.Storage;
 using SppFunctions.Tests.Infrastructure;
@@ -85,6 +86,22 @@ public class SendCommandTests
         Assert.Equal(10, queued.Count);
         Assert.Equal(10, queued.Select(m => m.Id).Distinct().Count());
         Assert.Equal(5, queued.Where(m => m.Event == "order.created").Select(m => m.Payload!["data"]!["id"]!.ToString()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Ctrl_c_stops_sending_prints_what_was_sent_and_exits_130()
+    {
+        await using var app = await AppHarness.StartAsync();
+        await using var web = await WebhookHost.StartAsync(app);
+        using var ctrlC = new CancellationTokenSource(TimeSpan.FromMilliseconds(600));
+
+        var run = await RunAsync(Environment(app), app.Names, null, ctrlC.Token, "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "100", "--rate", "20");
+
+        Assert.Equal(130, run.ExitCode);
+        var sent = int.Parse(Regex.Match(run.Out, @"Sent (\d+) webhook\(s\)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(sent, 1, 30);
+        Assert.Equal($"error: cancelled after {sent} of 100 webhook(s).", run.Error.Trim());
+        Assert.Equal(sent, (await QueuedAsync(app)).Count);
     }
 
     [Fact]
