@@ -126,8 +126,13 @@ public sealed class WebhookSender(HttpMessageHandler? handler = null)
         return trimmed.Length > 200 ? trimmed[..200] + "…" : trimmed;
     }
 
+    /// <summary>HttpRequestException's own text names the endpoint ("Connection refused (localhost:7071)"); else the root cause.</summary>
     private static string Root(Exception ex)
     {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException && e.Message.Contains('(')) return e.Message;
+        }
         while (ex.InnerException is not null) ex = ex.InnerException;
         return ex.Message;
     }
