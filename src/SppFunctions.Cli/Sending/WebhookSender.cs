@@ -52,12 +52,11 @@ public sealed class WebhookSender(HttpMessageHandler? handler = null)
                 {
                     try
                     {
-                        var result = await SendOneAsync(http, plan, index, created, cancellationToken).ConfigureAwait(false);
-                        if (result is not null)
-                        {
-                            results.Add(result);
-                            progress?.Invoke(result);
-                        }
+                        // Started webhooks are seen through (bounded by the timeout) even after Ctrl-C, so the summary
+                        // accounts for every request the endpoint may have acted on.
+                        var result = await SendOneAsync(http, plan, index, created).ConfigureAwait(false);
+                        results.Add(result);
+                        progress?.Invoke(result);
                     }
                     finally
                     {
@@ -84,7 +83,7 @@ public sealed class WebhookSender(HttpMessageHandler? handler = null)
         return builder.Uri;
     }
 
-    private static async Task<SendResult?> SendOneAsync(HttpClient http, SendPlan plan, int index, long created, CancellationToken cancellationToken)
+    private static async Task<SendResult> SendOneAsync(HttpClient http, SendPlan plan, int index, long created)
     {
         var eventName = plan.Events[index % plan.Events.Count];
         var round = index / plan.Events.Count;
@@ -94,15 +93,11 @@ public sealed class WebhookSender(HttpMessageHandler? handler = null)
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var response = await http.PostAsync(Target(plan, eventName), content, cancellationToken).ConfigureAwait(false);
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            using var response = await http.PostAsync(Target(plan, eventName), content).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             var status = (int)response.StatusCode;
             return new SendResult(index, eventName, status, elapsed, status is >= 200 and < 300 ? null : ErrorOf(body, response.ReasonPhrase));
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return null;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
         {
