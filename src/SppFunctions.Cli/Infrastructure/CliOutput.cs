@@ -54,12 +54,6 @@ public sealed class CliOutput
     /// <summary>Writes a plain line on stdout (redacted, no markup).</summary>
     public void Line(string text = "") => _host.Out.WriteLine(Redact(text));
 
-    /// <summary>Writes a marked-up line on stdout; <paramref name="markup"/> must escape outside text with <see cref="Esc"/>.</summary>
-    public void Markup(string markup) => Console.MarkupLine(markup);
-
-    /// <summary>Escapes and redacts outside text for markup.</summary>
-    public string Esc(string? text) => Spectre.Console.Markup.Escape(Redact(text ?? ""));
-
     /// <summary>A warning on stderr.</summary>
     public void Warn(string text) => _host.Error.WriteLine("warning: " + Redact(text));
 

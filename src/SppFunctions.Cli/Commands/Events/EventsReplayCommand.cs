@@ -18,7 +18,7 @@ public sealed class EventsReplaySettings : CliSettings
     public string? From { get; init; }
 
     [CommandOption("--to <TIME>")]
-    [Description("... and before this time.")]
+    [Description("Replay failed events SPP created before this time (same forms as --from).")]
     public string? To { get; init; }
 
     [CommandOption("--limit <N>")]
