@@ -71,7 +71,8 @@ public sealed class ScriptSandbox : IDisposable
 
         var sandbox = new ScriptSandbox(root, bin);
         sandbox.Environment["PATH"] = bin;
-        sandbox.Environment["HOME"] = System.Environment.GetEnvironmentVariable("HOME") ?? outer;
+        // The real home: its NuGet cache lets the script's build restore without the network.
+        sandbox.Environment["HOME"] = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile) is { Length: > 0 } home ? home : outer;
         foreach (var name in new[] { "TMPDIR", "DOTNET_ROOT", "NUGET_PACKAGES", "DOTNET_CLI_HOME" })
         {
             if (System.Environment.GetEnvironmentVariable(name) is { Length: > 0 } value) sandbox.Environment[name] = value;
