@@ -102,6 +102,25 @@ public class EventsCommandTests
     }
 
     [Fact]
+    public async Task Show_of_a_command_finds_its_action_records_under_the_command_id()
+    {
+        await using var app = await AppHarness.StartAsync();
+        var number = app.Spp.Store.AddOrder()["number"]!.GetValue<string>();
+        await app.SendCommandAsync($$"""{"id": "crm-4711", "type": "create_order_message", "order": "{{number}}", "message": "<p>Hi</p>"}""");
+        await app.Driver().DrainAsync();
+
+        var list = await RunAsync(app, "events", "list", "--name", "command.*", "--json");
+        var id = list.Json.AsArray().Single()!["id"]!.GetValue<string>();
+        var shown = await RunAsync(app, "events", "show", id, "--json");
+
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Equal("cmd-crm-4711", shown.Json["actionScope"]!.GetValue<string>());
+        var action = shown.Json["actions"]!.AsArray().Single()!;
+        Assert.Equal("create_order_message", action["type"]!.GetValue<string>());
+        Assert.Equal("succeeded", action["status"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Show_of_an_unknown_or_malformed_id_fails_clearly()
     {
         await using var app = await AppHarness.StartAsync();
