@@ -103,8 +103,9 @@ public class WatchStore
         await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _table.DeleteEntityAsync(WatchedOrder.Partition, Key(order), ETag.All, cancellationToken).ConfigureAwait(false);
-            return true;
+            // The SDK answers a delete of a missing entity with its 404 response instead of throwing.
+            var response = await _table.DeleteEntityAsync(WatchedOrder.Partition, Key(order), ETag.All, cancellationToken).ConfigureAwait(false);
+            return response.Status != 404;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {

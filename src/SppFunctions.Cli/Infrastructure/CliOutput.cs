@@ -1,0 +1,85 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace SppFunctions.Cli.Infrastructure;
+
+/// <summary>
+/// Where commands write: <see cref="Console"/> for people (tables, progress), <see cref="Json"/> for scripts (the only
+/// thing on stdout with <c>--json</c>), <see cref="Warn"/> and errors to stderr. Text from outside (SPP answers,
+/// exception messages) goes through <see cref="Redact"/>, so a configured secret never reaches the terminal.
+/// </summary>
+public sealed class CliOutput
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly CliHost _host;
+    private readonly List<string> _secrets = new();
+
+    public CliOutput(CliHost host)
+    {
+        _host = host;
+        Console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = host.Interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = host.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = host.Interactive ? InteractionSupport.Yes : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(host.Out),
+        });
+        Console.Profile.Width = host.Width;
+    }
+
+    /// <summary>Human-readable output on stdout.</summary>
+    public IAnsiConsole Console { get; }
+
+    public bool Interactive => _host.Interactive;
+
+    /// <summary>Adds values never to print (longest first, so a token containing another is hidden whole).</summary>
+    public void AddSecrets(IEnumerable<string> secrets)
+    {
+        // Very short values would hide ordinary words; real keys, tokens and function keys are long.
+        _secrets.AddRange(secrets.Where(s => s is { Length: >= 6 } && !_secrets.Contains(s)));
+        _secrets.Sort((a, b) => b.Length.CompareTo(a.Length));
+    }
+
+    public string Redact(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return text ?? "";
+        foreach (var secret in _secrets) text = text.Replace(secret, "***", StringComparison.Ordinal);
+        return text;
+    }
+
+    /// <summary>Writes a JSON document on stdout (indented, redacted).</summary>
+    public void Json(JsonNode? node) => _host.Out.WriteLine(Redact(node?.ToJsonString(Indented) ?? "null"));
+
+    /// <summary>Writes a plain line on stdout (redacted, no markup).</summary>
+    public void Line(string text = "") => _host.Out.WriteLine(Redact(text));
+
+    /// <summary>A warning on stderr.</summary>
+    public void Warn(string text) => _host.Error.WriteLine("warning: " + Redact(text));
+
+    /// <summary>The one-line error on stderr.</summary>
+    public void Error(string text) => _host.Error.WriteLine("error: " + Redact(text.ReplaceLineEndings(" ").Trim()));
+
+    /// <summary>A table with the given columns, ready to fill and <see cref="Write"/>.</summary>
+    public static Table Table(params string[] columns)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (var column in columns) table.AddColumn(new TableColumn(column));
+        return table;
+    }
+
+    public void Write(Spectre.Console.Rendering.IRenderable renderable) => Console.Write(renderable);
+
+    /// <summary>A table cell of outside text (redacted, never read as markup).</summary>
+    public Text Cell(string? text) => new(Redact(text ?? ""));
+
+    public Text Cell(object? value) => Cell(Format(value));
+
+    /// <summary>A value as text for people (invariant culture).</summary>
+    public static string Format(object? value) => value switch
+    {
+        null => "",
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}
