@@ -61,7 +61,7 @@ public partial class CommandProcessor
 
         command = await WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
         var name = $"command.{command.Action.Type}";
-        await _log.TransitionAsync(command.EventId, entry => entry is { Status: EventStatus.Succeeded } && command.Replay == 0
+        await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
             ? null
             : Row(entry, command.EventId, name, insertedAt, now, EventStatus.Processing, dequeueCount, null, entry?.PayloadBlob), cancellationToken).ConfigureAwait(false);
 
@@ -72,7 +72,9 @@ public partial class CommandProcessor
         }
         catch (RetryLaterException ex)
         {
-            await _log.TransitionAsync(command.EventId, entry => Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, ex.Message, entry?.PayloadBlob), cancellationToken).ConfigureAwait(false);
+            await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
+                ? null // another delivery settled it meanwhile
+                : Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, ex.Message, entry?.PayloadBlob), cancellationToken).ConfigureAwait(false);
             throw;
         }
 
