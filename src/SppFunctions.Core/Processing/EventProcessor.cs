@@ -71,6 +71,7 @@ public class EventProcessor
         {
             if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
             entry ??= NewEntry(message, now);
+            entry.Replays = Math.Max(entry.Replays, message.Replay);
             entry.Status = EventStatus.Processing;
             entry.Attempts = (int)Math.Max(dequeueCount, 1);
             entry.UpdatedAt = now;
@@ -111,6 +112,7 @@ public class EventProcessor
                 // Another delivery may have settled the event while this one waited (e.g. for the action it held).
                 if (entry?.IsSettled(message.Replay) == true) return null;
                 entry ??= NewEntry(message, now);
+            entry.Replays = Math.Max(entry.Replays, message.Replay);
                 entry.Status = EventStatus.Processing;
                 entry.Attempts = (int)Math.Max(dequeueCount, 1);
                 entry.Error = Truncate(ex.Message);
@@ -137,6 +139,7 @@ public class EventProcessor
         await _log.TransitionAsync(message.Id, entry =>
         {
             entry ??= NewEntry(message, now);
+            entry.Replays = Math.Max(entry.Replays, message.Replay);
             entry.Status = failures.Count == 0 ? EventStatus.Succeeded : EventStatus.Failed;
             entry.Attempts = (int)Math.Max(dequeueCount, 1);
             entry.Error = failures.Count == 0 ? null : Truncate(string.Join("\n", failures));
