@@ -48,7 +48,7 @@ public sealed partial class WebhookIntake
         _logger = logger;
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*\z")] // \z, not $: "$" also matches before a final newline
     private static partial Regex EventNameShape();
 
     public async Task<IntakeResult> AcceptAsync(WebhookRequest request, CancellationToken cancellationToken)

@@ -39,7 +39,7 @@ public partial class CommandProcessor
         _logger = logger;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.:-]{1,100}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.:-]{1,100}\z")]
     private static partial Regex IdShape();
 
     /// <summary>A parsed command: its id, the action, and the log row it belongs to.</summary>
