@@ -9,9 +9,9 @@ using SppFunctions.Events;
 using SppFunctions.FakeSpp;
 using SppFunctions.Functions.Ops;
 using SppFunctions.Processing.Actions;
-using SppFunctions.Queueing;
 using SppFunctions.Storage;
 using SppFunctions.Tests.Infrastructure;
+using SppFunctions.Tests.Intake;
 using Xunit.Abstractions;
 
 namespace SppFunctions.Tests.Reliability;
@@ -94,18 +94,23 @@ public class ChaosProcessingTests(ITestOutputHelper output)
 
         // ---- 1,000 events, each delivered twice ----
         var events = Enumerable.Range(0, Events).Select(i => NewEvent(i, orders[i % Orders])).ToList();
-        var publisher = app.Get<EventPublisher>();
         var queue = app.Queue(app.Names.EventsQueue);
         var enqueue = Stopwatch.StartNew();
         var random = new Random(99);
         foreach (var chunk in events.Chunk(Workers))
         {
-            // First delivery as intake queues it (event-log row, dedupe record); then the same message again, as a
-            // queue redelivers or SPP re-sends after the dedupe window, close enough behind to race the first one.
-            await Parallel.ForEachAsync(chunk, async (e, ct) => Assert.False((await publisher.PublishAsync(e.New, TimeSpan.FromDays(7), ct)).Duplicate));
+            // First delivery: SPP's webhook through the webhook function (queued, event-log row, dedupe record). Then
+            // the same message again, as the queue redelivers it (or SPP re-sends it after the dedupe window), close
+            // enough behind to race the first one.
+            await Parallel.ForEachAsync(chunk, async (e, ct) =>
+            {
+                var answer = await WebhookTestKit.PostAsync(app, e.Webhook);
+                Assert.Equal(202, answer.Status);
+                Assert.Equal(e.Id, answer.Body["id"]!.GetValue<string>()); // the id is derived as documented
+            });
             await Parallel.ForEachAsync(chunk.OrderBy(_ => random.Next()), async (e, ct) => await queue.SendMessageAsync(e.Message.ToBinaryData(), cancellationToken: ct));
         }
-        output.WriteLine($"Queued {Events} events x 2 deliveries in {enqueue.ElapsedMilliseconds} ms");
+        output.WriteLine($"Delivered {Events} events twice (webhook, then a queue duplicate) in {enqueue.ElapsedMilliseconds} ms");
 
         // ---- process under chaos ----
         var driver = new ConcurrentQueueDriver(app, Workers);
@@ -257,9 +262,8 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         return rows;
     }
 
-    private sealed record ChaosEvent(int Index, int Order, string Number, NewEvent New, EventMessage Message)
+    private sealed record ChaosEvent(int Index, int Order, string Number, string Id, byte[] Webhook, EventMessage Message)
     {
-        public string Id => New.Id;
         public string Marker(string action) => ActionExecutor.MarkerFor($"{Id}.{action}");
     }
 
@@ -277,6 +281,7 @@ public class ChaosProcessingTests(ITestOutputHelper output)
             Id = id, Event = name, Topic = SppEventTopics.Classify(name), Created = created, Source = EventSources.Webhook,
             ReceivedAt = DateTimeOffset.UtcNow, Size = Encoding.UTF8.GetByteCount(payload.ToJsonString()), Payload = payload,
         };
-        return new ChaosEvent(index, index % Orders, dataId, new NewEvent(id, name, SppEventTopics.Classify(name), created, EventSources.Webhook, payload, dataId), message);
+        var webhook = Encoding.UTF8.GetBytes(WebhookTestKit.Envelope(name, data.DeepClone(), AppHarness.Token, created).ToJsonString());
+        return new ChaosEvent(index, index % Orders, dataId, id, webhook, message);
     }
 }
