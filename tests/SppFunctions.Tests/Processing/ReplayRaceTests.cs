@@ -16,19 +16,25 @@ public class ReplayRaceTests
         [{ "name": "welcome", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "Thanks!" }] }]
         """;
 
-    /// <summary>Runs a callback once, before the next row transition reaches storage.</summary>
+    /// <summary>
+    /// Once armed, on a read of a row (the replay's write to the row starts with one) checks whether the replayed message
+    /// is on its queue yet; when it is, first lets the queue trigger process it, then reads.
+    /// </summary>
     private sealed class HookedEventLog(TableServiceClient tables, StorageNames names) : EventLog(tables, names)
     {
-        public Func<Task>? BeforeNextTransition { get; set; }
+        private Func<Task<bool>>? _queued;
+        private Func<Task>? _trigger;
 
-        public override async Task<EventLogEntry?> TransitionAsync(string id, Func<EventLogEntry?, EventLogEntry?> change, CancellationToken cancellationToken)
+        public void BeforeReadOnceQueued(Func<Task<bool>> queued, Func<Task> trigger) => (_queued, _trigger) = (queued, trigger);
+
+        public override async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
         {
-            if (BeforeNextTransition is { } hook)
+            if (_queued is { } queued && _trigger is { } trigger && await queued())
             {
-                BeforeNextTransition = null;
-                await hook();
+                (_queued, _trigger) = (null, null);
+                await trigger();
             }
-            return await base.TransitionAsync(id, change, cancellationToken);
+            return await base.GetAsync(id, cancellationToken);
         }
     }
 
@@ -44,7 +50,7 @@ public class ReplayRaceTests
         Assert.Equal(EventStatus.Failed, (await app.EventRowAsync(evt.Id))!.Status);
 
         // The replayed message is on the queue; the trigger is quicker than the replay's own write to the row.
-        ((HookedEventLog)app.Get<EventLog>()).BeforeNextTransition = () => app.Driver().DrainAsync();
+        ((HookedEventLog)app.Get<EventLog>()).BeforeReadOnceQueued(async () => (await app.PeekAllAsync(app.Names.EventsQueue)).Count > 0, () => app.Driver().DrainAsync());
         var report = await app.Get<ReplayService>().ReplayAsync(new ReplayRequest([evt.Id]), CancellationToken.None);
 
         Assert.Equal([evt.Id], report.Replayed);
@@ -66,7 +72,7 @@ public class ReplayRaceTests
         var id = Assert.Single(await app.RowsAsync(app.Names.EventsTable)).RowKey;
         Assert.Equal(EventStatus.Failed, (await app.EventRowAsync(id))!.Status);
 
-        ((HookedEventLog)app.Get<EventLog>()).BeforeNextTransition = () => app.Driver().DrainAsync();
+        ((HookedEventLog)app.Get<EventLog>()).BeforeReadOnceQueued(async () => (await app.PeekAllAsync(app.Names.CommandsQueue)).Count > 0, () => app.Driver().DrainAsync());
         var report = await app.Get<ReplayService>().ReplayAsync(new ReplayRequest([id]), CancellationToken.None);
 
         Assert.Equal([id], report.Replayed);
