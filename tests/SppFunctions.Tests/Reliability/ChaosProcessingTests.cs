@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using SppFunctions.Events;
 using SppFunctions.FakeSpp;
 using SppFunctions.Functions.Ops;
@@ -68,13 +67,7 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         await using var app = await AppHarness.StartAsync(
             new() { ["Spp:AttemptTimeout"] = "00:00:01" },
             spp: spp, rules: Rules, time: time,
-            services: s =>
-            {
-                s.AddSingleton<ActionRecordStore>(sp => new ChaosRecordStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>(), crashes));
-                // The storage SDK's request/response lines (100,000+ here) name tables and queues, never an SPP key or
-                // token; capturing them would only slow the run. Its warnings and errors are kept.
-                s.AddLogging(b => b.AddFilter("Azure.Core", LogLevel.Warning));
-            });
+            services: s => s.AddSingleton<ActionRecordStore>(sp => new ChaosRecordStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>(), crashes)));
 
         // ---- the workspace, the known permanent failures, the chaos ----
         var orders = Enumerable.Range(0, Orders).Select(_ => spp.Store.AddOrder(status: "Working")).ToList();

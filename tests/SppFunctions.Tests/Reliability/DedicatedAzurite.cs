@@ -75,8 +75,7 @@ public sealed class DedicatedAzurite : IAsyncDisposable
     public async Task StopAsync(TimeSpan? grace = null)
     {
         if (_process is not { HasExited: false } process) return;
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) _ = Kill(process.Id, SIGTERM);
-        else process.Kill(entireProcessTree: true);
+        if (!Terminate(process)) process.Kill(entireProcessTree: true);
         using var timeout = new CancellationTokenSource(grace ?? TimeSpan.FromSeconds(15));
         try
         {
@@ -146,6 +145,22 @@ public sealed class DedicatedAzurite : IAsyncDisposable
         var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
         listeners.ForEach(l => l.Stop());
         return ports;
+    }
+
+    /// <summary>Sends SIGTERM (libc's kill, else the kill command); false where there is neither.</summary>
+    private static bool Terminate(Process process)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return false;
+        try
+        {
+            return Kill(process.Id, SIGTERM) == 0;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString()]) { UseShellExecute = false });
+            kill?.WaitForExit();
+            return kill?.ExitCode == 0;
+        }
     }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
