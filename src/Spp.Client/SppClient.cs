@@ -209,7 +209,6 @@ public class SppClient
         async Task<HttpResponseMessage> Send()
         {
             using var request = new HttpRequestMessage(method, uri) { Content = content };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.ApiKey);
             request.Headers.Accept.Add(JsonMediaType);
             request.Headers.TryAddWithoutValidation("X-Api-Version", _options.ApiVersion);
             if (headers is not null)

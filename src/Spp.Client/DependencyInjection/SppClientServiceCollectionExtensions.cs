@@ -28,12 +28,11 @@ public static class SppClientServiceCollectionExtensions
 
         return services.AddHttpClient(SppClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // One long-lived handler whose pooled connections are recycled (DNS changes) instead of rotating handlers,
-            // so the singleton SppClient keeps a healthy HttpClient.
-            .UseSocketsHttpHandler((handler, _) =>
-            {
-                handler.PooledConnectionLifetime = TimeSpan.FromMinutes(5);
-                handler.ConnectTimeout = TimeSpan.FromSeconds(10);
-            })
+            // so the singleton SppClient keeps a healthy HttpClient. The API key is added inside it, where no logging
+            // handler sees it (SppAuthenticationHandler explains why).
+            .ConfigurePrimaryHttpMessageHandler(sp => new SppAuthenticationHandler(
+                sp.GetRequiredService<IOptions<SppClientOptions>>(),
+                new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(10) }))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             .RedactLoggedHeaders(["Authorization"])
             .AddPolicyHandler((sp, request) => sp.GetRequiredService<SppResiliencePolicies>().ForRequest(request));

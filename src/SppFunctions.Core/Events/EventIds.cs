@@ -12,7 +12,7 @@ namespace SppFunctions.Events;
 /// </summary>
 public static partial class EventIds
 {
-    [GeneratedRegex("^[0-9]{10}-[0-9a-f]{24}$")]
+    [GeneratedRegex(@"^[0-9]{10}-[0-9a-f]{24}\z")]
     private static partial Regex Shape();
 
     public static string Create(string eventName, string? dataId, long created, ReadOnlySpan<byte> body)

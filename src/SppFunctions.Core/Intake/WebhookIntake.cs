@@ -48,7 +48,7 @@ public sealed partial class WebhookIntake
         _logger = logger;
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*\z")] // \z, not $: "$" also matches before a final newline
     private static partial Regex EventNameShape();
 
     public async Task<IntakeResult> AcceptAsync(WebhookRequest request, CancellationToken cancellationToken)
@@ -110,6 +110,11 @@ public sealed partial class WebhookIntake
                 ex.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase) ? "it repeats a property name" : "it is malformed";
             return IntakeResult.Error(400, $"The body is not valid JSON: {why}{where}.", null);
         }
+        catch (InvalidOperationException) when (HasInvalidString(body.Span, out var field))
+        {
+            // The duplicate-name check decodes property names, and throws on a lone surrogate escape in one.
+            return InvalidStringError(field);
+        }
 
         if (root is not JsonObject envelope)
         {
@@ -121,12 +126,15 @@ public sealed partial class WebhookIntake
         {
             return IntakeResult.Error(401, "The webhook token is missing.", "token");
         }
-        var token = tokenNode is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
+        var token = TryGetString(tokenNode, out var t) ? t : null;
         if (!_tokens.IsValid(token))
         {
             return IntakeResult.Error(401, "The webhook token is not accepted.", "token");
         }
         envelope.Remove("token");
+
+        // A string escape naming half a surrogate pair ("\ud800") is valid JSON syntax, but no text: reading it throws.
+        if (HasInvalidString(body.Span, out var invalidField)) return InvalidStringError(invalidField);
 
         if (!envelope.TryGetPropertyValue("event", out var eventNode) || eventNode is null)
         {
@@ -190,6 +198,57 @@ public sealed partial class WebhookIntake
         {
             return IntakeResult.Error(503, "Storage is unavailable; the event was not stored. Retry later.", null, StorageRetryAfter);
         }
+    }
+
+    private static IntakeResult InvalidStringError(string? field) => IntakeResult.Error(400,
+        $"The body is not valid JSON text: {(field is null ? "a property name" : $"'{field}'")} holds a \\u escape of a lone surrogate.", field);
+
+    /// <summary>The string value of a node; false for other kinds (and, defensively, for text that cannot be read).</summary>
+    private static bool TryGetString(JsonNode? node, out string value)
+    {
+        value = "";
+        try
+        {
+            if (node is JsonValue v && v.TryGetValue<string>(out var s)) { value = s; return true; }
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// True when a string or property name has escapes that do not make valid UTF-16 (a lone surrogate such as
+    /// "\ud800"); <paramref name="field"/> is the top-level field it is in (null when it is a top-level property name
+    /// itself). Only escaped strings are decoded; the body has been parsed already, so it is well-formed.
+    /// </summary>
+    private static bool HasInvalidString(ReadOnlySpan<byte> json, out string? field)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+        field = null;
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String)) continue;
+            var topLevelName = reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1;
+            if (!reader.ValueIsEscaped)
+            {
+                if (topLevelName) field = reader.GetString();
+                continue;
+            }
+            try
+            {
+                var text = reader.GetString();
+                if (topLevelName) field = text;
+            }
+            catch (InvalidOperationException)
+            {
+                if (topLevelName) field = null;
+                return true;
+            }
+        }
+        field = null;
+        return false;
     }
 
     private static bool IsJsonContentType(string? contentType, out string error)

@@ -39,7 +39,7 @@ public partial class CommandProcessor
         _logger = logger;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.:-]{1,100}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.:-]{1,100}\z")]
     private static partial Regex IdShape();
 
     /// <summary>A parsed command: its id, the action, and the log row it belongs to.</summary>
@@ -54,16 +54,16 @@ public partial class CommandProcessor
             // A malformed command fails for good, visibly: a failed row with the reason, its text kept for inspection.
             var id = EventIds.Create("command.invalid", partialId, insertedAt.ToUnixTimeSeconds(), messageText);
             var blob = await _payloads.SaveAsync($"{id}/command", BinaryData.FromString(messageText), cancellationToken).ConfigureAwait(false);
-            await _log.TransitionAsync(id, entry => Row(entry, id, "command.invalid", insertedAt, now, EventStatus.Failed, dequeueCount, error, blob), cancellationToken).ConfigureAwait(false);
+            await _log.TransitionAsync(id, entry => Row(entry, id, "command.invalid", insertedAt, now, EventStatus.Failed, dequeueCount, error, blob, 0), cancellationToken).ConfigureAwait(false);
             _logger.LogWarning("Command refused ({EventId}): {Error}", id, error);
             return;
         }
 
         command = await WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
         var name = $"command.{command.Action.Type}";
-        await _log.TransitionAsync(command.EventId, entry => entry is { Status: EventStatus.Succeeded } && command.Replay == 0
+        await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
             ? null
-            : Row(entry, command.EventId, name, insertedAt, now, EventStatus.Processing, dequeueCount, null, entry?.PayloadBlob), cancellationToken).ConfigureAwait(false);
+            : Row(entry, command.EventId, name, insertedAt, now, EventStatus.Processing, dequeueCount, null, entry?.PayloadBlob, command.Replay), cancellationToken).ConfigureAwait(false);
 
         ActionOutcome outcome;
         try
@@ -72,7 +72,9 @@ public partial class CommandProcessor
         }
         catch (RetryLaterException ex)
         {
-            await _log.TransitionAsync(command.EventId, entry => Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, ex.Message, entry?.PayloadBlob), cancellationToken).ConfigureAwait(false);
+            await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
+                ? null // another delivery settled it meanwhile
+                : Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, ex.Message, entry?.PayloadBlob, command.Replay), cancellationToken).ConfigureAwait(false);
             throw;
         }
 
@@ -83,7 +85,7 @@ public partial class CommandProcessor
         }
         await _log.TransitionAsync(command.EventId, entry =>
         {
-            var row = Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), outcome.Failed ? EventStatus.Failed : EventStatus.Succeeded, dequeueCount, outcome.Error, entry?.PayloadBlob ?? archived);
+            var row = Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), outcome.Failed ? EventStatus.Failed : EventStatus.Succeeded, dequeueCount, outcome.Error, entry?.PayloadBlob ?? archived, command.Replay);
             row.CompletedAt = _time.GetUtcNow();
             return row;
         }, cancellationToken).ConfigureAwait(false);
@@ -94,10 +96,11 @@ public partial class CommandProcessor
     public virtual async Task<Command> WithLogIdAsync(Command command, CancellationToken cancellationToken) =>
         command with { EventId = await _records.GetOrAddCommandLogIdAsync(command.Id, command.EventId, cancellationToken).ConfigureAwait(false) };
 
-    private static EventLogEntry Row(EventLogEntry? entry, string id, string name, DateTimeOffset insertedAt, DateTimeOffset now, string status, long attempts, string? error, string? blob)
+    private static EventLogEntry Row(EventLogEntry? entry, string id, string name, DateTimeOffset insertedAt, DateTimeOffset now, string status, long attempts, string? error, string? blob, int replay)
     {
         entry ??= new EventLogEntry { RowKey = id, EventName = name, Topic = "commands", Source = EventSources.Command, ReceivedAt = now, CreatedAt = insertedAt };
         entry.Status = status;
+        entry.Replays = Math.Max(entry.Replays, replay); // (so a replay's late write to the row sees it was processed)
         entry.Attempts = (int)Math.Max(attempts, 1);
         entry.Error = error;
         entry.PayloadBlob = blob;

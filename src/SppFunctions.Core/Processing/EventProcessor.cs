@@ -69,8 +69,9 @@ public class EventProcessor
         var now = _time.GetUtcNow();
         await _log.TransitionAsync(message.Id, entry =>
         {
-            if (entry is { Status: EventStatus.Succeeded } && message.Replay == 0) return null; // a late duplicate: keep "succeeded"
+            if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
             entry ??= NewEntry(message, now);
+            entry.Replays = Math.Max(entry.Replays, message.Replay);
             entry.Status = EventStatus.Processing;
             entry.Attempts = (int)Math.Max(dequeueCount, 1);
             entry.UpdatedAt = now;
@@ -108,7 +109,10 @@ public class EventProcessor
             _logger.LogWarning("Event {EventId} ({EventName}) attempt {Attempt} will be retried: {Reason}", message.Id, message.Event, dequeueCount, ex.Message);
             await _log.TransitionAsync(message.Id, entry =>
             {
+                // Another delivery may have settled the event while this one waited (e.g. for the action it held).
+                if (entry?.IsSettled(message.Replay) == true) return null;
                 entry ??= NewEntry(message, now);
+            entry.Replays = Math.Max(entry.Replays, message.Replay);
                 entry.Status = EventStatus.Processing;
                 entry.Attempts = (int)Math.Max(dequeueCount, 1);
                 entry.Error = Truncate(ex.Message);
@@ -135,6 +139,7 @@ public class EventProcessor
         await _log.TransitionAsync(message.Id, entry =>
         {
             entry ??= NewEntry(message, now);
+            entry.Replays = Math.Max(entry.Replays, message.Replay);
             entry.Status = failures.Count == 0 ? EventStatus.Succeeded : EventStatus.Failed;
             entry.Attempts = (int)Math.Max(dequeueCount, 1);
             entry.Error = failures.Count == 0 ? null : Truncate(string.Join("\n", failures));

@@ -16,7 +16,9 @@ public sealed record ReplayReport(IReadOnlyList<string> Replayed, IReadOnlyList<
 /// <summary>
 /// Re-enqueues failed events (and commands) with a higher replay generation. Actions that succeeded before are
 /// skipped (their records say so); failed or unknown ones run again. Only events whose status is "failed" are
-/// replayed, so a replay never races an event that is still being processed.
+/// replayed, so a replay never races an event that is still being processed. The row is marked (received, the new
+/// generation) after the message is queued, unless processing already recorded that generation: the trigger can be
+/// quicker than that write.
 /// </summary>
 public class ReplayService
 {
@@ -90,7 +92,8 @@ public class ReplayService
             }
             await _log.TransitionAsync(entry.RowKey, current =>
             {
-                if (current is null) return null;
+                // The queue trigger may have taken the message already and recorded this generation (even its outcome).
+                if (current is null || current.Replays >= generation) return null;
                 current.Status = EventStatus.Received;
                 current.Replays = generation;
                 current.Error = null;

@@ -27,6 +27,9 @@ public sealed class StorageUnavailableException(string message, Exception inner)
 /// 4. the dedupe record: last, so there is never a dedupe record without a queued message.
 /// If a concurrent delivery of the same event wins step 4, this one deletes its own queue message and reports a
 /// duplicate. Processing is idempotent per event id as well, so even a message that slipped through twice has one effect.
+/// If step 4 itself fails, storage may still have written the record (the answer was lost): the rollback removes that
+/// record first (it carries this attempt's owner) and stops there if it cannot, keeping the queued message, so a
+/// redelivery is never answered "duplicate" for an event nobody queued.
 /// </summary>
 public class EventPublisher
 {
@@ -63,6 +66,7 @@ public class EventPublisher
         string? blob = null;
         ETag? logEtag = null;
         SendReceipt? receipt = null;
+        string? dedupeOwner = null;
         try
         {
             if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
@@ -93,7 +97,8 @@ public class EventPublisher
             await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
             receipt = (await _queue.SendMessageAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
 
-            if (!await _dedupe.TryAddAsync(evt.Id, dedupeWindow, cancellationToken).ConfigureAwait(false))
+            dedupeOwner = receipt.MessageId;
+            if (!await _dedupe.TryAddAsync(evt.Id, dedupeWindow, dedupeOwner, cancellationToken).ConfigureAwait(false))
             {
                 // A concurrent delivery of the same event got there first: withdraw this copy.
                 await DeleteMessageAsync(receipt).ConfigureAwait(false);
@@ -105,17 +110,19 @@ public class EventPublisher
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             _logger.LogWarning(ex, "Could not queue event {EventId} ({EventName}); rolling back", evt.Id, evt.Name);
-            await RollBackAsync(evt.Id, blob, logEtag, receipt).ConfigureAwait(false);
+            await RollBackAsync(evt.Id, blob, logEtag, receipt, dedupeOwner).ConfigureAwait(false);
             throw new StorageUnavailableException($"Storage is unavailable: event {evt.Id} was not queued.", ex);
         }
     }
 
-    private async Task RollBackAsync(string id, string? blob, ETag? logEtag, SendReceipt? receipt)
+    private async Task RollBackAsync(string id, string? blob, ETag? logEtag, SendReceipt? receipt, string? dedupeOwner)
     {
-        // Best effort, newest write first; each step tolerates storage still being down.
+        // Best effort, newest write first; the first step that fails (storage still down) ends it, so whatever is
+        // left is consistent: a dedupe record that cannot be removed keeps its queued message.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
+            if (dedupeOwner is not null) await _dedupe.RemoveIfOwnedAsync(id, dedupeOwner, timeout.Token).ConfigureAwait(false);
             if (receipt is not null) await DeleteMessageAsync(receipt).ConfigureAwait(false);
             if (logEtag is { } etag) await _log.DeleteIfUnchangedAsync(id, etag, timeout.Token).ConfigureAwait(false);
             if (blob is not null) await _payloads.DeleteAsync(blob, timeout.Token).ConfigureAwait(false);

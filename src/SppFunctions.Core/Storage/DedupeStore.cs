@@ -7,6 +7,10 @@ namespace SppFunctions.Storage;
 /// Remembers which event ids were accepted, for the dedupe window (table <c>SppDedupe</c>). A record is written only
 /// after its event is queued, so there is never a dedupe record without a queued message. Expired records count as
 /// absent and are replaced.
+/// Each record names its writer (<c>Owner</c>): when storage acted on an insert but its answer was lost, the storage
+/// SDK retries it and meets the record with 409; the writer then recognises its own record instead of taking it for
+/// a rival's (which made the publisher withdraw its message and answer "duplicate": the event was lost). The owner
+/// also lets a publisher that gives up remove exactly the record it may have written.
 /// </summary>
 public class DedupeStore
 {
@@ -32,6 +36,8 @@ public class DedupeStore
         public DateTimeOffset? Timestamp { get; set; }
         public ETag ETag { get; set; }
         public DateTimeOffset ExpiresAt { get; set; }
+        /// <summary>Who wrote it (one value per publish attempt).</summary>
+        public string? Owner { get; set; }
     }
 
     private static string Partition(string id) => id.Length >= 2 ? id[^2..] : id;
@@ -45,10 +51,14 @@ public class DedupeStore
     }
 
     /// <summary>Adds a record kept for <paramref name="window"/>. False when another writer recorded the id first.</summary>
-    public virtual async Task<bool> TryAddAsync(string id, TimeSpan window, CancellationToken cancellationToken)
+    public Task<bool> TryAddAsync(string id, TimeSpan window, CancellationToken cancellationToken) =>
+        TryAddAsync(id, window, Guid.NewGuid().ToString("N"), cancellationToken);
+
+    /// <summary>Adds a record kept for <paramref name="window"/>, written by <paramref name="owner"/>. False when another writer recorded the id first.</summary>
+    public virtual async Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken)
     {
         await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var record = new DedupeRecord { PartitionKey = Partition(id), RowKey = id, ExpiresAt = _time.GetUtcNow() + window };
+        var record = new DedupeRecord { PartitionKey = Partition(id), RowKey = id, ExpiresAt = _time.GetUtcNow() + window, Owner = owner };
         try
         {
             await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
@@ -57,6 +67,7 @@ public class DedupeStore
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
             var existing = await _table.GetEntityIfExistsAsync<DedupeRecord>(record.PartitionKey, id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (existing.HasValue && existing.Value!.Owner == owner) return true; // our own insert, retried after its answer was lost
             if (existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow()) return false;
             try
             {
@@ -69,6 +80,22 @@ public class DedupeStore
             {
                 return false;
             }
+        }
+    }
+
+    /// <summary>Deletes the id's record if <paramref name="owner"/> wrote it (undoing a publish that gave up).</summary>
+    public virtual async Task RemoveIfOwnedAsync(string id, string owner, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var existing = await _table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!existing.HasValue || existing.Value!.Owner != owner) return;
+        try
+        {
+            await _table.DeleteEntityAsync(existing.Value.PartitionKey, id, existing.Value.ETag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // Gone already, or replaced by another writer since: theirs stays.
         }
     }
 

@@ -46,6 +46,15 @@ public sealed class EventLogEntry : ITableEntity
     public DateTimeOffset? CompletedAt { get; set; }
     /// <summary>Times the event was re-enqueued by a replay.</summary>
     public int Replays { get; set; }
+
+    /// <summary>
+    /// True when the row holds the outcome (succeeded or failed) of replay generation <paramref name="replay"/> or a
+    /// later one. Another delivery of that generation (a duplicate message, or one that has to retry later) must not
+    /// move it back to processing: it would hide the outcome, and a poison-queue copy would then mark a succeeded event
+    /// failed. A delivery that finishes records its own outcome, which can only agree (or turn a given-up event into a
+    /// succeeded one).
+    /// </summary>
+    public bool IsSettled(int replay) => Status is EventStatus.Succeeded or EventStatus.Failed && Replays >= replay;
 }
 
 /// <summary>The event log store.</summary>

@@ -229,7 +229,7 @@ public class WebhookIntakeTests
 
     private sealed class FailingDedupeStore(TableServiceClient tables, StorageNames names, TimeProvider time) : DedupeStore(tables, names, time)
     {
-        public override Task<bool> TryAddAsync(string id, TimeSpan window, CancellationToken cancellationToken) =>
+        public override Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken) =>
             throw new Azure.RequestFailedException(503, "Simulated outage");
     }
 

@@ -111,8 +111,10 @@ public partial class ActionExecutor
 
     /// <summary>
     /// Looks for a message that an earlier, interrupted attempt of this action may have posted: among the order's
-    /// newest messages, one carrying the action's marker, or (if SPP dropped the HTML comment) one with the same text,
-    /// flags and author posted since the attempt started. Returns its id, or null when there is none.
+    /// newest messages, one carrying the action's marker, or (if SPP dropped the HTML comment) one without any marker
+    /// with the same text, flags and author posted since the attempt started. A message carrying another action's
+    /// marker is never taken for this one's, however alike their texts (two events on one order often post the same
+    /// text). Returns its id, or null when there is none.
     /// </summary>
     public virtual async Task<string?> FindPostedMessageAsync(CreateOrderMessageAction create, ActionRun run, DateTimeOffset since, CancellationToken cancellationToken)
     {
@@ -123,11 +125,12 @@ public partial class ActionExecutor
             {
                 if (message.Message?.Contains(run.Marker, StringComparison.Ordinal) == true) return message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var recent = message.CreatedAt is not { } at || at >= since - TimeSpan.FromMinutes(5);
-                if (recent && message.StaffOnly == create.StaffOnly && (create.UserId is null || message.UserId == create.UserId) && Normalize(message.Message) == wanted)
+                if (!recent) break; // newest first: everything after is older still
+                if (HasMarker(message.Message)) continue; // another action's message (another event, rule or step)
+                if (message.StaffOnly == create.StaffOnly && (create.UserId is null || message.UserId == create.UserId) && Normalize(message.Message) == wanted)
                 {
                     return message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
-                if (!recent) break; // newest first: everything after is older still
             }
             return null;
         }

@@ -13,7 +13,7 @@ public sealed class EventPattern
     public EventPattern(string pattern)
     {
         Text = pattern;
-        _regex = new Regex("^" + Regex.Escape(pattern).Replace("\\*", ".*") + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        _regex = new Regex("^" + Regex.Escape(pattern).Replace("\\*", ".*") + @"\z", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
     }
 
     public string Text { get; }

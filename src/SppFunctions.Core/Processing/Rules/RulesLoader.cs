@@ -21,10 +21,10 @@ public static partial class RulesLoader
     private static readonly Uri CheckRoot = new("https://workspace.invalid/api/");
     private static readonly string[] Methods = { "GET", "POST", "PUT", "PATCH", "DELETE" };
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,64}\z")]
     private static partial Regex NameShape();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.*\-]{1,100}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_.*\-]{1,100}\z")]
     private static partial Regex PatternShape();
 
     public static RulesLoadResult LoadFile(string path, TemplateEngine engine, ForwardOptions forward)
