@@ -1,0 +1,96 @@
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SppFunctions.Storage;
+
+namespace SppFunctions.Benchmarks;
+
+/// <summary>
+/// The app's services wired as Program.cs wires them (AddSppFunctions), against the benchmark Azurite with storage
+/// names of its own, and the fake SPP. Logging goes nowhere (no provider), as cheap as logging can be.
+/// </summary>
+public sealed class BenchApp : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+    private readonly string? _rulesPath;
+
+    private BenchApp(ServiceProvider provider, StorageNames names, string? rulesPath)
+    {
+        _provider = provider;
+        Names = names;
+        _rulesPath = rulesPath;
+    }
+
+    public const string Token = "tok_bench_0123456789abcdefABCDEF";
+
+    public StorageNames Names { get; }
+    public IServiceProvider Services => _provider;
+    public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
+
+    /// <summary>The storage the benchmark runs against: SPP_BENCH_STORAGE (scripts/bench.sh), else SPP_TEST_STORAGE.</summary>
+    public static string Storage =>
+        Environment.GetEnvironmentVariable("SPP_BENCH_STORAGE") is { Length: > 0 } s ? s
+        : Environment.GetEnvironmentVariable("SPP_TEST_STORAGE") is { Length: > 0 } t ? t
+        : throw new InvalidOperationException("Set SPP_BENCH_STORAGE (scripts/bench.sh does) to an Azurite connection string.");
+
+    public static StorageNames NewNames(string prefix) => StorageNames.WithSuffix(prefix + Guid.NewGuid().ToString("N")[..8]);
+
+    public static BenchApp Start(Uri sppBaseUrl, string sppApiKey, string? rules = null, StorageNames? names = null,
+        TimeProvider? time = null, Dictionary<string, string?>? settings = null)
+    {
+        string? rulesPath = null;
+        if (rules is not null)
+        {
+            rulesPath = Path.Combine(Path.GetTempPath(), $"sppfn-bench-rules-{Guid.NewGuid():N}.json");
+            File.WriteAllText(rulesPath, rules);
+        }
+        var values = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = Storage,
+            ["Spp:BaseUrl"] = sppBaseUrl.ToString(),
+            ["Spp:ApiKey"] = sppApiKey,
+            ["Spp:WebhookTokens:0"] = Token,
+            ["Spp:CircuitBreaker:MinimumThroughput"] = "100000",
+        };
+        if (rulesPath is not null) values["Rules:Path"] = rulesPath;
+        foreach (var (k, v) in settings ?? new()) values[k] = v;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+
+        names ??= NewNames("b");
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Information));
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton(names);
+        if (time is not null) services.AddSingleton(time);
+        services.AddSppFunctions(configuration);
+        return new BenchApp(services.BuildServiceProvider(), names, rulesPath);
+    }
+
+    public QueueClient Queue(string name) => Get<QueueServiceClient>().GetQueueClient(name);
+    public TableClient Table(string name) => Get<TableServiceClient>().GetTableClient(name);
+
+    /// <summary>Deletes this app's queues, tables and container so a long run does not fill Azurite.</summary>
+    public async Task DeleteStorageAsync()
+    {
+        var queues = Get<QueueServiceClient>();
+        var tables = Get<TableServiceClient>();
+        foreach (var q in new[] { Names.EventsQueue, Names.EventsPoisonQueue, Names.CommandsQueue, Names.CommandsPoisonQueue })
+        {
+            try { await queues.GetQueueClient(q).DeleteIfExistsAsync(); } catch (Azure.RequestFailedException) { }
+        }
+        foreach (var t in new[] { Names.EventsTable, Names.DedupeTable, Names.ActionsTable, Names.WatchTable, Names.PollRunsTable })
+        {
+            try { await tables.DeleteTableAsync(t); } catch (Azure.RequestFailedException) { }
+        }
+        try { await Get<BlobServiceClient>().GetBlobContainerClient(Names.PayloadContainer).DeleteIfExistsAsync(); } catch (Azure.RequestFailedException) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _provider.DisposeAsync();
+        if (_rulesPath is not null) File.Delete(_rulesPath);
+    }
+}
