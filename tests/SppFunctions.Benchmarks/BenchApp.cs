@@ -1,6 +1,9 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -27,6 +30,8 @@ public sealed class BenchApp : IAsyncDisposable
     public const string Token = "tok_bench_0123456789abcdefABCDEF";
 
     public StorageNames Names { get; }
+    /// <summary>Storage requests (queue, table, blob; retries included) made through this app's clients.</summary>
+    public StorageCounter StorageCalls { get; private init; } = new();
     public IServiceProvider Services => _provider;
     public T Get<T>() where T : notnull => _provider.GetRequiredService<T>();
 
@@ -66,7 +71,9 @@ public sealed class BenchApp : IAsyncDisposable
         services.AddSingleton(names);
         if (time is not null) services.AddSingleton(time);
         services.AddSppFunctions(configuration);
-        return new BenchApp(services.BuildServiceProvider(), names, rulesPath);
+        var counter = new StorageCounter();
+        services.AddAzureClients(clients => clients.ConfigureDefaults(o => o.AddPolicy(counter, HttpPipelinePosition.PerRetry)));
+        return new BenchApp(services.BuildServiceProvider(), names, rulesPath) { StorageCalls = counter };
     }
 
     public QueueClient Queue(string name) => Get<QueueServiceClient>().GetQueueClient(name);
@@ -93,4 +100,12 @@ public sealed class BenchApp : IAsyncDisposable
         await _provider.DisposeAsync();
         if (_rulesPath is not null) File.Delete(_rulesPath);
     }
+}
+
+/// <summary>Counts the storage requests that go out (a pipeline policy on every queue, table and blob client).</summary>
+public sealed class StorageCounter : HttpPipelineSynchronousPolicy
+{
+    private long _count;
+    public long Count => Interlocked.Read(ref _count);
+    public override void OnSendingRequest(HttpMessage message) => Interlocked.Increment(ref _count);
 }

@@ -18,8 +18,8 @@ public static class PollingBench
     public static async Task RunAsync(Report report, Options options)
     {
         var body = new StringBuilder();
-        body.AppendLine("| Watched | Changed | Runs | SPP calls per run (max) | Goal | Run wall time median / max (ms) | Floor: same SPP calls direct, median (ms) | Wall ratio | Verdict |");
-        body.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        body.AppendLine("| Watched | Changed | Runs | SPP calls per run (max) | Goal | Run wall time median / max (ms) | Floor: same SPP calls direct, median (ms) | Wall ratio | Storage round trips per run (median) | Verdict |");
+        body.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         var allPass = true;
         var allWithinRecheck = true;
         var worst = "";
@@ -52,6 +52,7 @@ public static class PollingBench
                 var wall = new Samples();
                 var floor = new Samples();
                 var maxCalls = 0;
+                var storage = new Samples();
                 var maxExcess = 0;
                 var strictExtra = false;
                 for (var r = 0; r < runs; r++)
@@ -69,9 +70,11 @@ public static class PollingBench
                     time.Advance(TimeSpan.FromMinutes(1));
                     var state = await watch.GetStateAsync(CancellationToken.None);
                     spp.ClearRequests();
+                    var storageBefore = app.StorageCalls.Count;
                     var sw = Stopwatch.StartNew();
                     var run = await poller.RunAsync(CancellationToken.None);
                     wall.Add(sw.Elapsed.TotalMilliseconds);
+                    storage.Add(app.StorageCalls.Count - storageBefore);
                     var calls = spp.Requests.Count;
                     if (run.EventsEmitted != changed || run.Errors != 0 || run.ApiCalls != calls)
                     {
@@ -94,7 +97,7 @@ public static class PollingBench
                 allPass &= pass;
                 allWithinRecheck &= !strictExtra;
                 if (!pass) worst += $" {watched:N0}/{changed}: {maxCalls};";
-                body.AppendLine($"| {watched:N0} | {changed} | {runs} | {maxCalls} | ≤ {1 + changed} | {Measure.Ms(wall.Median)} / {Measure.Ms(wall.Max)} | {Measure.Ms(floor.Median)} | {Measure.Ratio(wall.Median / floor.Median)} | {(pass ? Measure.Verdict(true) : strictExtra ? Measure.Verdict(false) : $"{Measure.Verdict(false)} by {maxExcess}: re-check of the watermark second")} |");
+                body.AppendLine($"| {watched:N0} | {changed} | {runs} | {maxCalls} | ≤ {1 + changed} | {Measure.Ms(wall.Median)} / {Measure.Ms(wall.Max)} | {Measure.Ms(floor.Median)} | {Measure.Ratio(wall.Median / floor.Median)} | {storage.Median:F0} | {(pass ? Measure.Verdict(true) : strictExtra ? Measure.Verdict(false) : $"{Measure.Verdict(false)} by {maxExcess}: re-check of the watermark second")} |");
                 report.Headline(new Headline($"Polling {watched:N0} watched, {changed} changed: wall time per run", "info (floor: the same SPP calls made directly)",
                     $"{Measure.Ms(wall.Median)} ms median ({Measure.Ratio(wall.Median / floor.Median)} the floor's {Measure.Ms(floor.Median)} ms)", null));
             }

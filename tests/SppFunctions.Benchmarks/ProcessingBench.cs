@@ -91,8 +91,8 @@ public static class ProcessingBench
         for (var i = 0; i < options.Scale(100); i++) await Floor(i);
 
         var body = new StringBuilder();
-        body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) | Floor latency median / p99 (ms) |");
-        body.AppendLine("|---|---|---|---|---|---|---|");
+        body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) | Floor latency median / p99 (ms) | Storage round trips per event, app / floor |");
+        body.AppendLine("|---|---|---|---|---|---|---|---|");
         var before = spp.Store.AllOrderMessages.Count;
         var processed = 0;
         foreach (var concurrency in new[] { 1, 16 })
@@ -103,12 +103,23 @@ public static class ProcessingBench
             var floorSamples = new Samples();
             var appWall = TimeSpan.Zero;
             var floorWall = TimeSpan.Zero;
+            long appCalls = 0, floorCalls = 0;
             for (var round = 0; round < rounds; round++)
             {
                 var texts = await PrepareMessagesAsync(app, orders, perRound, serial);
                 serial += perRound;
-                async Task AppSide() => appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
-                async Task FloorSide() => floorWall += await Measure.RunAsync(perRound, concurrency, Floor, floorSamples);
+                async Task AppSide()
+                {
+                    var c = app.StorageCalls.Count;
+                    appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
+                    appCalls += app.StorageCalls.Count - c;
+                }
+                async Task FloorSide()
+                {
+                    var c = app.StorageCalls.Count;
+                    floorWall += await Measure.RunAsync(perRound, concurrency, Floor, floorSamples);
+                    floorCalls += app.StorageCalls.Count - c;
+                }
                 if (round % 2 == 0) { await AppSide(); await FloorSide(); } else { await FloorSide(); await AppSide(); }
                 processed += perRound;
                 await CheckSucceededAsync(app, texts.Take(20));
@@ -117,9 +128,9 @@ public static class ProcessingBench
             var appRate = n / appWall.TotalSeconds;
             var floorRate = n / floorWall.TotalSeconds;
             var ratio = appRate / floorRate;
-            body.AppendLine($"| {concurrency} | {n} | {appRate:F0} | {floorRate:F0} | {Measure.Ratio(ratio)} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(floorSamples.Median)} / {Measure.Ms(floorSamples.P99)} |");
+            body.AppendLine($"| {concurrency} | {n} | {appRate:F0} | {floorRate:F0} | {Measure.Ratio(ratio)} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(floorSamples.Median)} / {Measure.Ms(floorSamples.P99)} | {(double)appCalls / n:F2} / {(double)floorCalls / n:F2} |");
             report.Headline(new Headline($"Processing throughput, concurrency {concurrency}", $"≥ {Goal}× floor",
-                $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms)",
+                $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; {(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
                 ratio >= Goal));
         }
         var posted = spp.Store.AllOrderMessages.Count - before;
