@@ -81,6 +81,8 @@ public class EventProcessor
             await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
         var failures = new List<string>();
         var ran = 0;
+        // A first delivery of a first generation normally finds no action records: claim by insert, without reading.
+        var likelyNew = dequeueCount <= 1 && message.Replay == 0;
         try
         {
             foreach (var rule in _rules.Matching(context))
@@ -88,7 +90,7 @@ public class EventProcessor
                 foreach (var action in rule.Actions)
                 {
                     ran++;
-                    var outcome = await _runner.RunAsync(message.Id, $"{rule.Name}.{action.Index}", message.Replay, () => action.Resolve(context), cancellationToken).ConfigureAwait(false);
+                    var outcome = await _runner.RunAsync(message.Id, $"{rule.Name}.{action.Index}", message.Replay, () => action.Resolve(context), cancellationToken, likelyNew).ConfigureAwait(false);
                     if (outcome.Failed)
                     {
                         failures.Add($"rule '{rule.Name}' action {action.Index} ({action.Type}): {outcome.Error}");
@@ -99,7 +101,7 @@ public class EventProcessor
             foreach (var handler in _handlers.Where(h => h.Patterns.Any(p => new EventPattern(p).Matches(message.Event))))
             {
                 ran++;
-                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken).ConfigureAwait(false);
+                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
         }

@@ -208,6 +208,39 @@ public class ProcessingTests
     }
 
     [Fact]
+    public async Task A_first_delivery_claims_by_insert_and_a_second_copy_still_finds_every_outcome()
+    {
+        // Both copies arrive as first deliveries (dequeue count 1), so both try to claim by insert without reading:
+        // the second copy's inserts fail on the records of the first, which it then reads and follows.
+        const string rules = """
+            [{ "name": "r", "on": "order.created", "actions": [
+              { "type": "create_order_message", "order": "{{ data.id }}", "message": "Hi" }
+            ]},
+             { "name": "broken", "on": "order.created", "actions": [
+              { "type": "create_order_message", "order": "{{ data.no_such_field }}", "message": "never" }
+            ]}]
+            """;
+        await using var app = await AppHarness.StartAsync(rules: rules);
+        var order = Order(app.Spp);
+        var evt = await app.EnqueueEventAsync("order.created", order);
+        var text = evt.ToBinaryData().ToString();
+        var processor = app.Get<SppFunctions.Processing.EventProcessor>();
+
+        await processor.ProcessAsync(text, 1, CancellationToken.None);
+        var records = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
+        await processor.ProcessAsync(text, 1, CancellationToken.None);
+
+        Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
+        var after = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
+        Assert.Equal(records.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag)), after.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag))); // untouched
+        Assert.Equal(ActionStatus.Failed, after.Single(r => r.RowKey == "broken.0").Status);
+        Assert.Equal(ActionStatus.Succeeded, after.Single(r => r.RowKey == "r.0").Status);
+        var row = await app.EventRowAsync(evt.Id);
+        Assert.Equal(EventStatus.Failed, row!.Status);
+        Assert.Contains("no_such_field", row.Error);
+    }
+
+    [Fact]
     public async Task Two_instances_racing_on_one_message_post_once()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule);
