@@ -67,7 +67,9 @@ public class EventProcessor
         }
 
         var now = _time.GetUtcNow();
-        await _log.TransitionAsync(message.Id, entry =>
+        // The row as the publisher wrote it, when the message says so (its ETag): written without reading it first.
+        var known = message.LogETag is { Length: > 0 } etag && message.Replay == 0 ? KnownEntry(message, etag) : null;
+        known = await _log.TransitionAsync(message.Id, entry =>
         {
             if (entry is { Status: EventStatus.Succeeded } && message.Replay == 0) return null; // a late duplicate: keep "succeeded"
             entry ??= NewEntry(message, now);
@@ -75,7 +77,7 @@ public class EventProcessor
             entry.Attempts = (int)Math.Max(dequeueCount, 1);
             entry.UpdatedAt = now;
             return entry;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, known).ConfigureAwait(false);
 
         var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
             await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
@@ -116,16 +118,16 @@ public class EventProcessor
                 entry.Error = Truncate(ex.Message);
                 entry.UpdatedAt = _time.GetUtcNow();
                 return entry;
-            }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken, known).ConfigureAwait(false);
             throw;
         }
 
-        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken).ConfigureAwait(false);
+        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known).ConfigureAwait(false);
         _logger.LogInformation("Event {EventId} ({EventName}) {Status}: {Actions} action(s), {Failures} failure(s)",
             message.Id, message.Event, failures.Count == 0 ? "succeeded" : "failed", ran, failures.Count);
     }
 
-    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken)
+    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken, EventLogEntry? known = null)
     {
         string? archived = null;
         if (failures.Count > 0 && message.PayloadBlob is null && payload is not null)
@@ -144,7 +146,15 @@ public class EventProcessor
             entry.UpdatedAt = now;
             entry.CompletedAt = now;
             return entry;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, known).ConfigureAwait(false);
+    }
+
+    /// <summary>The row the publisher wrote for this message (<see cref="EventPublisher.ReceivedEntry"/>) with its ETag.</summary>
+    private static EventLogEntry KnownEntry(EventMessage message, string etag)
+    {
+        var entry = Queueing.EventPublisher.ReceivedEntry(message, message.DataId);
+        entry.ETag = new ETag(etag);
+        return entry;
     }
 
     private async Task<JsonObject?> ReadPayloadAsync(EventMessage message, CancellationToken cancellationToken)

@@ -83,12 +83,11 @@ public class EventPublisher
                 body = message.ToBinaryData();
             }
 
-            logEtag = await _log.AddReceivedAsync(new EventLogEntry
-            {
-                RowKey = evt.Id, EventName = evt.Name, Topic = evt.Topic, Source = evt.Source, Status = EventStatus.Received,
-                ReceivedAt = message.ReceivedAt, CreatedAt = DateTimeOffset.FromUnixTimeSeconds(evt.Created), DataId = evt.DataId,
-                Size = message.Size, PayloadBlob = blob, UpdatedAt = message.ReceivedAt,
-            }, cancellationToken).ConfigureAwait(false);
+            logEtag = await _log.AddReceivedAsync(ReceivedEntry(message, evt.DataId), cancellationToken).ConfigureAwait(false);
+            // The processor writes the row's next state by this ETag without reading it first (a stale one costs a read).
+            message.DataId = evt.DataId;
+            message.LogETag = logEtag.ToString();
+            body = message.ToBinaryData();
 
             await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
             receipt = (await _queue.SendMessageAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
@@ -109,6 +108,15 @@ public class EventPublisher
             throw new StorageUnavailableException($"Storage is unavailable: event {evt.Id} was not queued.", ex);
         }
     }
+
+    /// <summary>The event-log row of a newly received event, as written before its message is queued.</summary>
+    public static EventLogEntry ReceivedEntry(EventMessage message, string? dataId) => new()
+    {
+        RowKey = message.Id, PartitionKey = EventIds.Partition(message.Id), EventName = message.Event, Topic = message.Topic,
+        Source = message.Source, Status = EventStatus.Received, ReceivedAt = message.ReceivedAt,
+        CreatedAt = DateTimeOffset.FromUnixTimeSeconds(message.Created), DataId = dataId, Size = message.Size,
+        PayloadBlob = message.PayloadBlob, UpdatedAt = message.ReceivedAt,
+    };
 
     private async Task RollBackAsync(string id, string? blob, ETag? logEtag, SendReceipt? receipt)
     {
