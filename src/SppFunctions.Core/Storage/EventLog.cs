@@ -74,6 +74,22 @@ public class EventLog
         return response.Headers.ETag ?? default;
     }
 
+    /// <summary>Inserts the row of a newly received event; returns its ETag, or null when the event has a row already.</summary>
+    public virtual async Task<ETag?> TryAddReceivedAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        entry.PartitionKey = EventIds.Partition(entry.RowKey);
+        try
+        {
+            var response = await _table.AddEntityAsync(entry, cancellationToken).ConfigureAwait(false);
+            return response.Headers.ETag ?? default;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The row of an event, or null.</summary>
     public virtual async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
     {
