@@ -8,7 +8,7 @@ if (args.Length > 0 && args[0] == "memory-child") return await MemoryBench.Child
 var options = Options.Parse(args);
 var report = new Report();
 var clock = Stopwatch.StartNew();
-Console.WriteLine($"SppFunctions benchmarks ({options.Describe()})");
+Console.WriteLine($"SppFunctions benchmarks ({options.Describe()}); load average {Report.LoadAverage()}");
 foreach (var (name, run) in new (string, Func<Report, Options, Task>)[]
 {
     ("intake", IntakeBench.RunAsync),
@@ -21,7 +21,7 @@ foreach (var (name, run) in new (string, Func<Report, Options, Task>)[]
     var started = Stopwatch.StartNew();
     Console.WriteLine($"\n>>> {name}");
     await run(report, options);
-    Console.WriteLine($"<<< {name}: {started.Elapsed.TotalSeconds:F0} s");
+    Console.WriteLine($"<<< {name}: {started.Elapsed.TotalSeconds:F0} s; load average {Report.LoadAverage()}");
 }
 
 var notes = options.NotesFile is { } nf && File.Exists(nf) ? await File.ReadAllTextAsync(nf) : null;

@@ -71,6 +71,14 @@ public sealed class Report
         yield return (".NET", $"{RuntimeInformation.FrameworkDescription} ({RuntimeInformation.ProcessArchitecture}), {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, Release build");
         yield return ("Azurite", Environment.GetEnvironmentVariable("SPP_BENCH_AZURITE_VERSION") ?? "unknown");
         yield return ("Node.js", Environment.GetEnvironmentVariable("SPP_BENCH_NODE_VERSION") ?? "unknown");
+        yield return ("Load average (1/5/15 min) at the end", LoadAverage());
+    }
+
+    /// <summary>/proc/loadavg: other work on the machine during the run shows here (the ratios are robust to it, absolute times are not).</summary>
+    public static string LoadAverage()
+    {
+        try { return string.Join(" / ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
     }
 
     private static string CpuModel()
