@@ -25,8 +25,8 @@ public static class IntakeBench
         var events = app.Queue(app.Names.EventsQueue);
 
         var body = new StringBuilder();
-        body.AppendLine("| Concurrency | Requests per side | Handler median / p99 (ms) | Raw send median / p99 (ms) | Ratio of medians | Ratio of p99s | Handler throughput / raw (req/s) | Storage round trips per request, handler / raw |");
-        body.AppendLine("|---|---|---|---|---|---|---|---|");
+        body.AppendLine("| Concurrency | Requests per side | Handler median / p99 (ms) | Raw send median / p99 (ms) | Ratio of medians | Ratio of p99s | Handler throughput / raw (req/s) | Storage round trips per request, handler / raw | Allocated KB per request, handler / raw |");
+        body.AppendLine("|---|---|---|---|---|---|---|---|---|");
         var serial = 0;
         byte[] NextBody()
         {
@@ -60,7 +60,7 @@ public static class IntakeBench
             var rawSamples = new Samples();
             var appWall = TimeSpan.Zero;
             var rawWall = TimeSpan.Zero;
-            long appCalls = 0, rawCalls = 0;
+            long appCalls = 0, rawCalls = 0, appBytes = 0, rawBytes = 0;
             for (var round = 0; round < rounds; round++)
             {
                 var appBodies = Enumerable.Range(0, perRound).Select(_ => NextBody()).ToArray();
@@ -68,13 +68,17 @@ public static class IntakeBench
                 async Task AppSide()
                 {
                     var c = app.StorageCalls.Count;
+                    var b = GC.GetTotalAllocatedBytes(true);
                     appWall += await Measure.RunAsync(perRound, concurrency, i => Handler(appBodies[i]), appSamples);
+                    appBytes += GC.GetTotalAllocatedBytes(true) - b;
                     appCalls += app.StorageCalls.Count - c;
                 }
                 async Task RawSide()
                 {
                     var c = app.StorageCalls.Count;
+                    var b = GC.GetTotalAllocatedBytes(true);
                     rawWall += await Measure.RunAsync(perRound, concurrency, i => Raw(rawBodies[i]), rawSamples);
+                    rawBytes += GC.GetTotalAllocatedBytes(true) - b;
                     rawCalls += app.StorageCalls.Count - c;
                 }
                 if (round % 2 == 0) { await AppSide(); await RawSide(); } else { await RawSide(); await AppSide(); }
@@ -86,7 +90,7 @@ public static class IntakeBench
             var ratioMedian = appSamples.Median / rawSamples.Median;
             var ratioP99 = appSamples.P99 / rawSamples.P99;
             body.AppendLine($"| {concurrency} | {n} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(rawSamples.Median)} / {Measure.Ms(rawSamples.P99)} | " +
-                $"{Measure.Ratio(ratioMedian)} | {Measure.Ratio(ratioP99)} | {n / appWall.TotalSeconds:F0} / {n / rawWall.TotalSeconds:F0} | {(double)appCalls / n:F2} / {(double)rawCalls / n:F2} |");
+                $"{Measure.Ratio(ratioMedian)} | {Measure.Ratio(ratioP99)} | {n / appWall.TotalSeconds:F0} / {n / rawWall.TotalSeconds:F0} | {(double)appCalls / n:F2} / {(double)rawCalls / n:F2} | {appBytes / 1024.0 / n:F0} / {rawBytes / 1024.0 / n:F0} |");
             report.Headline(new Headline($"Intake latency, concurrency {concurrency} (median; p99)", $"≤ {Goal}× raw send",
                 $"{Measure.Ratio(ratioMedian)} ({Measure.Ms(appSamples.Median)} vs {Measure.Ms(rawSamples.Median)} ms); p99 {Measure.Ratio(ratioP99)} ({Measure.Ms(appSamples.P99)} vs {Measure.Ms(rawSamples.P99)} ms); {(double)appCalls / n:F1} storage round trips vs {(double)rawCalls / n:F1}",
                 ratioMedian <= Goal && ratioP99 <= Goal));

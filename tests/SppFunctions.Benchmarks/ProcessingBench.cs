@@ -90,9 +90,26 @@ public static class ProcessingBench
         foreach (var text in warm) await processor.ProcessAsync(text, 1, CancellationToken.None);
         for (var i = 0; i < options.Scale(100); i++) await Floor(i);
 
+        if (options.Profile)
+        {
+            using var profiler = new AllocationProfiler();
+            var texts = await PrepareMessagesAsync(app, orders, 400, serial);
+            serial += texts.Count;
+            profiler.Start();
+            await Measure.RunAsync(texts.Count, 16, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), null);
+            profiler.Stop();
+            Console.WriteLine($"Allocation profile, processing (app):\n{profiler.Top(30, texts.Count)}");
+            using var floorProfiler = new AllocationProfiler();
+            floorProfiler.Start();
+            await Measure.RunAsync(400, 16, Floor, null);
+            floorProfiler.Stop();
+            Console.WriteLine($"Allocation profile, processing (floor):\n{floorProfiler.Top(15, 400)}");
+            return;
+        }
+
         var body = new StringBuilder();
-        body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) | Floor latency median / p99 (ms) | Storage round trips per event, app / floor |");
-        body.AppendLine("|---|---|---|---|---|---|---|---|");
+        body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) | Floor latency median / p99 (ms) | Storage round trips per event, app / floor | Allocated KB per event, app / floor |");
+        body.AppendLine("|---|---|---|---|---|---|---|---|---|");
         var before = spp.Store.AllOrderMessages.Count;
         var processed = 0;
         foreach (var concurrency in new[] { 1, 16 })
@@ -103,7 +120,7 @@ public static class ProcessingBench
             var floorSamples = new Samples();
             var appWall = TimeSpan.Zero;
             var floorWall = TimeSpan.Zero;
-            long appCalls = 0, floorCalls = 0;
+            long appCalls = 0, floorCalls = 0, appBytes = 0, floorBytes = 0;
             for (var round = 0; round < rounds; round++)
             {
                 var texts = await PrepareMessagesAsync(app, orders, perRound, serial);
@@ -111,13 +128,17 @@ public static class ProcessingBench
                 async Task AppSide()
                 {
                     var c = app.StorageCalls.Count;
+                    var b = GC.GetTotalAllocatedBytes(true);
                     appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
+                    appBytes += GC.GetTotalAllocatedBytes(true) - b;
                     appCalls += app.StorageCalls.Count - c;
                 }
                 async Task FloorSide()
                 {
                     var c = app.StorageCalls.Count;
+                    var b = GC.GetTotalAllocatedBytes(true);
                     floorWall += await Measure.RunAsync(perRound, concurrency, Floor, floorSamples);
+                    floorBytes += GC.GetTotalAllocatedBytes(true) - b;
                     floorCalls += app.StorageCalls.Count - c;
                 }
                 if (round % 2 == 0) { await AppSide(); await FloorSide(); } else { await FloorSide(); await AppSide(); }
@@ -128,7 +149,7 @@ public static class ProcessingBench
             var appRate = n / appWall.TotalSeconds;
             var floorRate = n / floorWall.TotalSeconds;
             var ratio = appRate / floorRate;
-            body.AppendLine($"| {concurrency} | {n} | {appRate:F0} | {floorRate:F0} | {Measure.Ratio(ratio)} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(floorSamples.Median)} / {Measure.Ms(floorSamples.P99)} | {(double)appCalls / n:F2} / {(double)floorCalls / n:F2} |");
+            body.AppendLine($"| {concurrency} | {n} | {appRate:F0} | {floorRate:F0} | {Measure.Ratio(ratio)} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(floorSamples.Median)} / {Measure.Ms(floorSamples.P99)} | {(double)appCalls / n:F2} / {(double)floorCalls / n:F2} | {appBytes / 1024.0 / n:F0} / {floorBytes / 1024.0 / n:F0} |");
             report.Headline(new Headline($"Processing throughput, concurrency {concurrency}", $"≥ {Goal}× floor",
                 $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; {(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
                 ratio >= Goal));
@@ -143,7 +164,8 @@ public static class ProcessingBench
         body.AppendLine("`order.*` events run (polling is on by default): event log received → processing → succeeded, one action record");
         body.AppendLine("per action, the SPP POST, the own-message record. Floor: the same SPP POST through `SppClient` plus one table");
         body.AppendLine("insert. Queue receive/delete are the Functions host's work and the same for any design, so neither side includes");
-        body.AppendLine($"them. Every app event is checked to have posted exactly one message. {options.Describe()}");
+        body.AppendLine("them. Every app event is checked to have posted exactly one message. Allocations are the whole process's");
+        body.AppendLine($"(the fake SPP server runs in it too, for both sides alike). {options.Describe()}");
         report.Section("Processing", body.ToString());
         await floorTable.DeleteAsync();
         await app.DeleteStorageAsync();

@@ -42,6 +42,8 @@ namespace SppFunctions.Benchmarks
     {
         public HashSet<string>? Only { get; private init; }
         public bool Quick { get; private init; }
+        /// <summary>--profile: print an allocation profile of the hot path instead of measuring (processing).</summary>
+        public bool Profile { get; private init; }
         public string? Out { get; private init; }
         public string? NotesFile { get; private init; }
 
@@ -55,18 +57,20 @@ namespace SppFunctions.Benchmarks
             HashSet<string>? only = null;
             string? output = null, notes = null;
             var quick = false;
+            var profile = false;
             for (var i = 0; i < args.Length; i++)
             {
                 switch (args[i])
                 {
                     case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase); break;
                     case "--quick": quick = true; break;
+                    case "--profile": profile = true; break;
                     case "--out": output = args[++i]; break;
                     case "--notes": notes = args[++i]; break;
                     default: throw new ArgumentException($"Unknown argument {args[i]}. Use --only intake,processing,polling,memory, --quick, --out FILE, --notes FILE.");
                 }
             }
-            return new Options { Only = only, Quick = quick, Out = output, NotesFile = notes };
+            return new Options { Only = only, Quick = quick, Out = output, NotesFile = notes, Profile = profile };
         }
     }
 }
