@@ -21,7 +21,7 @@ namespace SppFunctions.Processing;
 public class EventProcessor
 {
     private readonly RuleSet _rules;
-    private readonly IEnumerable<IEventHandler> _handlers;
+    private readonly (IEventHandler Handler, EventPattern[] Patterns)[] _handlerPatterns;
     private readonly IdempotentActionRunner _runner;
     private readonly ActionRecordStore _records;
     private readonly EventLog _log;
@@ -33,7 +33,8 @@ public class EventProcessor
         EventLog log, PayloadStore payloads, TimeProvider time, ILogger<EventProcessor> logger)
     {
         _rules = rules;
-        _handlers = handlers;
+        // Handlers and their patterns are fixed for the life of the app: compile the patterns once, not per event.
+        _handlerPatterns = handlers.Select(h => (h, h.Patterns.Select(p => new EventPattern(p)).ToArray())).ToArray();
         _runner = runner;
         _records = records;
         _log = log;
@@ -100,7 +101,7 @@ public class EventProcessor
                     }
                 }
             }
-            foreach (var handler in _handlers.Where(h => h.Patterns.Any(p => new EventPattern(p).Matches(message.Event))))
+            foreach (var handler in _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler))
             {
                 ran++;
                 var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
