@@ -3,7 +3,7 @@
 #   installs the pinned Azurite (npm ci), starts it on free loopback ports with a throw-away account (as test.sh does),
 #   builds the benchmarks in Release, runs intake, processing, polling and memory against their floors, stops Azurite.
 # With arguments (e.g. --only intake --quick) it runs just those and prints the results without touching
-# docs/BENCHMARKS.md. A full run takes about 10 minutes on 2 cores.
+# docs/BENCHMARKS.md. A full run takes a few minutes on 2 cores.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 root=$(repo_root)

@@ -8,6 +8,7 @@ if (args.Length > 0 && args[0] == "memory-child") return await MemoryBench.Child
 var options = Options.Parse(args);
 var report = new Report();
 var clock = Stopwatch.StartNew();
+var loadAtStart = Report.LoadAverage();
 Console.WriteLine($"SppFunctions benchmarks ({options.Describe()}); load average {Report.LoadAverage()}");
 foreach (var (name, run) in new (string, Func<Report, Options, Task>)[]
 {
@@ -25,7 +26,7 @@ foreach (var (name, run) in new (string, Func<Report, Options, Task>)[]
 }
 
 var notes = options.NotesFile is { } nf && File.Exists(nf) ? await File.ReadAllTextAsync(nf) : null;
-var markdown = report.ToMarkdown(clock.Elapsed, notes);
+var markdown = report.ToMarkdown(clock.Elapsed, notes, loadAtStart);
 if (options.Out is { } path)
 {
     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

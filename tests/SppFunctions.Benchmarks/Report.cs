@@ -25,7 +25,7 @@ public sealed class Report
         Console.WriteLine($"  => {headline.Figure}: {headline.Measured} (goal {headline.Goal}) {(headline.Pass is { } p ? (p ? "PASS" : "MISS") : "")}");
     }
 
-    public string ToMarkdown(TimeSpan duration, string? notes)
+    public string ToMarkdown(TimeSpan duration, string? notes, string loadAtStart)
     {
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks");
@@ -38,6 +38,7 @@ public sealed class Report
         md.AppendLine("## Machine");
         md.AppendLine();
         foreach (var (k, v) in MachineInfo()) md.AppendLine($"- **{k}**: {v}");
+        md.AppendLine($"- **Load average (1/5/15 min) at the start**: {loadAtStart}");
         md.AppendLine($"- **Run took**: {duration.TotalMinutes:F1} min");
         md.AppendLine();
         md.AppendLine("## Summary");
