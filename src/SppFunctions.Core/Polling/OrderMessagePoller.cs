@@ -252,10 +252,11 @@ public class OrderMessagePoller
         run.Checked();
         var now = _time.GetUtcNow();
         SppOrder? detail = null;
-        if (entry.IsPending && await _watch.FindResolvedAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) is { } watched)
+        if (entry.IsPending && await _watch.FindResolvedAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) is not null)
         {
-            // Added again (e.g. by another order webhook) while watched already: nothing to look up.
-            await _watch.DropPendingAsync(entry, watched.RowKey, cancellationToken).ConfigureAwait(false);
+            // Added again (e.g. by another order webhook) while watched already: nothing to look up, and the key is
+            // known (it is the id, or its alias led here).
+            await _watch.DropPendingAsync(entry, null, cancellationToken).ConfigureAwait(false);
             return;
         }
         if (entry.IsPending || entry.OrderId is null || !entry.Baselined)
