@@ -102,10 +102,43 @@ public sealed class BenchApp : IAsyncDisposable
     }
 }
 
-/// <summary>Counts the storage requests that go out (a pipeline policy on every queue, table and blob client).</summary>
-public sealed class StorageCounter : HttpPipelineSynchronousPolicy
+/// <summary>Counts the storage requests that go out (a pipeline policy on every queue, table and blob client), and times them by kind.</summary>
+public sealed class StorageCounter : HttpPipelinePolicy
 {
     private long _count;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Samples> _byKind = new();
     public long Count => Interlocked.Read(ref _count);
-    public override void OnSendingRequest(HttpMessage message) => Interlocked.Increment(ref _count);
+
+    /// <summary>Collect latencies per kind of request (method, resource, status) from now on, forgetting earlier ones.</summary>
+    public void ResetKinds() => _byKind.Clear();
+
+    public IReadOnlyDictionary<string, Samples> ByKind => _byKind;
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Interlocked.Increment(ref _count);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        ProcessNext(message, pipeline);
+        Record(message, started);
+    }
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Interlocked.Increment(ref _count);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
+        Record(message, started);
+    }
+
+    private void Record(HttpMessage message, long started)
+    {
+        var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var path = message.Request.Uri.Path;
+        // /account/Table(PartitionKey='..',RowKey='..') → Table; /account/queue/messages/id → queue/messages
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToArray();
+        var resource = parts.Length == 0 ? "/" : parts[0].Split('(')[0].TrimEnd('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', '-');
+        if (parts.Length > 1 && parts[1] == "messages") resource += "/messages";
+        var kind = $"{message.Request.Method} {resource} {(message.HasResponse ? message.Response.Status : 0)}";
+        _byKind.GetOrAdd(kind, _ => new Samples()).Add(ms);
+    }
 }

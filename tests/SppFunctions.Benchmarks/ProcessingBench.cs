@@ -111,6 +111,7 @@ public static class ProcessingBench
         body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) | Floor latency median / p99 (ms) | Storage round trips per event, app / floor | Allocated KB per event, app / floor |");
         body.AppendLine("|---|---|---|---|---|---|---|---|---|");
         var before = spp.Store.AllOrderMessages.Count;
+        Dictionary<string, Samples>? kinds = null;
         var processed = 0;
         foreach (var concurrency in new[] { 1, 16 })
         {
@@ -128,11 +129,13 @@ public static class ProcessingBench
                 serial += perRound;
                 async Task AppSide()
                 {
+                    if (concurrency == 16 && round == 0) app.StorageCalls.ResetKinds();
                     var c = app.StorageCalls.Count;
                     var b = GC.GetTotalAllocatedBytes(true);
                     appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
                     appBytes += GC.GetTotalAllocatedBytes(true) - b;
                     appCalls += app.StorageCalls.Count - c;
+                    if (concurrency == 16 && round == 0) kinds = app.StorageCalls.ByKind.ToDictionary(k => k.Key, k => k.Value);
                 }
                 async Task FloorSide()
                 {
@@ -159,6 +162,15 @@ public static class ProcessingBench
         // The floor posted as many messages as the app did.
         if (posted != 2 * processed) throw new InvalidOperationException($"Expected {2 * processed} messages posted in SPP, found {posted}: some events did not act once.");
 
+        if (kinds is not null)
+        {
+            body.AppendLine();
+            body.AppendLine("The app's storage round trips at concurrency 16 (one round), by kind (tables by name without the run's suffix):");
+            body.AppendLine();
+            body.AppendLine("| Request | Count | Median (ms) | p99 (ms) |");
+            body.AppendLine("|---|---|---|---|");
+            foreach (var (kind, samples) in kinds.OrderByDescending(k => k.Value.Count)) body.AppendLine($"| `{kind}` | {samples.Count} | {Measure.Ms(samples.Median)} | {Measure.Ms(samples.P99)} |");
+        }
         body.AppendLine();
         body.AppendLine("App: `EventProcessor.ProcessAsync` on the message text of an `order.created` event published as intake publishes it,");
         body.AppendLine("with one rule (`create_order_message` on the order, Liquid template) and the built-in watch-set handler that");
