@@ -107,7 +107,16 @@ public static class PollingBench
             spp.ClearRequests();
             var sweepClock = Stopwatch.StartNew();
             var sweep = await poller.RunAsync(CancellationToken.None);
-            sweeps.AppendLine($"| {watched:N0} | {spp.Requests.Count} | {(watched + 99) / 100 + 1} | {sweepClock.Elapsed.TotalMilliseconds:F0} | {sweep.OrdersRemoved} |");
+            var sweepMs = sweepClock.Elapsed.TotalMilliseconds;
+            var sweepCalls = spp.Requests.Count;
+            // Floor: the same status calls made directly (the fake SPP filters by id without an index, so at 10,000
+            // orders these calls dominate).
+            sweepClock.Restart();
+            foreach (var chunk in orders.Chunk(100))
+            {
+                await client.GetOrdersAsync(new SppListQuery { PageSize = 100 }.WhereIn("id", chunk.Select(o => o.Id))).AsPages().FirstAsync();
+            }
+            sweeps.AppendLine($"| {watched:N0} | {sweepCalls} | {(watched + 99) / 100} + 1 | {sweepMs:F0} | {sweepClock.Elapsed.TotalMilliseconds:F0} | {sweep.OrdersRemoved} |");
             await app.DeleteStorageAsync();
         }
         report.Headline(new Headline("Polling: SPP calls per run, every size and change count", "≤ 1 + changed (+ paging)",
@@ -129,8 +138,8 @@ public static class PollingBench
         body.AppendLine();
         body.AppendLine("The hourly sweep (every watched order's status, `filters[id][$in]`, 100 per call), one run each:");
         body.AppendLine();
-        body.AppendLine("| Watched | SPP calls | Expected (1 + watched/100) | Wall time (ms) | Removed |");
-        body.AppendLine("|---|---|---|---|---|");
+        body.AppendLine("| Watched | SPP calls | Expected: status calls (watched/100) + changed-orders call (+1 re-check) | Wall time (ms) | Floor: the status calls made directly (ms) | Removed |");
+        body.AppendLine("|---|---|---|---|---|---|");
         body.Append(sweeps);
         report.Section("Polling", body.ToString());
     }
