@@ -110,7 +110,16 @@ public sealed class StorageCounter : HttpPipelinePolicy
     public long Count => Interlocked.Read(ref _count);
 
     /// <summary>Collect latencies per kind of request (method, resource, status) from now on, forgetting earlier ones.</summary>
-    public void ResetKinds() => _byKind.Clear();
+    public void ResetKinds()
+    {
+        _byKind.Clear();
+        _recordKinds = true;
+    }
+
+    /// <summary>Stop collecting latencies per kind (they grow with every request: never on in the memory benchmark).</summary>
+    public void StopKinds() => _recordKinds = false;
+
+    private volatile bool _recordKinds;
 
     public IReadOnlyDictionary<string, Samples> ByKind => _byKind;
 
@@ -132,6 +141,7 @@ public sealed class StorageCounter : HttpPipelinePolicy
 
     private void Record(HttpMessage message, long started)
     {
+        if (!_recordKinds) return;
         var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var path = message.Request.Uri.Path;
         // /account/Table(PartitionKey='..',RowKey='..') → Table; /account/queue/messages/id → queue/messages

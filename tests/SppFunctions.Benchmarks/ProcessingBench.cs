@@ -135,7 +135,11 @@ public static class ProcessingBench
                     appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
                     appBytes += GC.GetTotalAllocatedBytes(true) - b;
                     appCalls += app.StorageCalls.Count - c;
-                    if (concurrency == 16 && round == 0) kinds = app.StorageCalls.ByKind.ToDictionary(k => k.Key, k => k.Value);
+                    if (concurrency == 16 && round == 0)
+                    {
+                        app.StorageCalls.StopKinds();
+                        kinds = app.StorageCalls.ByKind.ToDictionary(k => k.Key, k => k.Value);
+                    }
                 }
                 async Task FloorSide()
                 {
