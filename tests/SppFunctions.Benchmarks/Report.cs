@@ -37,8 +37,11 @@ public sealed class Report
         md.AppendLine();
         md.AppendLine("## Machine");
         md.AppendLine();
-        foreach (var (k, v) in MachineInfo()) md.AppendLine($"- **{k}**: {v}");
-        md.AppendLine($"- **Load average (1/5/15 min) at the start**: {loadAtStart}");
+        foreach (var (k, v) in MachineInfo())
+        {
+            if (k.StartsWith("Load average", StringComparison.Ordinal)) md.AppendLine($"- **Load average (1/5/15 min) at the start**: {loadAtStart}");
+            md.AppendLine($"- **{k}**: {v}");
+        }
         md.AppendLine($"- **Run took**: {duration.TotalMinutes:F1} min");
         md.AppendLine();
         md.AppendLine("## Summary");
