@@ -25,6 +25,13 @@ public sealed class EventMessage
     public string? PayloadBlob { get; set; }
     /// <summary>0 for a first delivery; the replay generation for a replayed event (lets failed actions run again).</summary>
     public int Replay { get; set; }
+    /// <summary><c>data.id</c> of the payload, as the event-log row has it (optional).</summary>
+    public string? DataId { get; set; }
+    /// <summary>
+    /// ETag of the event-log row as the publisher wrote it (optional). With it the processor writes the row's next state
+    /// without reading it first; if the row changed since, the write fails on the ETag and the row is read after all.
+    /// </summary>
+    public string? LogETag { get; set; }
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {

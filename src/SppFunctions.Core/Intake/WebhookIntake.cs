@@ -183,7 +183,7 @@ public sealed partial class WebhookIntake
         try
         {
             var published = await _publisher.PublishAsync(
-                new NewEvent(id, eventName, topic, created, EventSources.Webhook, envelope, dataId),
+                new NewEvent(id, eventName, topic, created, EventSources.Webhook, envelope, dataId) { PayloadJson = new BinaryData(sanitized) },
                 _options.Value.DedupeWindow, cancellationToken).ConfigureAwait(false);
             if (published.Duplicate)
             {

@@ -23,13 +23,16 @@ namespace SppFunctions.Polling;
 /// 3. finds the orders whose messages changed with ONE list call: orders sorted by <c>last_message_at</c> desc,
 ///    filtered to after the watermark, read only until the watermark (plus paging) — cost grows with the changed
 ///    orders, not the watched ones;
-/// 4. for each changed or not-yet-seen watched order (bounded parallelism) lists its messages newest first, stopping
-///    at the cursor, and emits the new ones oldest first. The first sight of an order takes its messages as the
-///    baseline. Event ids derive from the message id and the dedupe record stops a second emission, so overlapping runs
-///    or a crash mid-run never emit a message twice; the cursor then moves forward by ETag;
+/// 4. for each changed order that is watched (one point read of its entry by id: the watch set is never scanned between
+///    sweeps) and each order added since the last run (the small "pending" partition: resolved to its id, and the
+///    first sight takes its messages as the baseline), with bounded parallelism, lists its messages newest first,
+///    stopping at the cursor, and emits the new ones oldest first. Event ids derive from the message id and the dedupe
+///    record stops a second emission, so overlapping runs or a crash mid-run never emit a message twice; the cursor
+///    then moves forward by ETag;
 /// 5. removes orders that reached a closed status or were deleted (404), moves the watermark, and records a summary.
 /// Every <see cref="PollingOptions.SweepInterval"/> a run also lists the watched orders by id (100 per call) to drop
-/// those closed or deleted without a new message, which the changed-orders call cannot see.
+/// those closed or deleted without a new message, which the changed-orders call cannot see; it recounts the watched
+/// orders, a count the runs in between keep up to date with their own additions and removals.
 /// </summary>
 public class OrderMessagePoller
 {
@@ -62,9 +65,16 @@ public class OrderMessagePoller
 
     private PollingOptions Options => _options.Value;
 
+    /// <summary>An order to check: an entry in hand (pending, or resolved and listed), or the id of a changed order to read.</summary>
+    private sealed record CheckItem(WatchedOrder? Entry, string? ChangedId);
+
     private sealed class RunState(PollRun summary)
     {
-        private int _calls, _checked, _emitted, _removed, _errors;
+        private int _calls, _checked, _emitted, _removed, _errors, _resolvedDelta;
+        /// <summary>Resolved entries this run added minus those it removed.</summary>
+        public int ResolvedDelta => Volatile.Read(ref _resolvedDelta);
+        public void ResolvedAdded() => Interlocked.Increment(ref _resolvedDelta);
+        public void ResolvedRemoved() => Interlocked.Decrement(ref _resolvedDelta);
         public PollRun Summary { get; } = summary;
         public void Call() => Interlocked.Increment(ref _calls);
         public void Checked() => Interlocked.Increment(ref _checked);
@@ -117,39 +127,70 @@ public class OrderMessagePoller
         {
             foreach (var order in Options.WatchOrders)
             {
-                if (await _watch.AddAsync(order, "config", started, cancellationToken).ConfigureAwait(false)) run.Summary.OrdersAdded++;
+                if (await _watch.AddIfNewAsync(order, "config", started, cancellationToken).ConfigureAwait(false)) run.Summary.OrdersAdded++;
             }
             if (Options.Bootstrap && !state.Bootstrapped)
             {
                 run.Summary.OrdersAdded += await BootstrapAsync(run, started, cancellationToken).ConfigureAwait(false);
                 state.Bootstrapped = true;
             }
+            if (state.Layout < WatchStore.LayoutVersion)
+            {
+                await _watch.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                state.Layout = WatchStore.LayoutVersion;
+                state.WatchedCount = null;
+            }
 
-            var entries = await DropDuplicatesAsync(await _watch.ListAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            // Orders added since the last run wait in their own small partition; the resolved ones are read only when
+            // they changed (point reads by id), or all of them at a sweep or before the first watermark.
+            var pending = await _watch.ListPendingAsync(cancellationToken).ConfigureAwait(false);
+            List<WatchedOrder>? resolved = null;
             if (state.LastSweepAt is null || started - state.LastSweepAt >= Options.SweepInterval)
             {
-                entries = await SweepAsync(entries, run, cancellationToken).ConfigureAwait(false);
+                resolved = await SweepAsync(await _watch.ListResolvedAsync(cancellationToken).ConfigureAwait(false), run, cancellationToken).ConfigureAwait(false);
                 state.LastSweepAt = started;
+                state.WatchedCount = resolved.Count;
             }
-            run.Summary.OrdersWatched = entries.Count;
+            state.WatchedCount ??= await _watch.CountResolvedAsync(cancellationToken).ConfigureAwait(false);
+            var countedDelta = run.ResolvedDelta; // removals by the sweep are in the count already
 
             var (changed, newest) = await FindChangedOrdersAsync(state.Watermark, run, cancellationToken).ConfigureAwait(false);
-            var toCheck = entries.Where(e => !e.Baselined || e.OrderId is null || changed is null || changed.ContainsKey(e.OrderId)).ToList();
-            var failedAt = new List<DateTimeOffset?>();
-            await Parallel.ForEachAsync(toCheck, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxParallelism, CancellationToken = cancellationToken }, async (entry, ct) =>
+            var work = pending.Select(p => new CheckItem(p, null)).ToList();
+            if (changed is null)
             {
-                var listed = entry.OrderId is not null && changed?.TryGetValue(entry.OrderId, out var o) == true ? o : null;
+                resolved ??= await _watch.ListResolvedAsync(cancellationToken).ConfigureAwait(false);
+                work.AddRange(resolved.Select(e => new CheckItem(e, null)));
+            }
+            else if (resolved is not null)
+            {
+                var byId = resolved.ToDictionary(e => e.RowKey, StringComparer.Ordinal);
+                work.AddRange(changed.Keys.Where(byId.ContainsKey).Select(id => new CheckItem(byId[id], null)));
+            }
+            else
+            {
+                work.AddRange(changed.Keys.Select(id => new CheckItem(null, id)));
+            }
+
+            var failedAt = new List<DateTimeOffset?>();
+            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxParallelism, CancellationToken = cancellationToken }, async (item, ct) =>
+            {
+                var key = item.Entry?.OrderId ?? item.Entry?.RowKey ?? item.ChangedId!;
+                var listed = changed?.TryGetValue(key, out var o) == true ? o : null;
                 try
                 {
-                    await CheckOrderAsync(entry, listed, run, ct).ConfigureAwait(false);
+                    // A changed order is watched when its id has a resolved entry: one point read.
+                    var entry = item.Entry ?? await _watch.GetResolvedAsync(item.ChangedId!, ct).ConfigureAwait(false);
+                    if (entry is not null) await CheckOrderAsync(entry, listed, run, ct).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is SppRequestFailedException or Azure.RequestFailedException or StorageUnavailableException)
                 {
-                    run.Error($"order {entry.RowKey}: {ex.Message}");
-                    _logger.LogWarning("Polling order {Order} failed: {Reason}", entry.RowKey, ex.Message);
+                    run.Error($"order {key}: {ex.Message}");
+                    _logger.LogWarning("Polling order {Order} failed: {Reason}", key, ex.Message);
                     lock (failedAt) failedAt.Add(listed?.LastMessageAt);
                 }
             }).ConfigureAwait(false);
+            state.WatchedCount = Math.Max(0, state.WatchedCount.Value + run.ResolvedDelta - countedDelta);
+            run.Summary.OrdersWatched = state.WatchedCount.Value;
 
             // Move the watermark forward, but not past an order whose check failed: it must show up as changed again.
             // With no watermark yet and no message anywhere, start from now (minus a margin for clock skew).
@@ -211,7 +252,14 @@ public class OrderMessagePoller
         run.Checked();
         var now = _time.GetUtcNow();
         SppOrder? detail = null;
-        if (entry.OrderId is null || !entry.Baselined)
+        if (entry.IsPending && await _watch.FindResolvedAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            // Added again (e.g. by another order webhook) while watched already: nothing to look up, and the key is
+            // known (it is the id, or its alias led here).
+            await _watch.DropPendingAsync(entry, null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (entry.IsPending || entry.OrderId is null || !entry.Baselined)
         {
             try
             {
@@ -221,6 +269,12 @@ public class OrderMessagePoller
             catch (SppRequestFailedException ex) when (ex.Status == 404)
             {
                 await RemoveAsync(entry, "it no longer exists in SPP", run, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            if (entry.IsPending && detail.Id != entry.RowKey && await _watch.GetResolvedAsync(detail.Id, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                // Watched already under its id (added by another key): keep that entry and its cursor, remember this key.
+                await _watch.DropPendingAsync(entry, detail.Id, cancellationToken).ConfigureAwait(false);
                 return;
             }
             entry.OrderId = detail.Id;
@@ -245,7 +299,7 @@ public class OrderMessagePoller
                     entry.LastMessageId = newestMessage?.Id ?? 0;
                     entry.LastMessageAt = newestMessage?.CreatedAt;
                     entry.CheckedAt = now;
-                    await _watch.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false);
+                    await SaveEntryAsync(entry, run, cancellationToken).ConfigureAwait(false);
                     return;
                 }
             }
@@ -296,10 +350,19 @@ public class OrderMessagePoller
             await RemoveAsync(entry, $"its status is {status}", run, cancellationToken).ConfigureAwait(false);
             return;
         }
-        if (!await _watch.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false))
+        if (!await SaveEntryAsync(entry, run, cancellationToken).ConfigureAwait(false))
         {
             _logger.LogInformation("Cursor of order {Order} was moved by another run; keeping its value", entry.RowKey);
         }
+    }
+
+    /// <summary>Writes the cursor by ETag; a pending entry moves to the resolved partition under its id.</summary>
+    private async Task<bool> SaveEntryAsync(WatchedOrder entry, RunState run, CancellationToken cancellationToken)
+    {
+        if (!entry.IsPending) return await _watch.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false);
+        if (!await _watch.ResolveAsync(entry, cancellationToken).ConfigureAwait(false)) return false;
+        run.ResolvedAdded();
+        return true;
     }
 
     private async Task<bool> ShouldSkipAsync(SppMessage message, CancellationToken cancellationToken)
@@ -328,24 +391,12 @@ public class OrderMessagePoller
 
     private async Task RemoveAsync(WatchedOrder entry, string why, RunState run, CancellationToken cancellationToken)
     {
-        if (await _watch.RemoveAsync(entry.RowKey, cancellationToken).ConfigureAwait(false))
+        if (await _watch.RemoveEntryAsync(entry, cancellationToken).ConfigureAwait(false))
         {
             run.Removed();
+            if (!entry.IsPending) run.ResolvedRemoved();
             _logger.LogInformation("Stopped watching order {Order}: {Reason}", entry.RowKey, why);
         }
-    }
-
-    /// <summary>One order watched under two keys (id and number): keep the one furthest along, drop the other.</summary>
-    private async Task<List<WatchedOrder>> DropDuplicatesAsync(IReadOnlyList<WatchedOrder> entries, CancellationToken cancellationToken)
-    {
-        var kept = new List<WatchedOrder>();
-        foreach (var group in entries.GroupBy(e => e.OrderId ?? $"key:{e.RowKey}"))
-        {
-            var ordered = group.OrderByDescending(e => e.LastMessageId).ThenBy(e => e.RowKey, StringComparer.Ordinal).ToList();
-            kept.Add(ordered[0]);
-            foreach (var extra in ordered.Skip(1)) await _watch.RemoveAsync(extra.RowKey, cancellationToken).ConfigureAwait(false);
-        }
-        return kept;
     }
 
     /// <summary>Drops watched orders that are closed or gone, checking 100 per list call (<c>filters[id][$in][]</c>).</summary>
@@ -382,7 +433,7 @@ public class OrderMessagePoller
             run.Call();
             foreach (var order in page.Items.Where(o => !IsClosed(o.Status)))
             {
-                if (await _watch.AddAsync(order.Id, "bootstrap", now, cancellationToken).ConfigureAwait(false)) added++;
+                if (await _watch.AddIfNewAsync(order.Id, "bootstrap", now, cancellationToken).ConfigureAwait(false)) added++;
             }
         }
         _logger.LogInformation("Bootstrap: watching {Count} open orders", added);

@@ -5,13 +5,18 @@ using SppFunctions.Storage;
 namespace SppFunctions.Polling;
 
 /// <summary>
-/// A watched order and its cursor (table <c>SppWatch</c>, partition "order", row = the order's key as first seen:
-/// its id or its number). The cursor is the newest message id (and time) already seen; it is only ever moved forward,
-/// by ETag, so two overlapping runs cannot move it back or both emit past it.
+/// A watched order and its cursor (table <c>SppWatch</c>). Resolved orders are in partition "order" with SPP's integer
+/// order id as the row key, so a run reads only the orders that changed, by id. Orders added by a key not yet looked
+/// at (a webhook's, a configured or bootstrapped id or number) wait in partition "pending", keyed by that key, until
+/// a run resolves and baselines them. A number (or any key other than the id) that resolved is remembered in partition
+/// "alias" (row = the key, <see cref="OrderId"/> = the id). The cursor is the newest message id (and time) already
+/// seen; it is only ever moved forward, by ETag, so two overlapping runs cannot move it back or both emit past it.
 /// </summary>
 public sealed class WatchedOrder : ITableEntity
 {
     public const string Partition = "order";
+    public const string PendingPartition = "pending";
+    public const string AliasPartition = "alias";
 
     public string PartitionKey { get; set; } = Partition;
     public string RowKey { get; set; } = "";
@@ -31,6 +36,9 @@ public sealed class WatchedOrder : ITableEntity
     public string Source { get; set; } = "";
     public DateTimeOffset AddedAt { get; set; }
     public DateTimeOffset? CheckedAt { get; set; }
+
+    /// <summary>True for an entry not resolved yet (partition "pending").</summary>
+    public bool IsPending => PartitionKey == PendingPartition;
 }
 
 /// <summary>The poller's own state: the newest <c>last_message_at</c> seen, the run lease, the bootstrap flag.</summary>
@@ -46,11 +54,18 @@ public sealed class PollerState : ITableEntity
     public bool Bootstrapped { get; set; }
     public string? LeaseOwner { get; set; }
     public DateTimeOffset? LeaseUntil { get; set; }
+    /// <summary>Layout of the watch table the state belongs to (<see cref="WatchStore.LayoutVersion"/>); older ones are migrated.</summary>
+    public int Layout { get; set; }
+    /// <summary>Resolved orders watched: counted at each sweep, kept up to date by the runs' own additions and removals.</summary>
+    public int? WatchedCount { get; set; }
 }
 
 /// <summary>The watch set, the cursors and the poller state.</summary>
 public class WatchStore
 {
+    /// <summary>2: resolved orders keyed by id, pending and alias partitions (1: every order keyed as first seen).</summary>
+    public const int LayoutVersion = 2;
+
     private readonly TableClient _table;
     private readonly CreateOnce _create;
 
@@ -67,28 +82,76 @@ public class WatchStore
     /// <summary>Normalises an order key: trimmed, numbers upper-cased.</summary>
     public static string Key(string order) => order.Trim().ToUpperInvariant();
 
+    private static bool IsId(string key) => key.Length is > 0 and <= 19 && key.All(char.IsAsciiDigit);
+
+    /// <summary>Every watched order, resolved and pending (a scan: for sweeps, first runs and tests).</summary>
     public virtual async Task<IReadOnlyList<WatchedOrder>> ListAsync(CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var list = new List<WatchedOrder>();
-        await foreach (var entry in _table.QueryAsync<WatchedOrder>(e => e.PartitionKey == WatchedOrder.Partition, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(entry);
+        var list = new List<WatchedOrder>(await ListResolvedAsync(cancellationToken).ConfigureAwait(false));
+        list.AddRange(await ListPendingAsync(cancellationToken).ConfigureAwait(false));
         return list;
     }
 
-    public virtual async Task<WatchedOrder?> GetAsync(string order, CancellationToken cancellationToken)
+    /// <summary>The resolved orders (partition "order"): a scan of the whole watch set.</summary>
+    public virtual Task<List<WatchedOrder>> ListResolvedAsync(CancellationToken cancellationToken) => ListPartitionAsync(WatchedOrder.Partition, cancellationToken);
+
+    /// <summary>The orders added but not resolved yet (partition "pending"): few, read every run.</summary>
+    public virtual Task<List<WatchedOrder>> ListPendingAsync(CancellationToken cancellationToken) => ListPartitionAsync(WatchedOrder.PendingPartition, cancellationToken);
+
+    private async Task<List<WatchedOrder>> ListPartitionAsync(string partition, CancellationToken cancellationToken)
     {
         await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var response = await _table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.Partition, Key(order), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var list = new List<WatchedOrder>();
+        await foreach (var entry in _table.QueryAsync<WatchedOrder>(e => e.PartitionKey == partition, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(entry);
+        return list;
+    }
+
+    /// <summary>How many resolved orders are watched (a scan of their keys only).</summary>
+    public virtual async Task<int> CountResolvedAsync(CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var count = 0;
+        await foreach (var _ in _table.QueryAsync<TableEntity>($"PartitionKey eq '{WatchedOrder.Partition}'", select: new[] { "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false)) count++;
+        return count;
+    }
+
+    /// <summary>The resolved entry of an order by SPP's integer id (one point read), or null when it is not watched.</summary>
+    public virtual async Task<WatchedOrder?> GetResolvedAsync(string orderId, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var response = await _table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.Partition, orderId, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
-    /// <summary>Starts watching an order (keeps the cursor of one already watched). True when it was not watched before.</summary>
+    /// <summary>The resolved entry an order key (id or number) stands for, or null when none is.</summary>
+    public virtual async Task<WatchedOrder?> FindResolvedAsync(string order, CancellationToken cancellationToken)
+    {
+        var key = Key(order);
+        if (IsId(key) && await GetResolvedAsync(key, cancellationToken).ConfigureAwait(false) is { } byId) return byId;
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var alias = await _table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return alias.HasValue && alias.Value!.GetString("OrderId") is { } id ? await GetResolvedAsync(id, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    /// <summary>An order's entry by id or number: pending, or resolved; null when it is not watched.</summary>
+    public virtual async Task<WatchedOrder?> GetAsync(string order, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var pending = await _table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.PendingPartition, Key(order), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return pending.HasValue ? pending.Value : await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts watching an order: one insert into the pending partition, which the next run resolves (an order watched
+    /// already under this key or another one costs that run a point read or two, and no SPP call once its key is known).
+    /// True when the key was not pending already.
+    /// </summary>
     public virtual async Task<bool> AddAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _table.AddEntityAsync(new WatchedOrder { RowKey = Key(order), Source = source, AddedAt = now }, cancellationToken).ConfigureAwait(false);
+            await _table.AddEntityAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartition, RowKey = Key(order), Source = source, AddedAt = now }, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
@@ -97,19 +160,127 @@ public class WatchStore
         }
     }
 
-    /// <summary>Stops watching an order. True when it was watched.</summary>
+    /// <summary>Starts watching an order unless it is watched already (pending or resolved). True when it was not.</summary>
+    public virtual async Task<bool> AddIfNewAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false) is not null) return false;
+        return await AddAsync(order, source, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops watching an order given by id or number (its pending and resolved entries). True when it was watched.</summary>
     public virtual async Task<bool> RemoveAsync(string order, CancellationToken cancellationToken)
     {
         await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var key = Key(order);
+        var removed = await DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken).ConfigureAwait(false);
+        var alias = await _table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (alias.HasValue && alias.Value!.GetString("OrderId") is { } id)
+        {
+            removed |= await DeleteAsync(WatchedOrder.Partition, id, cancellationToken).ConfigureAwait(false);
+            await DeleteAsync(WatchedOrder.AliasPartition, key, cancellationToken).ConfigureAwait(false);
+        }
+        else if (IsId(key))
+        {
+            removed |= await DeleteAsync(WatchedOrder.Partition, key, cancellationToken).ConfigureAwait(false);
+        }
+        return removed;
+    }
+
+    /// <summary>Stops watching the order of an entry this run holds (and forgets its number). True when it was there.</summary>
+    public virtual async Task<bool> RemoveEntryAsync(WatchedOrder entry, CancellationToken cancellationToken)
+    {
+        var removed = await DeleteAsync(entry.PartitionKey, entry.RowKey, cancellationToken).ConfigureAwait(false);
+        if (!entry.IsPending && entry.Number is { } number && Key(number) != entry.RowKey)
+        {
+            await DeleteAsync(WatchedOrder.AliasPartition, Key(number), cancellationToken).ConfigureAwait(false);
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Moves a pending entry, now resolved (<see cref="WatchedOrder.OrderId"/> set, baselined), to the resolved partition
+    /// under its id, remembers its key when that is not the id, and drops the pending row. True when the resolved row is
+    /// new; false when the order was resolved already (under another key, or by an overlapping run): that row is kept.
+    /// </summary>
+    public virtual async Task<bool> ResolveAsync(WatchedOrder pending, CancellationToken cancellationToken)
+    {
+        var key = pending.RowKey;
+        var id = pending.OrderId ?? throw new InvalidOperationException("Resolve an entry only once its order id is known.");
+        var resolved = Copy(pending, WatchedOrder.Partition, id);
+        bool added;
+        try
+        {
+            var response = await _table.AddEntityAsync(resolved, cancellationToken).ConfigureAwait(false);
+            resolved.ETag = response.Headers.ETag ?? default;
+            added = true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            added = false;
+        }
+        if (key != id) await AddAliasAsync(key, id, cancellationToken).ConfigureAwait(false);
+        if (pending.Number is { } number && Key(number) != id && Key(number) != key) await AddAliasAsync(Key(number), id, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken).ConfigureAwait(false);
+        pending.PartitionKey = WatchedOrder.Partition;
+        pending.RowKey = id;
+        pending.ETag = resolved.ETag;
+        return added;
+    }
+
+    /// <summary>Drops a pending entry whose order is resolved already under <paramref name="orderId"/>, remembering its key.</summary>
+    public virtual async Task DropPendingAsync(WatchedOrder pending, string? orderId, CancellationToken cancellationToken)
+    {
+        if (orderId is not null && pending.RowKey != orderId) await AddAliasAsync(pending.RowKey, orderId, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(WatchedOrder.PendingPartition, pending.RowKey, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task AddAliasAsync(string key, string orderId, CancellationToken cancellationToken) =>
+        await _table.UpsertEntityAsync(new TableEntity(WatchedOrder.AliasPartition, key) { ["OrderId"] = orderId }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+
+    private async Task<bool> DeleteAsync(string partition, string row, CancellationToken cancellationToken)
+    {
         try
         {
             // The SDK answers a delete of a missing entity with its 404 response instead of throwing.
-            var response = await _table.DeleteEntityAsync(WatchedOrder.Partition, Key(order), ETag.All, cancellationToken).ConfigureAwait(false);
+            var response = await _table.DeleteEntityAsync(partition, row, ETag.All, cancellationToken).ConfigureAwait(false);
             return response.Status != 404;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             return false;
+        }
+    }
+
+    private static WatchedOrder Copy(WatchedOrder e, string partition, string row) => new()
+    {
+        PartitionKey = partition, RowKey = row, OrderId = e.OrderId, Number = e.Number, Status = e.Status, LastMessageId = e.LastMessageId,
+        LastMessageAt = e.LastMessageAt, Baselined = e.Baselined, Source = e.Source, AddedAt = e.AddedAt, CheckedAt = e.CheckedAt,
+    };
+
+    /// <summary>
+    /// Brings a watch table of layout 1 (every order in partition "order" keyed as first seen) to layout 2: entries
+    /// resolved and baselined under their id stay; those under a number move to their id (keeping the cursor furthest
+    /// along when both exist) and leave an alias; unresolved ones move to the pending partition. Idempotent.
+    /// </summary>
+    public virtual async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var entry in await ListResolvedAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (entry.OrderId is { } id && entry.Baselined)
+            {
+                if (entry.RowKey == id) continue;
+                var existing = await GetResolvedAsync(id, cancellationToken).ConfigureAwait(false);
+                if (existing is null || existing.LastMessageId < entry.LastMessageId)
+                {
+                    await _table.UpsertEntityAsync(Copy(entry, WatchedOrder.Partition, id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                }
+                await AddAliasAsync(entry.RowKey, id, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _table.UpsertEntityAsync(Copy(entry, WatchedOrder.PendingPartition, entry.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            }
+            await DeleteAsync(WatchedOrder.Partition, entry.RowKey, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -132,6 +303,7 @@ public class WatchStore
     {
         await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
         var response = await _table.GetEntityIfExistsAsync<PollerState>("poller", "state", cancellationToken: cancellationToken).ConfigureAwait(false);
+        // No state yet: layout 0, so the first run also migrates entries an older version may have added.
         return response.HasValue ? response.Value! : new PollerState();
     }
 

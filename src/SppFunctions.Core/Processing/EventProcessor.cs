@@ -21,7 +21,7 @@ namespace SppFunctions.Processing;
 public class EventProcessor
 {
     private readonly RuleSet _rules;
-    private readonly IEnumerable<IEventHandler> _handlers;
+    private readonly (IEventHandler Handler, EventPattern[] Patterns)[] _handlerPatterns;
     private readonly IdempotentActionRunner _runner;
     private readonly ActionRecordStore _records;
     private readonly EventLog _log;
@@ -33,7 +33,8 @@ public class EventProcessor
         EventLog log, PayloadStore payloads, TimeProvider time, ILogger<EventProcessor> logger)
     {
         _rules = rules;
-        _handlers = handlers;
+        // Handlers and their patterns are fixed for the life of the app: compile the patterns once, not per event.
+        _handlerPatterns = handlers.Select(h => (h, h.Patterns.Select(p => new EventPattern(p)).ToArray())).ToArray();
         _runner = runner;
         _records = records;
         _log = log;
@@ -67,7 +68,9 @@ public class EventProcessor
         }
 
         var now = _time.GetUtcNow();
-        await _log.TransitionAsync(message.Id, entry =>
+        // The row as the publisher wrote it, when the message says so (its ETag): written without reading it first.
+        var known = message.LogETag is { Length: > 0 } etag && message.Replay == 0 ? KnownEntry(message, etag) : null;
+        known = await _log.TransitionAsync(message.Id, entry =>
         {
             if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
             entry ??= NewEntry(message, now);
@@ -76,12 +79,14 @@ public class EventProcessor
             entry.Attempts = (int)Math.Max(dequeueCount, 1);
             entry.UpdatedAt = now;
             return entry;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, known).ConfigureAwait(false);
 
         var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
             await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
         var failures = new List<string>();
         var ran = 0;
+        // A first delivery of a first generation normally finds no action records: claim by insert, without reading.
+        var likelyNew = dequeueCount <= 1 && message.Replay == 0;
         try
         {
             foreach (var rule in _rules.Matching(context))
@@ -89,7 +94,7 @@ public class EventProcessor
                 foreach (var action in rule.Actions)
                 {
                     ran++;
-                    var outcome = await _runner.RunAsync(message.Id, $"{rule.Name}.{action.Index}", message.Replay, () => action.Resolve(context), cancellationToken).ConfigureAwait(false);
+                    var outcome = await _runner.RunAsync(message.Id, $"{rule.Name}.{action.Index}", message.Replay, () => action.Resolve(context), cancellationToken, likelyNew).ConfigureAwait(false);
                     if (outcome.Failed)
                     {
                         failures.Add($"rule '{rule.Name}' action {action.Index} ({action.Type}): {outcome.Error}");
@@ -97,10 +102,10 @@ public class EventProcessor
                     }
                 }
             }
-            foreach (var handler in _handlers.Where(h => h.Patterns.Any(p => new EventPattern(p).Matches(message.Event))))
+            foreach (var handler in _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler))
             {
                 ran++;
-                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken).ConfigureAwait(false);
+                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
         }
@@ -118,16 +123,16 @@ public class EventProcessor
                 entry.Error = Truncate(ex.Message);
                 entry.UpdatedAt = _time.GetUtcNow();
                 return entry;
-            }, cancellationToken).ConfigureAwait(false);
+            }, cancellationToken, known).ConfigureAwait(false);
             throw;
         }
 
-        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken).ConfigureAwait(false);
+        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known).ConfigureAwait(false);
         _logger.LogInformation("Event {EventId} ({EventName}) {Status}: {Actions} action(s), {Failures} failure(s)",
             message.Id, message.Event, failures.Count == 0 ? "succeeded" : "failed", ran, failures.Count);
     }
 
-    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken)
+    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken, EventLogEntry? known = null)
     {
         string? archived = null;
         if (failures.Count > 0 && message.PayloadBlob is null && payload is not null)
@@ -147,7 +152,15 @@ public class EventProcessor
             entry.UpdatedAt = now;
             entry.CompletedAt = now;
             return entry;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, known).ConfigureAwait(false);
+    }
+
+    /// <summary>The row the publisher wrote for this message (<see cref="EventPublisher.ReceivedEntry"/>) with its ETag.</summary>
+    private static EventLogEntry KnownEntry(EventMessage message, string etag)
+    {
+        var entry = Queueing.EventPublisher.ReceivedEntry(message, message.DataId);
+        entry.ETag = new ETag(etag);
+        return entry;
     }
 
     private async Task<JsonObject?> ReadPayloadAsync(EventMessage message, CancellationToken cancellationToken)

@@ -9,7 +9,11 @@ using SppFunctions.Storage;
 namespace SppFunctions.Queueing;
 
 /// <summary>An event ready to be queued: its id, name and token-free payload <c>{event, created, data}</c>.</summary>
-public sealed record NewEvent(string Id, string Name, string Topic, long Created, string Source, JsonObject Payload, string? DataId);
+public sealed record NewEvent(string Id, string Name, string Topic, long Created, string Source, JsonObject Payload, string? DataId)
+{
+    /// <summary>The payload already serialized (UTF-8 JSON of <see cref="Payload"/>), when the caller has it: not serialized again.</summary>
+    public BinaryData? PayloadJson { get; init; }
+}
 
 /// <summary>The outcome of publishing: the event id, and whether it had been seen already.</summary>
 public sealed record PublishResult(string Id, bool Duplicate, string? PayloadBlob);
@@ -22,7 +26,8 @@ public sealed class StorageUnavailableException(string message, Exception inner)
 ///
 /// Order of writes, each undone if a later one fails, so a failure leaves nothing half-stored:
 /// 1. the payload blob, when the message would be too large for a queue message (claim-check);
-/// 2. the event-log row (status "received");
+/// 2. the event-log row (status "received"), inserted: only when a row is there already is the dedupe record read,
+///    and a live one means a duplicate, answered without writing anything;
 /// 3. the queue message (Base64, as the queue trigger expects);
 /// 4. the dedupe record: last, so there is never a dedupe record without a queued message.
 /// If a concurrent delivery of the same event wins step 4, this one deletes its own queue message and reports a
@@ -65,34 +70,44 @@ public class EventPublisher
     {
         string? blob = null;
         ETag? logEtag = null;
+        var insertedLog = false;
         SendReceipt? receipt = null;
         string? dedupeOwner = null;
         try
         {
-            if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
-
-            var payloadBytes = BinaryData.FromString(evt.Payload.ToJsonString());
+            var payloadBytes = evt.PayloadJson ?? BinaryData.FromString(evt.Payload.ToJsonString());
             var message = new EventMessage
             {
                 Id = evt.Id, Event = evt.Name, Topic = evt.Topic, Created = evt.Created, Source = evt.Source,
-                ReceivedAt = _time.GetUtcNow(), Size = payloadBytes.ToMemory().Length, Payload = evt.Payload,
+                ReceivedAt = _time.GetUtcNow(), Size = payloadBytes.ToMemory().Length, Payload = evt.Payload, DataId = evt.DataId,
             };
-            var body = message.ToBinaryData();
-            if (body.ToMemory().Length > MaxInlineBytes)
+            if (payloadBytes.ToMemory().Length + EnvelopeAllowance(evt) > MaxInlineBytes)
             {
+                // Rare: look for a duplicate first, so a repeated delivery does not upload its blob again.
+                if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
                 // A name of its own per attempt: a concurrent duplicate never shares (or deletes) this blob.
                 blob = await _payloads.SaveAsync($"{evt.Id}/{Guid.NewGuid():N}", payloadBytes, cancellationToken).ConfigureAwait(false);
                 message.Payload = null;
                 message.PayloadBlob = blob;
-                body = message.ToBinaryData();
+                logEtag = await _log.AddReceivedAsync(ReceivedEntry(message, evt.DataId), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // The log row is inserted, not read for: an insert that finds a row means the event may have been seen,
+                // and only then is the dedupe record read (a new event costs no read at all).
+                logEtag = await _log.TryAddReceivedAsync(ReceivedEntry(message, evt.DataId), cancellationToken).ConfigureAwait(false);
+                insertedLog = logEtag is not null;
+                if (!insertedLog)
+                {
+                    if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
+                    // A row without a live dedupe record: an earlier delivery that did not finish, or one past the window.
+                    logEtag = await _log.AddReceivedAsync(ReceivedEntry(message, evt.DataId), cancellationToken).ConfigureAwait(false);
+                }
             }
 
-            logEtag = await _log.AddReceivedAsync(new EventLogEntry
-            {
-                RowKey = evt.Id, EventName = evt.Name, Topic = evt.Topic, Source = evt.Source, Status = EventStatus.Received,
-                ReceivedAt = message.ReceivedAt, CreatedAt = DateTimeOffset.FromUnixTimeSeconds(evt.Created), DataId = evt.DataId,
-                Size = message.Size, PayloadBlob = blob, UpdatedAt = message.ReceivedAt,
-            }, cancellationToken).ConfigureAwait(false);
+            // The processor writes the row's next state by this ETag without reading it first (a stale one costs a read).
+            message.LogETag = logEtag!.Value.ToString();
+            var body = message.ToBinaryData();
 
             await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
             receipt = (await _queue.SendMessageAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
@@ -100,9 +115,11 @@ public class EventPublisher
             dedupeOwner = receipt.MessageId;
             if (!await _dedupe.TryAddAsync(evt.Id, dedupeWindow, dedupeOwner, cancellationToken).ConfigureAwait(false))
             {
-                // A concurrent delivery of the same event got there first: withdraw this copy.
+                // A concurrent delivery of the same event got there first (or a record outlived the log row): withdraw
+                // this copy, and the log row if this attempt created it.
                 await DeleteMessageAsync(receipt).ConfigureAwait(false);
                 if (blob is not null) await _payloads.DeleteAsync(blob, CancellationToken.None).ConfigureAwait(false);
+                if (insertedLog) await _log.DeleteIfUnchangedAsync(evt.Id, logEtag.Value, CancellationToken.None).ConfigureAwait(false);
                 return new PublishResult(evt.Id, true, null);
             }
             return new PublishResult(evt.Id, false, blob);
@@ -114,6 +131,22 @@ public class EventPublisher
             throw new StorageUnavailableException($"Storage is unavailable: event {evt.Id} was not queued.", ex);
         }
     }
+
+    /// <summary>
+    /// Room the queue message takes besides the payload: its other fields (names escaped at worst to twice their
+    /// length) and the log row's ETag. The payload goes inline when it fits in <see cref="MaxInlineBytes"/> with it.
+    /// </summary>
+    private static int EnvelopeAllowance(NewEvent evt) =>
+        512 + 2 * (evt.Id.Length + evt.Name.Length + evt.Topic.Length + evt.Source.Length + (evt.DataId?.Length ?? 0));
+
+    /// <summary>The event-log row of a newly received event, as written before its message is queued.</summary>
+    public static EventLogEntry ReceivedEntry(EventMessage message, string? dataId) => new()
+    {
+        RowKey = message.Id, PartitionKey = EventIds.Partition(message.Id), EventName = message.Event, Topic = message.Topic,
+        Source = message.Source, Status = EventStatus.Received, ReceivedAt = message.ReceivedAt,
+        CreatedAt = DateTimeOffset.FromUnixTimeSeconds(message.Created), DataId = dataId, Size = message.Size,
+        PayloadBlob = message.PayloadBlob, UpdatedAt = message.ReceivedAt,
+    };
 
     private async Task RollBackAsync(string id, string? blob, ETag? logEtag, SendReceipt? receipt, string? dedupeOwner)
     {

@@ -83,6 +83,22 @@ public class EventLog
         return response.Headers.ETag ?? default;
     }
 
+    /// <summary>Inserts the row of a newly received event; returns its ETag, or null when the event has a row already.</summary>
+    public virtual async Task<ETag?> TryAddReceivedAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        entry.PartitionKey = EventIds.Partition(entry.RowKey);
+        try
+        {
+            var response = await _table.AddEntityAsync(entry, cancellationToken).ConfigureAwait(false);
+            return response.Headers.ETag ?? default;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The row of an event, or null.</summary>
     public virtual async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -103,13 +119,14 @@ public class EventLog
     /// <summary>
     /// Read-modify-write of an event's row with ETag concurrency (retried when another instance wrote in between).
     /// <paramref name="change"/> gets the current row (null when there is none) and returns the row to write, or null
-    /// to leave it as it is.
+    /// to leave it as it is. With <paramref name="known"/> (the whole row as last written, with its ETag) the first
+    /// attempt skips the read; if the row changed since, the ETag check fails and the row is read and changed again.
     /// </summary>
-    public virtual async Task<EventLogEntry?> TransitionAsync(string id, Func<EventLogEntry?, EventLogEntry?> change, CancellationToken cancellationToken)
+    public virtual async Task<EventLogEntry?> TransitionAsync(string id, Func<EventLogEntry?, EventLogEntry?> change, CancellationToken cancellationToken, EventLogEntry? known = null)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var current = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var current = attempt == 0 && known is { } k && k.ETag != default ? k : await GetAsync(id, cancellationToken).ConfigureAwait(false);
             var next = change(current);
             if (next is null) return current;
             next.RowKey = id;
@@ -128,9 +145,9 @@ public class EventLog
                 }
                 return next;
             }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < 10)
+            catch (RequestFailedException ex) when ((ex.Status is 409 or 412 || ex.Status == 404 && attempt == 0 && known is not null) && attempt < 10)
             {
-                // Someone else wrote the row since we read it: read again and reapply.
+                // Someone else wrote (or removed) the row since we read it: read again and reapply.
             }
         }
     }

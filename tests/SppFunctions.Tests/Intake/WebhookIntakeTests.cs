@@ -120,6 +120,28 @@ public class WebhookIntakeTests
     }
 
     [Fact]
+    public async Task A_repeated_delivery_leaves_the_log_row_as_it_was_whether_or_not_the_row_is_still_there()
+    {
+        // A new event's log row is inserted without reading the dedupe record first; a repeat finds the row, reads the
+        // record and answers 200 without writing. A record whose row is gone (removed by hand) is still a duplicate,
+        // and the row the repeat inserted on the way is taken back.
+        await using var app = await AppHarness.StartAsync(rules: null);
+        var envelope = Envelope("order.created");
+        var first = await PostAsync(app, envelope);
+        var id = first.Body["id"]!.GetValue<string>();
+        var row = await app.EventRowAsync(id);
+
+        Assert.Equal(200, (await PostAsync(app, envelope)).Status);
+        Assert.Equal(row!.ETag, (await app.EventRowAsync(id))!.ETag); // untouched
+
+        await app.Get<EventLog>().Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+        Assert.Equal(200, (await PostAsync(app, envelope)).Status);
+        Assert.Null(await app.EventRowAsync(id));
+        Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));
+        Assert.Single(await app.RowsAsync(app.Names.DedupeTable));
+    }
+
+    [Fact]
     public async Task The_same_event_signed_with_either_token_is_one_event()
     {
         await using var app = await AppHarness.StartAsync();

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using SppFunctions.Events;
 using SppFunctions.FakeSpp;
@@ -253,6 +254,86 @@ public class PollingTests
         Assert.True(requests.Count <= 1 + 5, $"{requests.Count} SPP calls");
         Assert.Equal(requests.Count, run.ApiCalls);
         Assert.Equal(changed.Select(o => $"hello {o["id"]}").Order(), Texts(await w.EventsAsync()).Order());
+    }
+
+    /// <summary>Counts the scans of the watch set (reads of all resolved orders).</summary>
+    private sealed class ScanCountingWatchStore(TableServiceClient tables, StorageNames names) : WatchStore(tables, names)
+    {
+        public int Scans;
+        public override Task<List<WatchedOrder>> ListResolvedAsync(CancellationToken cancellationToken) { Interlocked.Increment(ref Scans); return base.ListResolvedAsync(cancellationToken); }
+        public override Task<int> CountResolvedAsync(CancellationToken cancellationToken) { Interlocked.Increment(ref Scans); return base.CountResolvedAsync(cancellationToken); }
+    }
+
+    [Fact]
+    public async Task Between_sweeps_a_run_reads_only_the_changed_orders_and_keeps_the_watched_count()
+    {
+        var time = AppHarness.NewFakeTime();
+        var spp = await FakeSppServer.StartAsync(new FakeSppServerOptions { Time = time });
+        await using var w = new World
+        {
+            App = await AppHarness.StartAsync(spp: spp, time: time, services: s => s.AddSingleton<WatchStore, ScanCountingWatchStore>()),
+            Time = time,
+        };
+        var store = (ScanCountingWatchStore)w.Watch;
+        var orders = Enumerable.Range(0, 20).Select(_ => w.Store.AddOrder()).ToList();
+        foreach (var o in orders) await w.Watch.AddAsync(o["id"]!.ToString(), "test", w.Time.GetUtcNow(), CancellationToken.None);
+        var first = await w.RunAsync(); // resolves and baselines the 20 (and sweeps: the first run has no sweep yet)
+        var scansAfterFirst = store.Scans;
+
+        w.ClientWrites(orders[3], "hello");
+        var added = w.Store.AddOrder();
+        await w.Watch.AddAsync(added["number"]!.GetValue<string>(), "webhook", w.Time.GetUtcNow(), CancellationToken.None);
+        await w.Watch.AddAsync(orders[5]["number"]!.GetValue<string>(), "webhook", w.Time.GetUtcNow(), CancellationToken.None); // watched already, by id
+        w.Store.SetOrderStatus(orders[7]["id"]!.ToString(), "Complete");
+        w.ClientWrites(orders[7], "thanks, bye");
+        w.Spp.ClearRequests();
+        var second = await w.RunAsync();
+        var lookups = w.Spp.RequestsTo("GET", "/api/orders/");
+        var third = await w.RunAsync();
+
+        Assert.Equal(20, first.OrdersWatched);
+        Assert.Equal(scansAfterFirst, store.Scans); // no scan after the first run
+        Assert.Equal(2, second.EventsEmitted);
+        Assert.Equal(1, second.OrdersRemoved);
+        Assert.Equal(20, second.OrdersWatched); // +1 added, -1 closed
+        Assert.Equal(20, third.OrdersWatched);
+        Assert.Equal(20, (await w.Watch.ListAsync(CancellationToken.None)).Count);
+        Assert.Empty(await w.Watch.ListPendingAsync(CancellationToken.None));
+        Assert.NotNull(await w.Watch.GetAsync(added["number"]!.GetValue<string>(), CancellationToken.None));
+        Assert.Equal(orders[5]["id"]!.ToString(), (await w.Watch.GetAsync(orders[5]["number"]!.GetValue<string>(), CancellationToken.None))!.OrderId);
+        // Dropping the repeated key needed no SPP call: only the new order was looked up.
+        Assert.Equal($"/api/orders/{added["number"]!.GetValue<string>()}", Assert.Single(lookups).Path);
+    }
+
+    [Fact]
+    public async Task A_watch_table_of_the_earlier_layout_is_migrated_keeping_every_cursor()
+    {
+        await using var w = await World.StartAsync();
+        var byNumber = w.Store.AddOrder();
+        var byId = w.Store.AddOrder();
+        var notYetSeen = w.Store.AddOrder();
+        var seen = w.ClientWrites(byNumber, "seen before");
+        var table = w.Watch.Table;
+        await table.CreateIfNotExistsAsync();
+        // Layout 1: one partition, rows keyed as first seen (an order's number, or its id), resolved or not.
+        await table.AddEntityAsync(new WatchedOrder { RowKey = byNumber["number"]!.GetValue<string>(), OrderId = byNumber["id"]!.ToString(), Number = byNumber["number"]!.GetValue<string>(),
+            Baselined = true, LastMessageId = seen["id"]!.GetValue<long>(), LastMessageAt = w.Time.GetUtcNow(), Source = "webhook" });
+        await table.AddEntityAsync(new WatchedOrder { RowKey = byId["id"]!.ToString(), OrderId = byId["id"]!.ToString(), Baselined = true, Source = "config" });
+        await table.AddEntityAsync(new WatchedOrder { RowKey = notYetSeen["number"]!.GetValue<string>(), Source = "webhook" });
+        await w.Watch.TrySaveStateAsync(new PollerState { Watermark = w.Time.GetUtcNow(), LastSweepAt = w.Time.GetUtcNow() }, CancellationToken.None);
+        w.ClientWrites(byNumber, "after the cursor");
+        w.ClientWrites(byId, "also new");
+
+        var run = await w.RunAsync();
+
+        Assert.Equal(new[] { "after the cursor", "also new" }, Texts(await w.EventsAsync()).Order());
+        var resolved = await w.Watch.ListResolvedAsync(CancellationToken.None);
+        Assert.Equal(new[] { byNumber["id"]!.ToString(), byId["id"]!.ToString(), notYetSeen["id"]!.ToString() }.Order(), resolved.Select(e => e.RowKey).Order());
+        Assert.All(resolved, e => Assert.Equal(e.RowKey, e.OrderId));
+        Assert.Empty(await w.Watch.ListPendingAsync(CancellationToken.None));
+        Assert.Equal(3, run.OrdersWatched);
+        Assert.Equal(WatchStore.LayoutVersion, (await w.Watch.GetStateAsync(CancellationToken.None)).Layout);
+        Assert.NotNull(await w.Watch.GetAsync(byNumber["number"]!.GetValue<string>(), CancellationToken.None));
     }
 
     [Fact]

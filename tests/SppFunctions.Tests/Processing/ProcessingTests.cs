@@ -208,6 +208,72 @@ public class ProcessingTests
     }
 
     [Fact]
+    public async Task The_log_row_moves_on_by_the_publishers_ETag_and_a_stale_one_falls_back_to_reading_it()
+    {
+        await using var app = await AppHarness.StartAsync(rules: WelcomeRule);
+        var order = Order(app.Spp);
+        var answer = await WebhookTestKit.PostAsync(app, WebhookTestKit.Envelope("order.created", order));
+        var id = answer.Body["id"]!.GetValue<string>();
+        var received = await app.EventRowAsync(id);
+        var text = (await app.PeekAllAsync(app.Names.EventsQueue)).Single().Body.ToString();
+        var message = SppFunctions.Events.EventMessage.Parse(text);
+        Assert.Equal(received!.ETag.ToString(), message.LogETag);
+        Assert.Equal(received.DataId, message.DataId);
+        var processor = app.Get<SppFunctions.Processing.EventProcessor>();
+
+        await processor.ProcessAsync(text, 1, CancellationToken.None);
+        var done = await app.EventRowAsync(id);
+        // Written without a read, the row still has everything intake wrote.
+        Assert.Equal(EventStatus.Succeeded, done!.Status);
+        Assert.Equal((received.EventName, received.Topic, received.Source, received.DataId, received.Size, received.ReceivedAt, received.CreatedAt, received.PayloadBlob),
+            (done.EventName, done.Topic, done.Source, done.DataId, done.Size, done.ReceivedAt, done.CreatedAt, done.PayloadBlob));
+        Assert.Null(done.Error);
+
+        // A late copy of the message carries the old ETag: its write fails on it, the row is read, and stays succeeded.
+        await processor.ProcessAsync(text, 1, CancellationToken.None);
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
+        Assert.Single(app.Spp.RequestsTo("POST", "/api/order_messages"));
+
+        // A row that is gone (e.g. removed by hand) is written anew rather than failing the event.
+        await app.Get<EventLog>().Table.DeleteEntityAsync(done.PartitionKey, done.RowKey);
+        await processor.ProcessAsync(text, 1, CancellationToken.None);
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
+    }
+
+    [Fact]
+    public async Task A_first_delivery_claims_by_insert_and_a_second_copy_still_finds_every_outcome()
+    {
+        // Both copies arrive as first deliveries (dequeue count 1), so both try to claim by insert without reading:
+        // the second copy's inserts fail on the records of the first, which it then reads and follows.
+        const string rules = """
+            [{ "name": "r", "on": "order.created", "actions": [
+              { "type": "create_order_message", "order": "{{ data.id }}", "message": "Hi" }
+            ]},
+             { "name": "broken", "on": "order.created", "actions": [
+              { "type": "create_order_message", "order": "{{ data.no_such_field }}", "message": "never" }
+            ]}]
+            """;
+        await using var app = await AppHarness.StartAsync(rules: rules);
+        var order = Order(app.Spp);
+        var evt = await app.EnqueueEventAsync("order.created", order);
+        var text = evt.ToBinaryData().ToString();
+        var processor = app.Get<SppFunctions.Processing.EventProcessor>();
+
+        await processor.ProcessAsync(text, 1, CancellationToken.None);
+        var records = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
+        await processor.ProcessAsync(text, 1, CancellationToken.None);
+
+        Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
+        var after = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
+        Assert.Equal(records.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag)), after.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag))); // untouched
+        Assert.Equal(ActionStatus.Failed, after.Single(r => r.RowKey == "broken.0").Status);
+        Assert.Equal(ActionStatus.Succeeded, after.Single(r => r.RowKey == "r.0").Status);
+        var row = await app.EventRowAsync(evt.Id);
+        Assert.Equal(EventStatus.Failed, row!.Status);
+        Assert.Contains("no_such_field", row.Error);
+    }
+
+    [Fact]
     public async Task Two_instances_racing_on_one_message_post_once()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule);

@@ -34,7 +34,7 @@ internal static class WatchJson
     {
         var json = new JsonObject
         {
-            ["order"] = o.RowKey,
+            ["order"] = o.Number ?? o.RowKey,
             ["orderId"] = o.OrderId,
             ["number"] = o.Number,
             ["status"] = o.Status,
@@ -72,7 +72,7 @@ public sealed class WatchListCommand(CliContext cli) : CliCommand<CliSettings>(c
         var table = CliOutput.Table("Order", "Id", "Number", "Status", "Source", "Added (UTC)", "Checked (UTC)");
         foreach (var o in orders)
         {
-            table.AddRow(Output.Cell(o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status), Output.Cell(o.Source),
+            table.AddRow(Output.Cell(o.Number ?? o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status), Output.Cell(o.Source),
                 Output.Cell(Time(o.AddedAt)), Output.Cell(Time(o.CheckedAt)));
         }
         Output.Write(table);
@@ -155,7 +155,7 @@ public sealed class WatchCursorsCommand(CliContext cli) : CliCommand<CliSettings
         var table = CliOutput.Table("Order", "Id", "Number", "Status", "Baselined", "Last message id", "Last message at (UTC)", "Checked (UTC)");
         foreach (var o in orders)
         {
-            table.AddRow(Output.Cell(o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status), Output.Cell(o.Baselined ? "yes" : "no"),
+            table.AddRow(Output.Cell(o.Number ?? o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status), Output.Cell(o.Baselined ? "yes" : "no"),
                 Output.Cell(o.LastMessageId == 0 ? "" : o.LastMessageId), Output.Cell(Time(o.LastMessageAt)), Output.Cell(Time(o.CheckedAt)));
         }
         Output.Write(table);

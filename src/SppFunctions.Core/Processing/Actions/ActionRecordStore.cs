@@ -80,6 +80,7 @@ public class ActionRecordStore
     /// <summary>Inserts a new record; false when another attempt inserted it first.</summary>
     public virtual async Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken)
     {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false); // the first write may come before any read
         try
         {
             var response = await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);

@@ -15,6 +15,8 @@ public sealed record ActionOutcome(string Key, string Status, string? Result, st
 ///
 /// 1. Read the record. Succeeded: skip. Failed/unknown in this replay generation: stay failed.
 ///    Pending with a live lease: another attempt owns it → <see cref="RetryLaterException"/> (the queue retries later).
+///    On a first delivery (<c>likelyNew</c>) the read is skipped: the claim of step 2 is an insert, which fails if any
+///    record exists, and only then is the record read and decided on as here. Same outcome, one round trip fewer.
 /// 2. Claim it: insert the record, or replace it by ETag, as pending with a lease and MayHaveActed = true. Of two racing
 ///    attempts only one claim succeeds (409/412); the other retries later and then finds the outcome.
 /// 3. If an earlier attempt may have acted (its claim expired with MayHaveActed still set: it died between the call and
@@ -48,11 +50,39 @@ public class IdempotentActionRunner
     /// <param name="scope">Event id, or <c>cmd-{id}</c> for a command.</param>
     /// <param name="key">The action's key within the scope (rule name and index).</param>
     /// <param name="generation">0, or the replay generation of the message.</param>
-    /// <param name="plan">Resolves the action (renders templates); called only when the action is to run.</param>
+    /// <param name="plan">Resolves the action (renders templates, no side effects); called when the action is to run, or up front with <paramref name="likelyNew"/>.</param>
+    /// <param name="likelyNew">
+    /// True on a first delivery, when no record is expected: claim by insert without reading first (a record that does
+    /// exist makes the insert fail, and is then read and decided on as usual).
+    /// </param>
     /// <exception cref="RetryLaterException">A transient failure, or another attempt owns the action.</exception>
-    public virtual async Task<ActionOutcome> RunAsync(string scope, string key, int generation, Func<PlannedAction> plan, CancellationToken cancellationToken)
+    public virtual async Task<ActionOutcome> RunAsync(string scope, string key, int generation, Func<PlannedAction> plan, CancellationToken cancellationToken, bool likelyNew = false)
     {
         var now = _time.GetUtcNow();
+        if (likelyNew)
+        {
+            PlannedAction? planned = null;
+            try
+            {
+                planned = plan();
+            }
+            catch (ActionFailedException ex) when (ex.Kind == ActionFailureKind.Permanent)
+            {
+                var failed = new ActionRecord { PartitionKey = scope, RowKey = key, Type = "unresolved" };
+                Complete(failed, ActionStatus.Failed, null, ex.Message, generation);
+                if (await _records.TryAddAsync(failed, cancellationToken).ConfigureAwait(false)) return Completed(failed);
+            }
+            if (planned is not null)
+            {
+                var fresh = Claim(new ActionRecord { PartitionKey = scope, RowKey = key }, planned, generation, now, mayHaveActed: false);
+                if (await _records.TryAddAsync(fresh, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ActAsync(fresh, planned, mayHaveActed: false, replayingUnknown: false, generation, now, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            // A record exists after all (a redelivered or racing copy): decide by it, as below.
+        }
+
         var record = await _records.GetAsync(scope, key, cancellationToken).ConfigureAwait(false);
         switch (record)
         {
@@ -79,7 +109,15 @@ public class IdempotentActionRunner
         var replayingUnknown = record?.Status == ActionStatus.Unknown;
         var mayHaveActed = record is { MayHaveActed: true } || replayingUnknown;
         var isNew = record is null;
-        var claim = record ?? new ActionRecord { PartitionKey = scope, RowKey = key };
+        var claim = Claim(record ?? new ActionRecord { PartitionKey = scope, RowKey = key }, action, generation, now, mayHaveActed);
+        var claimed = isNew ? await _records.TryAddAsync(claim, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(claim, cancellationToken).ConfigureAwait(false);
+        if (!claimed) throw new RetryLaterException($"Action {key} of {scope} was claimed by another attempt.");
+        return await ActAsync(claim, action, mayHaveActed, replayingUnknown, generation, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Step 2's claim: pending, leased to this attempt, MayHaveActed set before the call.</summary>
+    private ActionRecord Claim(ActionRecord claim, PlannedAction action, int generation, DateTimeOffset now, bool mayHaveActed)
+    {
         claim.Type = action.Type;
         claim.Description = action.Describe();
         claim.Status = ActionStatus.Pending;
@@ -90,9 +128,14 @@ public class IdempotentActionRunner
         claim.StartedAt = mayHaveActed ? claim.StartedAt ?? now : now;
         claim.MayHaveActed = true;
         claim.Error = null;
-        var claimed = isNew ? await _records.TryAddAsync(claim, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(claim, cancellationToken).ConfigureAwait(false);
-        if (!claimed) throw new RetryLaterException($"Action {key} of {scope} was claimed by another attempt.");
+        return claim;
+    }
 
+    /// <summary>Steps 3 and 4, once the claim is ours.</summary>
+    private async Task<ActionOutcome> ActAsync(ActionRecord claim, PlannedAction action, bool mayHaveActed, bool replayingUnknown, int generation, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var scope = claim.PartitionKey;
+        var key = claim.RowKey;
         var run = new ActionRun(scope, key, IsRetry: claim.Attempts > 1);
         try
         {
@@ -113,12 +156,13 @@ public class IdempotentActionRunner
             }
 
             result ??= await _executor.ExecuteAsync(action, run, cancellationToken).ConfigureAwait(false);
-            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result, null, generation, cancellationToken).ConfigureAwait(false);
+            var finish = FinishAsync(claim, false, ActionStatus.Succeeded, result, null, generation, cancellationToken);
             if (action is CreateOrderMessageAction && long.TryParse(result, out var messageId))
             {
-                await _records.AddOwnMessageAsync(messageId, scope, cancellationToken).ConfigureAwait(false);
+                // Independent of the record (another partition): written alongside it rather than after it.
+                await Task.WhenAll(finish, _records.AddOwnMessageAsync(messageId, scope, cancellationToken)).ConfigureAwait(false);
             }
-            return outcome;
+            return await finish.ConfigureAwait(false);
         }
         catch (ActionFailedException ex)
         {
@@ -150,6 +194,18 @@ public class IdempotentActionRunner
 
     private async Task<ActionOutcome> FinishAsync(ActionRecord record, bool isNew, string status, string? result, string? error, int generation, CancellationToken cancellationToken)
     {
+        Complete(record, status, result, error, generation);
+        var written = isNew ? await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(record, cancellationToken).ConfigureAwait(false);
+        if (!written)
+        {
+            // Our lease ran out and another attempt took the action over; it reconciles and records the outcome.
+            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.RowKey, record.PartitionKey, status);
+        }
+        return Completed(record);
+    }
+
+    private void Complete(ActionRecord record, string status, string? result, string? error, int generation)
+    {
         record.Status = status;
         record.Result = result;
         record.Error = error is null ? null : error.Length > 4000 ? error[..4000] : error;
@@ -157,14 +213,12 @@ public class IdempotentActionRunner
         record.LeaseUntil = null;
         record.CompletedAt = _time.GetUtcNow();
         record.Generation = Math.Max(generation, record.Generation);
-        var written = isNew ? await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(record, cancellationToken).ConfigureAwait(false);
-        if (!written)
-        {
-            // Our lease ran out and another attempt took the action over; it reconciles and records the outcome.
-            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.RowKey, record.PartitionKey, status);
-        }
-        if (status != ActionStatus.Succeeded) _logger.LogWarning("Action {Key} of {Scope} {Status}: {Error}", record.RowKey, record.PartitionKey, status, record.Error);
-        return new ActionOutcome(record.RowKey, status, result, record.Error, AlreadyDone: false);
+    }
+
+    private ActionOutcome Completed(ActionRecord record)
+    {
+        if (record.Status != ActionStatus.Succeeded) _logger.LogWarning("Action {Key} of {Scope} {Status}: {Error}", record.RowKey, record.PartitionKey, record.Status, record.Error);
+        return new ActionOutcome(record.RowKey, record.Status, record.Result, record.Error, AlreadyDone: false);
     }
 
     private async Task ReleaseAsync(ActionRecord record, bool mayHaveActed, string error, CancellationToken cancellationToken)

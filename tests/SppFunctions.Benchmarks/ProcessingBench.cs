@@ -1,0 +1,201 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Spp.Client;
+using Spp.Client.Models;
+using SppFunctions.Events;
+using SppFunctions.FakeSpp;
+using SppFunctions.Processing;
+using SppFunctions.Queueing;
+using SppFunctions.Storage;
+
+namespace SppFunctions.Benchmarks;
+
+/// <summary>
+/// Processing: events per second from the queue message (as the trigger hands it over) through the rules, the SPP
+/// call and the recorded state (event log, action records), against the floor: the same SPP call plus one table write.
+/// </summary>
+public static class ProcessingBench
+{
+    public const double Goal = 0.7;
+
+    public const string Rules = """
+        [
+          {
+            "name": "welcome-new-order",
+            "on": "order.created",
+            "actions": [
+              { "type": "create_order_message", "order": "{{ data.id }}", "message": "<p>Thanks {{ data.client.name | default: 'there' }}!</p>" }
+            ]
+          }
+        ]
+        """;
+
+    /// <summary>Orders the events refer to (round robin), seeded in the fake SPP.</summary>
+    public static List<string> SeedOrders(FakeSppStore store, int count) =>
+        Enumerable.Range(0, count).Select(_ => store.AddOrder(status: "Pending")["number"]!.GetValue<string>()).ToList();
+
+    /// <summary>An <c>order.created</c> event as intake would publish it (old-style data, as SPP's webhooks carry it).</summary>
+    public static NewEvent NewOrderEvent(string orderNumber, int serial)
+    {
+        var created = 1793610000L + serial;
+        var data = new JsonObject
+        {
+            ["id"] = orderNumber, ["service"] = "Logo design", ["status"] = "Pending", ["price"] = "99.00",
+            ["date_added"] = "2026-11-02T09:00:00+0000", ["date_completed"] = null, ["tags"] = new JsonArray("bench"),
+            ["client"] = new JsonObject { ["id"] = 12, ["name"] = "Jane Doe", ["email"] = "jane.doe@example.com", ["company"] = "Example Co" },
+        };
+        var payload = new JsonObject { ["event"] = "order.created", ["created"] = created, ["data"] = data };
+        var id = EventIds.Create("order.created", orderNumber, created, $"bench-{serial}-{Guid.NewGuid():N}");
+        return new NewEvent(id, "order.created", SppEventTopics.Orders, created, EventSources.Webhook, payload, orderNumber);
+    }
+
+    /// <summary>Publishes events as intake would and takes their messages off the queue, as the trigger would hand them over.</summary>
+    public static async Task<List<string>> PrepareMessagesAsync(BenchApp app, IReadOnlyList<string> orders, int count, int firstSerial)
+    {
+        var publisher = app.Get<EventPublisher>();
+        await Measure.RunAsync(count, 16, i => publisher.PublishAsync(NewOrderEvent(orders[i % orders.Count], firstSerial + i), TimeSpan.FromDays(7), CancellationToken.None), null);
+        var queue = app.Queue(app.Names.EventsQueue);
+        var texts = new List<string>(count);
+        while (texts.Count < count)
+        {
+            var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromHours(1))).Value;
+            if (batch.Length == 0) throw new InvalidOperationException($"Only {texts.Count} of {count} messages arrived on the queue.");
+            texts.AddRange(batch.Select(m => m.Body.ToString()));
+        }
+        await queue.ClearMessagesAsync();
+        return texts;
+    }
+
+    public static async Task RunAsync(Report report, Options options)
+    {
+        await using var spp = await FakeSppServer.StartAsync(new FakeSppServerOptions { RecordRequests = false });
+        var orders = SeedOrders(spp.Store, 32);
+        await using var app = BenchApp.Start(spp.BaseUrl, spp.ApiKey, Rules);
+        var processor = app.Get<EventProcessor>();
+        var client = app.Get<SppClient>();
+        var floorTable = app.Table("BenchFloor" + Guid.NewGuid().ToString("N")[..8]);
+        await floorTable.CreateIfNotExistsAsync();
+
+        var serial = 0;
+        async Task Floor(int i)
+        {
+            var message = await client.CreateOrderMessageAsync(orders[i % orders.Count], new SppNewMessage { Message = "<p>Thanks Jane Doe!</p>" });
+            await floorTable.AddEntityAsync(new TableEntity($"p{i % 64}", Guid.NewGuid().ToString("N")) { ["Status"] = "succeeded", ["Result"] = message.Id });
+        }
+
+        // Warm-up.
+        var warm = await PrepareMessagesAsync(app, orders, options.Scale(100), serial);
+        serial += warm.Count;
+        foreach (var text in warm) await processor.ProcessAsync(text, 1, CancellationToken.None);
+        for (var i = 0; i < options.Scale(100); i++) await Floor(i);
+
+        if (options.Profile)
+        {
+            using var profiler = new AllocationProfiler();
+            var texts = await PrepareMessagesAsync(app, orders, 400, serial);
+            serial += texts.Count;
+            profiler.Start();
+            await Measure.RunAsync(texts.Count, 16, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), null);
+            profiler.Stop();
+            Console.WriteLine($"Allocation profile, processing (app):\n{profiler.Top(30, texts.Count)}");
+            using var floorProfiler = new AllocationProfiler();
+            floorProfiler.Start();
+            await Measure.RunAsync(400, 16, Floor, null);
+            floorProfiler.Stop();
+            Console.WriteLine($"Allocation profile, processing (floor):\n{floorProfiler.Top(15, 400)}");
+            return;
+        }
+
+        var body = new StringBuilder();
+        body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) | Floor latency median / p99 (ms) | Storage round trips per event, app / floor | Allocated KB per event, app / floor |");
+        body.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        var before = spp.Store.AllOrderMessages.Count;
+        Dictionary<string, Samples>? kinds = null;
+        var processed = 0;
+        foreach (var concurrency in new[] { 1, 16 })
+        {
+            // Short rounds, alternating sides: load from elsewhere on the machine comes and goes in seconds.
+            var rounds = concurrency == 1 ? 6 : 4;
+            var perRound = options.Scale(concurrency == 1 ? 50 : 250);
+            var appSamples = new Samples();
+            var floorSamples = new Samples();
+            var appWall = TimeSpan.Zero;
+            var floorWall = TimeSpan.Zero;
+            long appCalls = 0, floorCalls = 0, appBytes = 0, floorBytes = 0;
+            for (var round = 0; round < rounds; round++)
+            {
+                var texts = await PrepareMessagesAsync(app, orders, perRound, serial);
+                serial += perRound;
+                async Task AppSide()
+                {
+                    if (concurrency == 16 && round == 0) app.StorageCalls.ResetKinds();
+                    var c = app.StorageCalls.Count;
+                    var b = GC.GetTotalAllocatedBytes(true);
+                    appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
+                    appBytes += GC.GetTotalAllocatedBytes(true) - b;
+                    appCalls += app.StorageCalls.Count - c;
+                    if (concurrency == 16 && round == 0)
+                    {
+                        app.StorageCalls.StopKinds();
+                        kinds = app.StorageCalls.ByKind.ToDictionary(k => k.Key, k => k.Value);
+                    }
+                }
+                async Task FloorSide()
+                {
+                    var c = app.StorageCalls.Count;
+                    var b = GC.GetTotalAllocatedBytes(true);
+                    floorWall += await Measure.RunAsync(perRound, concurrency, Floor, floorSamples);
+                    floorBytes += GC.GetTotalAllocatedBytes(true) - b;
+                    floorCalls += app.StorageCalls.Count - c;
+                }
+                if (round % 2 == 0) { await AppSide(); await FloorSide(); } else { await FloorSide(); await AppSide(); }
+                processed += perRound;
+                await CheckSucceededAsync(app, texts.Take(20));
+            }
+            var n = perRound * rounds;
+            var appRate = n / appWall.TotalSeconds;
+            var floorRate = n / floorWall.TotalSeconds;
+            var ratio = appRate / floorRate;
+            body.AppendLine($"| {concurrency} | {n} | {appRate:F0} | {floorRate:F0} | {Measure.Ratio(ratio)} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(floorSamples.Median)} / {Measure.Ms(floorSamples.P99)} | {(double)appCalls / n:F2} / {(double)floorCalls / n:F2} | {appBytes / 1024.0 / n:F0} / {floorBytes / 1024.0 / n:F0} |");
+            report.Headline(new Headline($"Processing throughput, concurrency {concurrency}", $"≥ {Goal}× floor",
+                $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; {(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
+                ratio >= Goal));
+        }
+        var posted = spp.Store.AllOrderMessages.Count - before;
+        // The floor posted as many messages as the app did.
+        if (posted != 2 * processed) throw new InvalidOperationException($"Expected {2 * processed} messages posted in SPP, found {posted}: some events did not act once.");
+
+        if (kinds is not null)
+        {
+            body.AppendLine();
+            body.AppendLine("The app's storage round trips at concurrency 16 (one round), by kind (tables by name without the run's suffix):");
+            body.AppendLine();
+            body.AppendLine("| Request | Count | Median (ms) | p99 (ms) |");
+            body.AppendLine("|---|---|---|---|");
+            foreach (var (kind, samples) in kinds.OrderByDescending(k => k.Value.Count)) body.AppendLine($"| `{kind}` | {samples.Count} | {Measure.Ms(samples.Median)} | {Measure.Ms(samples.P99)} |");
+        }
+        body.AppendLine();
+        body.AppendLine("App: `EventProcessor.ProcessAsync` on the message text of an `order.created` event published as intake publishes it,");
+        body.AppendLine("with one rule (`create_order_message` on the order, Liquid template) and the built-in watch-set handler that");
+        body.AppendLine("`order.*` events run (polling is on by default): event log received → processing → succeeded, one action record");
+        body.AppendLine("per action, the SPP POST, the own-message record. Floor: the same SPP POST through `SppClient` plus one table");
+        body.AppendLine("insert. Queue receive/delete are the Functions host's work and the same for any design, so neither side includes");
+        body.AppendLine("them. Every app event is checked to have posted exactly one message. Allocations are the whole process's");
+        body.AppendLine($"(the fake SPP server runs in it too, for both sides alike). {options.Describe()}");
+        report.Section("Processing", body.ToString());
+        await floorTable.DeleteAsync();
+        await app.DeleteStorageAsync();
+    }
+
+    private static async Task CheckSucceededAsync(BenchApp app, IEnumerable<string> texts)
+    {
+        var log = app.Get<EventLog>();
+        foreach (var text in texts)
+        {
+            var id = EventMessage.Parse(text).Id;
+            var row = await log.GetAsync(id, CancellationToken.None);
+            if (row?.Status != EventStatus.Succeeded) throw new InvalidOperationException($"Event {id} ended {row?.Status ?? "without a log row"}: {row?.Error}");
+        }
+    }
+}
