@@ -16,15 +16,10 @@ cleanup() { stop_azurite; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-account=sppfunctionsbench
-key=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
-mapfile -t ports < <(free_ports 3)
-AZURITE_ACCOUNTS="$account:$key" start_azurite "$work/azurite" "${ports[0]}" "${ports[1]}" "${ports[2]}" "$work/azurite.log"
+start_throwaway_azurite sppfunctionsbench "$work"
+export SPP_BENCH_STORAGE="$THROWAWAY_STORAGE"
 export SPP_BENCH_AZURITE_VERSION="$(node_modules/.bin/azurite --version)"
 export SPP_BENCH_NODE_VERSION="$(node --version)"
-echo "Azurite $SPP_BENCH_AZURITE_VERSION on 127.0.0.1:${ports[0]}/${ports[1]}/${ports[2]}"
-
-export SPP_BENCH_STORAGE="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=http://127.0.0.1:${ports[0]}/$account;QueueEndpoint=http://127.0.0.1:${ports[1]}/$account;TableEndpoint=http://127.0.0.1:${ports[2]}/$account;"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 project=tests/SppFunctions.Benchmarks/SppFunctions.Benchmarks.csproj

@@ -16,13 +16,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # A throw-away storage account with a random key: no well-known key in the repository or the logs.
-account=sppfunctionstest
-key=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
-mapfile -t ports < <(free_ports 3)
-AZURITE_ACCOUNTS="$account:$key" start_azurite "$work/azurite" "${ports[0]}" "${ports[1]}" "${ports[2]}" "$work/azurite.log"
-echo "Azurite $(node_modules/.bin/azurite --version) on 127.0.0.1:${ports[0]}/${ports[1]}/${ports[2]}"
-
-export SPP_TEST_STORAGE="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=http://127.0.0.1:${ports[0]}/$account;QueueEndpoint=http://127.0.0.1:${ports[1]}/$account;TableEndpoint=http://127.0.0.1:${ports[2]}/$account;"
+start_throwaway_azurite sppfunctionstest "$work"
+export SPP_TEST_STORAGE="$THROWAWAY_STORAGE"
 export SPP_TEST_AZURITE="$root/node_modules/.bin/azurite"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 

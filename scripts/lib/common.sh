@@ -78,3 +78,15 @@ stop_azurite() {
   fi
   AZURITE_PID=
 }
+
+# Starts a throw-away Azurite for tests or benchmarks: free loopback ports, a storage account <name> with a random key
+# (no well-known key anywhere), data under <work dir>. Sets AZURITE_PID and THROWAWAY_STORAGE (its connection string).
+#   start_throwaway_azurite <account name> <work dir>
+start_throwaway_azurite() {
+  local account=$1 dir=$2 key ports
+  key=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
+  mapfile -t ports < <(free_ports 3)
+  AZURITE_ACCOUNTS="$account:$key" start_azurite "$dir/azurite" "${ports[0]}" "${ports[1]}" "${ports[2]}" "$dir/azurite.log"
+  echo "Azurite $("$(repo_root)/node_modules/.bin/azurite" --version) on 127.0.0.1:${ports[0]}/${ports[1]}/${ports[2]}"
+  THROWAWAY_STORAGE="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=http://127.0.0.1:${ports[0]}/$account;QueueEndpoint=http://127.0.0.1:${ports[1]}/$account;TableEndpoint=http://127.0.0.1:${ports[2]}/$account;"
+}
