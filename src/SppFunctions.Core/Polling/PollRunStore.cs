@@ -27,32 +27,29 @@ public sealed class PollRun : ITableEntity
     public string? LastError { get; set; }
 }
 
-public class PollRunStore
+public class PollRunStore : TableStore
 {
-    private readonly TableClient _table;
-    private readonly CreateOnce _create;
 
-    protected PollRunStore() { _table = null!; _create = null!; }
+    protected PollRunStore() { }
 
     public PollRunStore(TableServiceClient tables, StorageNames names)
+        : base(tables, names.PollRunsTable)
     {
-        _table = tables.GetTableClient(names.PollRunsTable);
-        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
     }
 
     public virtual async Task AddAsync(PollRun run, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         run.RowKey = (DateTimeOffset.MaxValue.UtcTicks - run.StartedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
-        await _table.AddEntityAsync(run, cancellationToken).ConfigureAwait(false);
+        await Table.AddEntityAsync(run, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The newest runs first.</summary>
     public virtual async Task<IReadOnlyList<PollRun>> LatestAsync(int count, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<PollRun>();
-        await foreach (var run in _table.QueryAsync<PollRun>(r => r.PartitionKey == "run", maxPerPage: count, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var run in Table.QueryAsync<PollRun>(r => r.PartitionKey == "run", maxPerPage: count, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             list.Add(run);
             if (list.Count >= count) break;

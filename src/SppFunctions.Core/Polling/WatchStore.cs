@@ -61,23 +61,18 @@ public sealed class PollerState : ITableEntity
 }
 
 /// <summary>The watch set, the cursors and the poller state.</summary>
-public class WatchStore
+public class WatchStore : TableStore
 {
     /// <summary>2: resolved orders keyed by id, pending and alias partitions (1: every order keyed as first seen).</summary>
     public const int LayoutVersion = 2;
 
-    private readonly TableClient _table;
-    private readonly CreateOnce _create;
 
-    protected WatchStore() { _table = null!; _create = null!; }
+    protected WatchStore() { }
 
     public WatchStore(TableServiceClient tables, StorageNames names)
+        : base(tables, names.WatchTable)
     {
-        _table = tables.GetTableClient(names.WatchTable);
-        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
     }
-
-    public TableClient Table => _table;
 
     /// <summary>Normalises an order key: trimmed, numbers upper-cased.</summary>
     public static string Key(string order) => order.Trim().ToUpperInvariant();
@@ -100,26 +95,26 @@ public class WatchStore
 
     private async Task<List<WatchedOrder>> ListPartitionAsync(string partition, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<WatchedOrder>();
-        await foreach (var entry in _table.QueryAsync<WatchedOrder>(e => e.PartitionKey == partition, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(entry);
+        await foreach (var entry in Table.QueryAsync<WatchedOrder>(e => e.PartitionKey == partition, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(entry);
         return list;
     }
 
     /// <summary>How many resolved orders are watched (a scan of their keys only).</summary>
     public virtual async Task<int> CountResolvedAsync(CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var count = 0;
-        await foreach (var _ in _table.QueryAsync<TableEntity>($"PartitionKey eq '{WatchedOrder.Partition}'", select: new[] { "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false)) count++;
+        await foreach (var _ in Table.QueryAsync<TableEntity>($"PartitionKey eq '{WatchedOrder.Partition}'", select: new[] { "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false)) count++;
         return count;
     }
 
     /// <summary>The resolved entry of an order by SPP's integer id (one point read), or null when it is not watched.</summary>
     public virtual async Task<WatchedOrder?> GetResolvedAsync(string orderId, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var response = await _table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.Partition, orderId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.Partition, orderId, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
@@ -128,16 +123,16 @@ public class WatchStore
     {
         var key = Key(order);
         if (IsId(key) && await GetResolvedAsync(key, cancellationToken).ConfigureAwait(false) is { } byId) return byId;
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var alias = await _table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var alias = await Table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         return alias.HasValue && alias.Value!.GetString("OrderId") is { } id ? await GetResolvedAsync(id, cancellationToken).ConfigureAwait(false) : null;
     }
 
     /// <summary>An order's entry by id or number: pending, or resolved; null when it is not watched.</summary>
     public virtual async Task<WatchedOrder?> GetAsync(string order, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var pending = await _table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.PendingPartition, Key(order), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.PendingPartition, Key(order), cancellationToken: cancellationToken).ConfigureAwait(false);
         return pending.HasValue ? pending.Value : await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false);
     }
 
@@ -146,19 +141,8 @@ public class WatchStore
     /// already under this key or another one costs that run a point read or two, and no SPP call once its key is known).
     /// True when the key was not pending already.
     /// </summary>
-    public virtual async Task<bool> AddAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await _table.AddEntityAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartition, RowKey = Key(order), Source = source, AddedAt = now }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            return false;
-        }
-    }
+    public virtual Task<bool> AddAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken) =>
+        TryInsertAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartition, RowKey = Key(order), Source = source, AddedAt = now }, cancellationToken);
 
     /// <summary>Starts watching an order unless it is watched already (pending or resolved). True when it was not.</summary>
     public virtual async Task<bool> AddIfNewAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken)
@@ -170,10 +154,10 @@ public class WatchStore
     /// <summary>Stops watching an order given by id or number (its pending and resolved entries). True when it was watched.</summary>
     public virtual async Task<bool> RemoveAsync(string order, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var key = Key(order);
         var removed = await DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken).ConfigureAwait(false);
-        var alias = await _table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var alias = await Table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (alias.HasValue && alias.Value!.GetString("OrderId") is { } id)
         {
             removed |= await DeleteAsync(WatchedOrder.Partition, id, cancellationToken).ConfigureAwait(false);
@@ -210,7 +194,7 @@ public class WatchStore
         bool added;
         try
         {
-            var response = await _table.AddEntityAsync(resolved, cancellationToken).ConfigureAwait(false);
+            var response = await Table.AddEntityAsync(resolved, cancellationToken).ConfigureAwait(false);
             resolved.ETag = response.Headers.ETag ?? default;
             added = true;
         }
@@ -235,14 +219,14 @@ public class WatchStore
     }
 
     private async Task AddAliasAsync(string key, string orderId, CancellationToken cancellationToken) =>
-        await _table.UpsertEntityAsync(new TableEntity(WatchedOrder.AliasPartition, key) { ["OrderId"] = orderId }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await Table.UpsertEntityAsync(new TableEntity(WatchedOrder.AliasPartition, key) { ["OrderId"] = orderId }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
 
     private async Task<bool> DeleteAsync(string partition, string row, CancellationToken cancellationToken)
     {
         try
         {
             // The SDK answers a delete of a missing entity with its 404 response instead of throwing.
-            var response = await _table.DeleteEntityAsync(partition, row, ETag.All, cancellationToken).ConfigureAwait(false);
+            var response = await Table.DeleteEntityAsync(partition, row, ETag.All, cancellationToken).ConfigureAwait(false);
             return response.Status != 404;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
@@ -272,55 +256,30 @@ public class WatchStore
                 var existing = await GetResolvedAsync(id, cancellationToken).ConfigureAwait(false);
                 if (existing is null || existing.LastMessageId < entry.LastMessageId)
                 {
-                    await _table.UpsertEntityAsync(Copy(entry, WatchedOrder.Partition, id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                    await Table.UpsertEntityAsync(Copy(entry, WatchedOrder.Partition, id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 }
                 await AddAliasAsync(entry.RowKey, id, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await _table.UpsertEntityAsync(Copy(entry, WatchedOrder.PendingPartition, entry.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                await Table.UpsertEntityAsync(Copy(entry, WatchedOrder.PendingPartition, entry.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
             }
             await DeleteAsync(WatchedOrder.Partition, entry.RowKey, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Replaces an entry by ETag; false when another run changed (or removed) it first.</summary>
-    public virtual async Task<bool> TryUpdateAsync(WatchedOrder entry, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var response = await _table.UpdateEntityAsync(entry, entry.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            entry.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
-        {
-            return false;
-        }
-    }
+    public virtual Task<bool> TryUpdateAsync(WatchedOrder entry, CancellationToken cancellationToken) => TryReplaceAsync(entry, cancellationToken);
 
     public virtual async Task<PollerState> GetStateAsync(CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var response = await _table.GetEntityIfExistsAsync<PollerState>("poller", "state", cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<PollerState>("poller", "state", cancellationToken: cancellationToken).ConfigureAwait(false);
         // No state yet: layout 0, so the first run also migrates entries an older version may have added.
         return response.HasValue ? response.Value! : new PollerState();
     }
 
     /// <summary>Writes the state by ETag (inserting it the first time); false when another run wrote it first.</summary>
-    public virtual async Task<bool> TrySaveStateAsync(PollerState state, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var response = state.ETag == default
-                ? await _table.AddEntityAsync(state, cancellationToken).ConfigureAwait(false)
-                : await _table.UpdateEntityAsync(state, state.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            state.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-        {
-            return false;
-        }
-    }
+    public virtual Task<bool> TrySaveStateAsync(PollerState state, CancellationToken cancellationToken) =>
+        state.ETag == default ? TryInsertAsync(state, cancellationToken) : TryReplaceAsync(state, cancellationToken);
 }

@@ -12,22 +12,17 @@ namespace SppFunctions.Storage;
 /// a rival's (which made the publisher withdraw its message and answer "duplicate": the event was lost). The owner
 /// also lets a publisher that gives up remove exactly the record it may have written.
 /// </summary>
-public class DedupeStore
+public class DedupeStore : TableStore
 {
-    private readonly TableClient _table;
-    private readonly CreateOnce _create;
     private readonly TimeProvider _time;
 
-    protected DedupeStore() { _table = null!; _create = null!; _time = null!; }
+    protected DedupeStore() { _time = null!; }
 
     public DedupeStore(TableServiceClient tables, StorageNames names, TimeProvider time)
+        : base(tables, names.DedupeTable)
     {
-        _table = tables.GetTableClient(names.DedupeTable);
-        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
         _time = time;
     }
-
-    public TableClient Table => _table;
 
     private sealed class DedupeRecord : ITableEntity
     {
@@ -45,8 +40,8 @@ public class DedupeStore
     /// <summary>True when an unexpired record exists for the id.</summary>
     public virtual async Task<bool> SeenAsync(string id, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var existing = await _table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
         return existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow();
     }
 
@@ -57,23 +52,23 @@ public class DedupeStore
     /// <summary>Adds a record kept for <paramref name="window"/>, written by <paramref name="owner"/>. False when another writer recorded the id first.</summary>
     public virtual async Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var record = new DedupeRecord { PartitionKey = Partition(id), RowKey = id, ExpiresAt = _time.GetUtcNow() + window, Owner = owner };
         try
         {
-            await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
+            await Table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            var existing = await _table.GetEntityIfExistsAsync<DedupeRecord>(record.PartitionKey, id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(record.PartitionKey, id, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (existing.HasValue && existing.Value!.Owner == owner) return true; // our own insert, retried after its answer was lost
             if (existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow()) return false;
             try
             {
                 // An expired record: take it over, unless someone else just did.
-                if (existing.HasValue) await _table.UpdateEntityAsync(record, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                else await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
+                if (existing.HasValue) await Table.UpdateEntityAsync(record, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                else await Table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
                 return true;
             }
             catch (RequestFailedException again) when (again.Status is 409 or 412)
@@ -86,12 +81,12 @@ public class DedupeStore
     /// <summary>Deletes the id's record if <paramref name="owner"/> wrote it (undoing a publish that gave up).</summary>
     public virtual async Task RemoveIfOwnedAsync(string id, string owner, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var existing = await _table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!existing.HasValue || existing.Value!.Owner != owner) return;
         try
         {
-            await _table.DeleteEntityAsync(existing.Value.PartitionKey, id, existing.Value.ETag, cancellationToken).ConfigureAwait(false);
+            await Table.DeleteEntityAsync(existing.Value.PartitionKey, id, existing.Value.ETag, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
@@ -102,14 +97,14 @@ public class DedupeStore
     /// <summary>Deletes the records that expired before now; returns how many.</summary>
     public virtual async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var count = 0;
-        await foreach (var record in _table.QueryAsync<DedupeRecord>(r => r.ExpiresAt < now, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var record in Table.QueryAsync<DedupeRecord>(r => r.ExpiresAt < now, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             try
             {
-                await _table.DeleteEntityAsync(record.PartitionKey, record.RowKey, record.ETag, cancellationToken).ConfigureAwait(false);
+                await Table.DeleteEntityAsync(record.PartitionKey, record.RowKey, record.ETag, cancellationToken).ConfigureAwait(false);
                 count++;
             }
             catch (RequestFailedException ex) when (ex.Status is 404 or 412)

@@ -58,60 +58,46 @@ public sealed class EventLogEntry : ITableEntity
 }
 
 /// <summary>The event log store.</summary>
-public class EventLog
+public class EventLog : TableStore
 {
-    private readonly TableClient _table;
-    private readonly CreateOnce _create;
 
     /// <summary>For mocking.</summary>
-    protected EventLog() { _table = null!; _create = null!; }
+    protected EventLog() { }
 
     public EventLog(TableServiceClient tables, StorageNames names)
+        : base(tables, names.EventsTable)
     {
-        _table = tables.GetTableClient(names.EventsTable);
-        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
     }
-
-    public TableClient Table => _table;
 
     /// <summary>Writes (or overwrites) the row of a newly received event; returns its ETag.</summary>
     public virtual async Task<ETag> AddReceivedAsync(EventLogEntry entry, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         entry.PartitionKey = EventIds.Partition(entry.RowKey);
-        var response = await _table.UpsertEntityAsync(entry, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        var response = await Table.UpsertEntityAsync(entry, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         return response.Headers.ETag ?? default;
     }
 
     /// <summary>Inserts the row of a newly received event; returns its ETag, or null when the event has a row already.</summary>
     public virtual async Task<ETag?> TryAddReceivedAsync(EventLogEntry entry, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
         entry.PartitionKey = EventIds.Partition(entry.RowKey);
-        try
-        {
-            var response = await _table.AddEntityAsync(entry, cancellationToken).ConfigureAwait(false);
-            return response.Headers.ETag ?? default;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            return null;
-        }
+        return await TryInsertAsync(entry, cancellationToken).ConfigureAwait(false) ? entry.ETag : null;
     }
 
     /// <summary>The row of an event, or null.</summary>
     public virtual async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
     {
         if (!EventIds.IsValid(id)) return null;
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var response = await _table.GetEntityIfExistsAsync<EventLogEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<EventLogEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
     /// <summary>Replaces a row if it has not changed since it was read (ETag); throws 412 otherwise.</summary>
     public virtual async Task<ETag> UpdateAsync(EventLogEntry entry, CancellationToken cancellationToken)
     {
-        var response = await _table.UpdateEntityAsync(entry, entry.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        var response = await Table.UpdateEntityAsync(entry, entry.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         entry.ETag = response.Headers.ETag ?? default;
         return entry.ETag;
     }
@@ -135,7 +121,7 @@ public class EventLog
             {
                 if (current is null)
                 {
-                    var added = await _table.AddEntityAsync(next, cancellationToken).ConfigureAwait(false);
+                    var added = await Table.AddEntityAsync(next, cancellationToken).ConfigureAwait(false);
                     next.ETag = added.Headers.ETag ?? default;
                 }
                 else
@@ -157,7 +143,7 @@ public class EventLog
     {
         try
         {
-            await _table.DeleteEntityAsync(EventIds.Partition(id), id, etag, cancellationToken).ConfigureAwait(false);
+            await Table.DeleteEntityAsync(EventIds.Partition(id), id, etag, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
@@ -170,14 +156,14 @@ public class EventLog
         string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? to = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var filters = new List<string>();
         if (from is { } f) filters.Add(TableClient.CreateQueryFilter($"PartitionKey ge {EventIds.PartitionOf(f)} and CreatedAt ge {f}"));
         if (to is { } t) filters.Add(TableClient.CreateQueryFilter($"PartitionKey le {EventIds.PartitionOf(t)} and CreatedAt lt {t}"));
         if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
         if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
         var filter = filters.Count == 0 ? null : string.Join(" and ", filters.Select(x => $"({x})"));
-        await foreach (var entry in _table.QueryAsync<EventLogEntry>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in Table.QueryAsync<EventLogEntry>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return entry;
         }

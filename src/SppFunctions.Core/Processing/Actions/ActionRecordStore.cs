@@ -45,68 +45,38 @@ public sealed class ActionRecord : ITableEntity
 }
 
 /// <summary>Action records and the list of messages this app created (for loop prevention).</summary>
-public class ActionRecordStore
+public class ActionRecordStore : TableStore
 {
     private const string OwnMessagesPartition = "own-messages";
-    private readonly TableClient _table;
-    private readonly CreateOnce _create;
 
-    protected ActionRecordStore() { _table = null!; _create = null!; }
+    protected ActionRecordStore() { }
 
     public ActionRecordStore(TableServiceClient tables, StorageNames names)
+        : base(tables, names.ActionsTable)
     {
-        _table = tables.GetTableClient(names.ActionsTable);
-        _create = new CreateOnce(ct => _table.CreateIfNotExistsAsync(ct));
     }
-
-    public TableClient Table => _table;
 
     public virtual async Task<ActionRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var response = await _table.GetEntityIfExistsAsync<ActionRecord>(scope, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<ActionRecord>(scope, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
     /// <summary>Every action record of an event or command.</summary>
     public virtual async Task<IReadOnlyList<ActionRecord>> ListAsync(string scope, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<ActionRecord>();
-        await foreach (var r in _table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
+        await foreach (var r in Table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
         return list;
     }
 
     /// <summary>Inserts a new record; false when another attempt inserted it first.</summary>
-    public virtual async Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken)
-    {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false); // the first write may come before any read
-        try
-        {
-            var response = await _table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
-            record.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            return false;
-        }
-    }
+    public virtual Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken) => TryInsertAsync(record, cancellationToken);
 
     /// <summary>Replaces a record if unchanged since read; false when another attempt changed it first.</summary>
-    public virtual async Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var response = await _table.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            record.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            return false;
-        }
-    }
+    public virtual Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken) => TryReplaceAsync(record, cancellationToken);
 
     /// <summary>
     /// The event-log id of a command: the one recorded when the command was first seen, so every later delivery, its
@@ -114,34 +84,34 @@ public class ActionRecordStore
     /// </summary>
     public virtual async Task<string> GetOrAddCommandLogIdAsync(string commandId, string candidate, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var key = $"cmd-{commandId}";
-        var existing = await _table.GetEntityIfExistsAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await Table.GetEntityIfExistsAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false);
         if (existing.HasValue) return existing.Value!.GetString("EventId");
         try
         {
-            await _table.AddEntityAsync(new TableEntity(key, "log") { ["EventId"] = candidate }, cancellationToken).ConfigureAwait(false);
+            await Table.AddEntityAsync(new TableEntity(key, "log") { ["EventId"] = candidate }, cancellationToken).ConfigureAwait(false);
             return candidate;
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            return (await _table.GetEntityAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false)).Value.GetString("EventId");
+            return (await Table.GetEntityAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false)).Value.GetString("EventId");
         }
     }
 
     /// <summary>Remembers a message this app created.</summary>
     public virtual async Task AddOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var entity = new TableEntity(OwnMessagesPartition, messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
-        await _table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>True when this app created the message.</summary>
     public virtual async Task<bool> IsOwnMessageAsync(string messageId, CancellationToken cancellationToken)
     {
-        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var response = await _table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue;
     }
 }

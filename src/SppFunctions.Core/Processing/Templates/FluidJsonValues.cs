@@ -19,6 +19,9 @@ internal sealed class MissingValues
 /// <summary>A JSON object exposed to Liquid; reading an absent or null member is recorded as missing.</summary>
 internal sealed class JsonObjectValue(JsonObject value, string path) : ObjectValueBase(value)
 {
+    // Printed as plain JSON; the template's encoder (HTML, URL) escapes it for where it goes.
+    private static readonly JsonSerializerOptions Plain = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context)
     {
         var full = path.Length == 0 ? name : $"{path}.{name}";
@@ -31,10 +34,10 @@ internal sealed class JsonObjectValue(JsonObject value, string path) : ObjectVal
         return new ValueTask<FluidValue>(FluidJson.Convert(node, full));
     }
 
-    public override void WriteTo(TextWriter writer, TextEncoder encoder, CultureInfo cultureInfo) =>
-        writer.Write(encoder.Encode(value.ToJsonString()));
+    public override ValueTask WriteToAsync(TextWriter writer, TextEncoder encoder, CultureInfo cultureInfo) =>
+        new(writer.WriteAsync(encoder.Encode(value.ToJsonString(Plain))));
 
-    public override string ToStringValue() => value.ToJsonString();
+    public override string ToStringValue() => value.ToJsonString(Plain);
 }
 
 /// <summary>The value of an absent member: renders as nothing, and its path stays recorded unless a <c>default</c> filter covers it.</summary>
@@ -49,7 +52,7 @@ internal sealed class MissingValue(string path) : FluidValue
     public override string ToStringValue() => "";
     public override object ToObjectValue() => null!;
     public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context) => new(this);
-    public override void WriteTo(TextWriter writer, TextEncoder encoder, CultureInfo cultureInfo) { }
+    public override ValueTask WriteToAsync(TextWriter writer, TextEncoder encoder, CultureInfo cultureInfo) => ValueTask.CompletedTask;
     public override bool Equals(object? obj) => obj is FluidValue f && Equals(f);
     public override int GetHashCode() => 0;
 }
