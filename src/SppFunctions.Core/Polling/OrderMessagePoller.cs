@@ -125,22 +125,22 @@ public class OrderMessagePoller
 
         try
         {
-            foreach (var order in Options.WatchOrders)
+            // Configured orders are added when the setting changes, not every run: one that was closed and dropped
+            // stays dropped instead of costing an SPP call each run to be found closed again.
+            var configured = string.Join(",", Options.WatchOrders.Select(WatchStore.Key).Order(StringComparer.Ordinal));
+            if (configured != (state.ConfiguredOrders ?? ""))
             {
-                if (await _watch.AddIfNewAsync(order, "config", started, cancellationToken).ConfigureAwait(false)) run.Summary.OrdersAdded++;
+                foreach (var order in Options.WatchOrders)
+                {
+                    if (await _watch.AddIfNewAsync(order, "config", started, cancellationToken).ConfigureAwait(false)) run.Summary.OrdersAdded++;
+                }
+                state.ConfiguredOrders = configured;
             }
             if (Options.Bootstrap && !state.Bootstrapped)
             {
                 run.Summary.OrdersAdded += await BootstrapAsync(run, started, cancellationToken).ConfigureAwait(false);
                 state.Bootstrapped = true;
             }
-            if (state.Layout < WatchStore.LayoutVersion)
-            {
-                await _watch.MigrateAsync(cancellationToken).ConfigureAwait(false);
-                state.Layout = WatchStore.LayoutVersion;
-                state.WatchedCount = null;
-            }
-
             // Orders added since the last run wait in their own small partition; the resolved ones are read only when
             // they changed (point reads by id), or all of them at a sweep or before the first watermark.
             var pending = await _watch.ListPendingAsync(cancellationToken).ConfigureAwait(false);
@@ -182,7 +182,7 @@ public class OrderMessagePoller
                     var entry = item.Entry ?? await _watch.GetResolvedAsync(item.ChangedId!, ct).ConfigureAwait(false);
                     if (entry is not null) await CheckOrderAsync(entry, listed, run, ct).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is SppRequestFailedException or Azure.RequestFailedException or StorageUnavailableException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     run.Error($"order {key}: {ex.Message}");
                     _logger.LogWarning("Polling order {Order} failed: {Reason}", key, ex.Message);
@@ -252,6 +252,7 @@ public class OrderMessagePoller
         run.Checked();
         var now = _time.GetUtcNow();
         SppOrder? detail = null;
+        DateTimeOffset? baselineUntil = null;
         if (entry.IsPending && await _watch.FindResolvedAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) is not null)
         {
             // Added again (e.g. by another order webhook) while watched already: nothing to look up, and the key is
@@ -290,22 +291,25 @@ public class OrderMessagePoller
                 entry.Baselined = true;
                 if (Options.Baseline)
                 {
-                    var newestMessage = detail.Messages?.MaxBy(m => m.Id);
-                    if (detail.Messages is null)
+                    // The baseline is what the order had when it was added: messages posted since (say between an
+                    // order.created webhook and this run) are new and emitted. The order's own newest messages often
+                    // settle it without a list call.
+                    baselineUntil = entry.AddedAt;
+                    var newest = detail.Messages?.MaxBy(m => m.Id);
+                    if (detail.Messages is not null && (newest is null || newest.CreatedAt <= baselineUntil))
                     {
-                        run.Call();
-                        newestMessage = await _spp.GetOrderMessagesAsync(detail.Id, limit: 1, cancellationToken: cancellationToken).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+                        entry.LastMessageId = newest?.Id ?? 0;
+                        entry.LastMessageAt = newest?.CreatedAt;
+                        entry.CheckedAt = now;
+                        await SaveEntryAsync(entry, run, cancellationToken).ConfigureAwait(false);
+                        return;
                     }
-                    entry.LastMessageId = newestMessage?.Id ?? 0;
-                    entry.LastMessageAt = newestMessage?.CreatedAt;
-                    entry.CheckedAt = now;
-                    await SaveEntryAsync(entry, run, cancellationToken).ConfigureAwait(false);
-                    return;
                 }
             }
         }
 
         var fresh = new List<SppMessage>();
+        var newestSeen = entry.LastMessageId;
         try
         {
             await foreach (var page in _spp.GetOrderMessagesAsync(entry.OrderId!, pageSize: Options.PageSize, cancellationToken: cancellationToken).AsPages(cancellationToken).ConfigureAwait(false))
@@ -314,8 +318,11 @@ public class OrderMessagePoller
                 var reached = false;
                 foreach (var message in page.Items)
                 {
+                    newestSeen = Math.Max(newestSeen, message.Id);
                     // Message ids only grow: stop at the first one not newer than the cursor, even if the cursor's own message was deleted.
                     if (message.Id <= entry.LastMessageId) { reached = true; break; }
+                    // First sight: stop at the baseline (messages from before the order was added).
+                    if (baselineUntil is { } until && (message.CreatedAt is not { } at || at <= until)) { reached = true; break; }
                     fresh.Add(message);
                 }
                 if (reached) break;
@@ -337,11 +344,10 @@ public class OrderMessagePoller
             if (!result.Duplicate) run.Emitted();
         }
 
-        if (fresh.Count > 0)
+        if (newestSeen > entry.LastMessageId)
         {
-            var newest = fresh.MaxBy(m => m.Id)!;
-            entry.LastMessageId = newest.Id;
-            entry.LastMessageAt = newest.CreatedAt;
+            entry.LastMessageId = newestSeen;
+            entry.LastMessageAt = fresh.MaxBy(m => m.Id)?.CreatedAt ?? entry.LastMessageAt;
         }
         entry.Status = status;
         entry.CheckedAt = now;
@@ -375,7 +381,8 @@ public class OrderMessagePoller
 
     private static NewEvent Build(SppMessage message, WatchedOrder entry, string? status, long? orderUserId)
     {
-        var created = (message.CreatedAt ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds();
+        // SPP's time of the message keeps the id stable across runs (never the clock: a re-emission must dedupe).
+        var created = message.CreatedAt?.ToUnixTimeSeconds() ?? 0;
         var data = JsonSerializer.SerializeToNode(message, SppJson.Options)!.AsObject();
         data["order_id"] = long.TryParse(entry.OrderId, out var orderId) ? orderId : entry.OrderId;
         data["order"] = new JsonObject { ["id"] = data["order_id"]?.DeepClone(), ["number"] = entry.Number, ["status"] = status, ["user_id"] = orderUserId };

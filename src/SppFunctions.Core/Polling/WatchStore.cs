@@ -54,8 +54,8 @@ public sealed class PollerState : ITableEntity
     public bool Bootstrapped { get; set; }
     public string? LeaseOwner { get; set; }
     public DateTimeOffset? LeaseUntil { get; set; }
-    /// <summary>Layout of the watch table the state belongs to (<see cref="WatchStore.LayoutVersion"/>); older ones are migrated.</summary>
-    public int Layout { get; set; }
+    /// <summary>The <c>Polling__WatchOrders</c> list last applied (normalised keys), so configured orders are added once per change.</summary>
+    public string? ConfiguredOrders { get; set; }
     /// <summary>Resolved orders watched: counted at each sweep, kept up to date by the runs' own additions and removals.</summary>
     public int? WatchedCount { get; set; }
 }
@@ -63,9 +63,6 @@ public sealed class PollerState : ITableEntity
 /// <summary>The watch set, the cursors and the poller state.</summary>
 public class WatchStore : TableStore
 {
-    /// <summary>2: resolved orders keyed by id, pending and alias partitions (1: every order keyed as first seen).</summary>
-    public const int LayoutVersion = 2;
-
 
     protected WatchStore() { }
 
@@ -240,33 +237,6 @@ public class WatchStore : TableStore
         PartitionKey = partition, RowKey = row, OrderId = e.OrderId, Number = e.Number, Status = e.Status, LastMessageId = e.LastMessageId,
         LastMessageAt = e.LastMessageAt, Baselined = e.Baselined, Source = e.Source, AddedAt = e.AddedAt, CheckedAt = e.CheckedAt,
     };
-
-    /// <summary>
-    /// Brings a watch table of layout 1 (every order in partition "order" keyed as first seen) to layout 2: entries
-    /// resolved and baselined under their id stay; those under a number move to their id (keeping the cursor furthest
-    /// along when both exist) and leave an alias; unresolved ones move to the pending partition. Idempotent.
-    /// </summary>
-    public virtual async Task MigrateAsync(CancellationToken cancellationToken)
-    {
-        foreach (var entry in await ListResolvedAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (entry.OrderId is { } id && entry.Baselined)
-            {
-                if (entry.RowKey == id) continue;
-                var existing = await GetResolvedAsync(id, cancellationToken).ConfigureAwait(false);
-                if (existing is null || existing.LastMessageId < entry.LastMessageId)
-                {
-                    await Table.UpsertEntityAsync(Copy(entry, WatchedOrder.Partition, id), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                }
-                await AddAliasAsync(entry.RowKey, id, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await Table.UpsertEntityAsync(Copy(entry, WatchedOrder.PendingPartition, entry.RowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            }
-            await DeleteAsync(WatchedOrder.Partition, entry.RowKey, cancellationToken).ConfigureAwait(false);
-        }
-    }
 
     /// <summary>Replaces an entry by ETag; false when another run changed (or removed) it first.</summary>
     public virtual Task<bool> TryUpdateAsync(WatchedOrder entry, CancellationToken cancellationToken) => TryReplaceAsync(entry, cancellationToken);

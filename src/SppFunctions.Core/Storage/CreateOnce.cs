@@ -12,12 +12,15 @@ internal sealed class CreateOnce
 
     public CreateOnce(Func<CancellationToken, Task> create) => _create = create;
 
+    /// <summary>Waits for the one shared creation; a caller's cancellation stops its own wait, never the creation others share.</summary>
     public Task EnsureAsync(CancellationToken cancellationToken)
     {
+        Task task;
         lock (_gate)
         {
-            if (_task is null || _task.IsFaulted || _task.IsCanceled) _task = _create(cancellationToken);
-            return _task;
+            if (_task is null || _task.IsFaulted || _task.IsCanceled) _task = _create(CancellationToken.None);
+            task = _task;
         }
+        return task.IsCompletedSuccessfully ? Task.CompletedTask : task.WaitAsync(cancellationToken);
     }
 }

@@ -97,6 +97,43 @@ public class PollingTests
     }
 
     [Fact]
+    public async Task Messages_posted_after_the_order_was_added_but_before_the_first_run_are_emitted()
+    {
+        await using var w = await World.StartAsync();
+        var order = w.Store.AddOrder();
+        w.ClientWrites(order, "before the webhook");
+        w.Time.Advance(TimeSpan.FromSeconds(30));
+        await w.Watch.AddAsync(order["number"]!.GetValue<string>(), "webhook", w.Time.GetUtcNow(), CancellationToken.None);
+        w.ClientWrites(order, "right after the webhook");
+
+        var first = await w.RunAsync();
+        var second = await w.RunAsync();
+
+        Assert.Equal(1, first.EventsEmitted);
+        Assert.Equal(0, second.EventsEmitted);
+        Assert.Equal(new[] { "right after the webhook" }, Texts(await w.EventsAsync()));
+    }
+
+    [Fact]
+    public async Task A_configured_order_that_closed_is_not_looked_up_again_every_run()
+    {
+        var time = AppHarness.NewFakeTime();
+        var spp = await FakeSppServer.StartAsync(new FakeSppServerOptions { Time = time });
+        var closed = spp.Store.AddOrder(status: "Complete");
+        await using var w = new World { App = await AppHarness.StartAsync(new() { ["Polling:WatchOrders:0"] = closed["number"]!.GetValue<string>() }, spp: spp, time: time), Time = time };
+
+        var first = await w.RunAsync();
+        spp.ClearRequests();
+        await w.RunAsync();
+        await w.RunAsync();
+
+        Assert.Equal(1, first.OrdersAdded);
+        Assert.Equal(1, first.OrdersRemoved);
+        Assert.Empty(spp.RequestsTo("GET", $"/api/orders/{closed["number"]}"));
+        Assert.Empty(await w.Watch.ListAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Without_a_baseline_the_existing_messages_are_emitted_on_first_sight()
     {
         await using var w = await World.StartAsync(new() { ["Polling:Baseline"] = "false" });
@@ -303,37 +340,6 @@ public class PollingTests
         Assert.Equal(orders[5]["id"]!.ToString(), (await w.Watch.GetAsync(orders[5]["number"]!.GetValue<string>(), CancellationToken.None))!.OrderId);
         // Dropping the repeated key needed no SPP call: only the new order was looked up.
         Assert.Equal($"/api/orders/{added["number"]!.GetValue<string>()}", Assert.Single(lookups).Path);
-    }
-
-    [Fact]
-    public async Task A_watch_table_of_the_earlier_layout_is_migrated_keeping_every_cursor()
-    {
-        await using var w = await World.StartAsync();
-        var byNumber = w.Store.AddOrder();
-        var byId = w.Store.AddOrder();
-        var notYetSeen = w.Store.AddOrder();
-        var seen = w.ClientWrites(byNumber, "seen before");
-        var table = w.Watch.Table;
-        await table.CreateIfNotExistsAsync();
-        // Layout 1: one partition, rows keyed as first seen (an order's number, or its id), resolved or not.
-        await table.AddEntityAsync(new WatchedOrder { RowKey = byNumber["number"]!.GetValue<string>(), OrderId = byNumber["id"]!.ToString(), Number = byNumber["number"]!.GetValue<string>(),
-            Baselined = true, LastMessageId = seen["id"]!.GetValue<long>(), LastMessageAt = w.Time.GetUtcNow(), Source = "webhook" });
-        await table.AddEntityAsync(new WatchedOrder { RowKey = byId["id"]!.ToString(), OrderId = byId["id"]!.ToString(), Baselined = true, Source = "config" });
-        await table.AddEntityAsync(new WatchedOrder { RowKey = notYetSeen["number"]!.GetValue<string>(), Source = "webhook" });
-        await w.Watch.TrySaveStateAsync(new PollerState { Watermark = w.Time.GetUtcNow(), LastSweepAt = w.Time.GetUtcNow() }, CancellationToken.None);
-        w.ClientWrites(byNumber, "after the cursor");
-        w.ClientWrites(byId, "also new");
-
-        var run = await w.RunAsync();
-
-        Assert.Equal(new[] { "after the cursor", "also new" }, Texts(await w.EventsAsync()).Order());
-        var resolved = await w.Watch.ListResolvedAsync(CancellationToken.None);
-        Assert.Equal(new[] { byNumber["id"]!.ToString(), byId["id"]!.ToString(), notYetSeen["id"]!.ToString() }.Order(), resolved.Select(e => e.RowKey).Order());
-        Assert.All(resolved, e => Assert.Equal(e.RowKey, e.OrderId));
-        Assert.Empty(await w.Watch.ListPendingAsync(CancellationToken.None));
-        Assert.Equal(3, run.OrdersWatched);
-        Assert.Equal(WatchStore.LayoutVersion, (await w.Watch.GetStateAsync(CancellationToken.None)).Layout);
-        Assert.NotNull(await w.Watch.GetAsync(byNumber["number"]!.GetValue<string>(), CancellationToken.None));
     }
 
     [Fact]

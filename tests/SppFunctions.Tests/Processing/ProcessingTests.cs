@@ -314,6 +314,47 @@ public class ProcessingTests
     }
 
     [Fact]
+    public async Task An_attempt_stops_calling_SPP_before_its_lease_runs_out_and_the_next_one_reconciles()
+    {
+        // Lease 5 s: the attempt gives up at 4 s, while SPP would take 10 s to answer.
+        await using var app = await AppHarness.StartAsync(new() { ["Processing:ActionLease"] = "00:00:05", ["Spp:AttemptTimeout"] = "00:00:30" }, rules: WelcomeRule);
+        var order = Order(app.Spp);
+        app.Spp.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromSeconds(10), Times = 1, Method = "POST" });
+        var evt = await app.EnqueueEventAsync("order.created", order);
+        var driver = app.Driver();
+
+        await driver.DrainAsync();
+
+        Assert.Contains(driver.Errors, e => e.Message.Contains("ran out of its lease", StringComparison.Ordinal));
+        Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
+    }
+
+    [Fact]
+    public async Task Failing_to_record_the_own_message_never_undoes_a_recorded_success()
+    {
+        await using var app = await AppHarness.StartAsync(rules: WelcomeRule,
+            services: s => s.AddSingleton<ActionRecordStore>(sp => new OwnMessageFailingStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
+        var order = Order(app.Spp);
+        var evt = await app.EnqueueEventAsync("order.created", order);
+        var driver = app.Driver();
+
+        await driver.DrainAsync();
+
+        Assert.Equal(0, driver.Failures);
+        Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
+        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.RowKey == "welcome.0");
+        Assert.Equal(ActionStatus.Succeeded, record.Status);
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
+    }
+
+    private sealed class OwnMessageFailingStore(TableServiceClient tables, StorageNames names) : ActionRecordStore(tables, names)
+    {
+        public override Task AddOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken) =>
+            throw new Azure.RequestFailedException(503, "Simulated outage");
+    }
+
+    [Fact]
     public async Task After_a_500_where_SPP_did_store_the_message_the_retry_finds_it_instead_of_posting_again()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule);

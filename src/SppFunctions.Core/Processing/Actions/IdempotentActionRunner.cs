@@ -131,12 +131,17 @@ public class IdempotentActionRunner
         return claim;
     }
 
-    /// <summary>Steps 3 and 4, once the claim is ours.</summary>
+    /// <summary>
+    /// Steps 3 and 4, once the claim is ours. The work runs under a deadline inside the lease (80% of it), so this
+    /// attempt has stopped calling SPP before the lease runs out and another attempt may take the action over.
+    /// </summary>
     private async Task<ActionOutcome> ActAsync(ActionRecord claim, PlannedAction action, bool mayHaveActed, bool replayingUnknown, int generation, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var scope = claim.PartitionKey;
         var key = claim.RowKey;
         var run = new ActionRun(scope, key, IsRetry: claim.Attempts > 1);
+        using var deadline = new CancellationTokenSource(_options.Value.ActionLease * 0.8, _time);
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             string? result = null;
@@ -144,7 +149,7 @@ public class IdempotentActionRunner
             {
                 if (action is CreateOrderMessageAction create)
                 {
-                    result = await _executor.FindPostedMessageAsync(create, run, claim.StartedAt ?? now, cancellationToken).ConfigureAwait(false);
+                    result = await _executor.FindPostedMessageAsync(create, run, claim.StartedAt ?? now, work.Token).ConfigureAwait(false);
                     if (result is not null) _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again", key, scope, result);
                 }
                 else if (!action.IsIdempotent && !replayingUnknown)
@@ -155,14 +160,21 @@ public class IdempotentActionRunner
                 }
             }
 
-            result ??= await _executor.ExecuteAsync(action, run, cancellationToken).ConfigureAwait(false);
-            var finish = FinishAsync(claim, false, ActionStatus.Succeeded, result, null, generation, cancellationToken);
-            if (action is CreateOrderMessageAction && long.TryParse(result, out var messageId))
-            {
-                // Independent of the record (another partition): written alongside it rather than after it.
-                await Task.WhenAll(finish, _records.AddOwnMessageAsync(messageId, scope, cancellationToken)).ConfigureAwait(false);
-            }
-            return await finish.ConfigureAwait(false);
+            result ??= await _executor.ExecuteAsync(action, run, work.Token).ConfigureAwait(false);
+            // The own-message row (another partition) is written alongside the record, best effort: the marker in
+            // the message identifies it as ours as well, and a failure here must never undo the recorded success.
+            var ownMessage = action is CreateOrderMessageAction && long.TryParse(result, out var messageId)
+                ? RecordOwnMessageAsync(messageId, scope, cancellationToken)
+                : Task.CompletedTask;
+            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result, null, generation, cancellationToken).ConfigureAwait(false);
+            await ownMessage.ConfigureAwait(false);
+            return outcome;
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Out of lease: whatever the call did is unknown, so the next attempt reconciles before acting again.
+            await ReleaseAsync(claim, true, "The action ran out of its lease.", cancellationToken).ConfigureAwait(false);
+            throw new RetryLaterException($"Action {key} of {scope} ran out of its lease ({_options.Value.ActionLease}) and will be retried after checking its effect.", ex);
         }
         catch (ActionFailedException ex)
         {
@@ -186,9 +198,22 @@ public class IdempotentActionRunner
         }
         catch (Exception ex) when (ex is not OperationCanceledException && ex is not RetryLaterException)
         {
-            // Unexpected (e.g. a custom handler's exception): release and let the queue retry.
+            // Unexpected (e.g. a custom handler's exception, or storage failing to record the outcome): release and
+            // let the queue retry; MayHaveActed stays set, so the next attempt checks before acting again.
             await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
             throw new RetryLaterException($"Action {key} of {scope} failed and will be retried: {ex.Message}", ex);
+        }
+    }
+
+    private async Task RecordOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _records.AddOwnMessageAsync(messageId, scope, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogWarning("Could not record message {MessageId} as the app's own (its marker still identifies it): {Reason}", messageId, ex.Message);
         }
     }
 

@@ -9,8 +9,8 @@ public sealed class ProcessingOptions
 
     /// <summary>
     /// How long an attempt owns an action. Another delivery of the same event waits (retries later) until it runs out;
-    /// after that, the attempt is presumed dead and the action is reconciled and taken over. Keep it above the longest
-    /// SPP call with its retries.
+    /// after that, the attempt is presumed dead and the action is reconciled and taken over. The owning attempt stops
+    /// its SPP calls (retries included) at 80% of the lease, so two attempts never call SPP for one action at once.
     /// </summary>
     public TimeSpan ActionLease { get; set; } = TimeSpan.FromMinutes(2);
 
