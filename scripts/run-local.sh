@@ -36,20 +36,20 @@ if [ ! -f local.settings.json ]; then
   cp local.settings.sample.json local.settings.json
   created_settings=1
   cat <<'MSG'
-Created local.settings.json from local.settings.sample.json. Fill in before SPP calls can work:
+Created local.settings.json from local.settings.sample.json. Fill these in: the app refuses to start until you do.
   Spp__BaseUrl            your workspace API root, e.g. https://acme.spp.co/api/
   Spp__ApiKey             SPP admin → Modules → API → Settings
   Spp__WebhookTokens__0   the token SPP shows for your webhook (Modules → Webhooks)
 local.settings.json is ignored by git; keep your secrets there.
 MSG
 fi
-# Values still holding the sample's placeholders: the app refuses to start on some of them, so say which.
+# Values still holding the sample's placeholders: the app refuses to start on them, so say which.
 unfilled=$(node -e '
   const values = (JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).Values) || {};
   console.log(Object.entries(values).filter(([, v]) => typeof v === "string" && /^FILL-IN|YOUR-WORKSPACE/i.test(v)).map(([k]) => k).join(" "));
 ' local.settings.json) || die "local.settings.json is not valid JSON; fix it or delete it to start again from the sample."
 if [ -n "$unfilled" ] && [ "$created_settings" = 0 ]; then
-  echo "note: local.settings.json still has placeholder values for: $unfilled"
+  echo "note: local.settings.json still has placeholder values (the app will refuse to start) for: $unfilled"
 fi
 
 started_azurite=0

@@ -7,10 +7,18 @@ namespace Spp.Client.DependencyInjection;
 /// </summary>
 public sealed class SppClientOptionsValidator : IValidateOptions<SppClientOptions>
 {
+    /// <summary>True for values still holding a sample's placeholder: <c>FILL-IN: ...</c> or a <c>YOUR-WORKSPACE</c> URL.</summary>
+    public static bool IsPlaceholder(string? value) =>
+        value is not null && (value.TrimStart().StartsWith("FILL-IN", StringComparison.OrdinalIgnoreCase) || value.Contains("YOUR-WORKSPACE", StringComparison.OrdinalIgnoreCase));
+
     public ValidateOptionsResult Validate(string? name, SppClientOptions options)
     {
         var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.BaseUrl))
+        if (IsPlaceholder(options.BaseUrl))
+        {
+            failures.Add("Spp__BaseUrl still holds the sample's placeholder: set it to your workspace's API root, e.g. https://acme.spp.co/api/.");
+        }
+        else if (string.IsNullOrWhiteSpace(options.BaseUrl))
         {
             failures.Add("Spp__BaseUrl is required: set it to your workspace's API root, e.g. https://acme.spp.co/api/.");
         }
@@ -27,7 +35,11 @@ public sealed class SppClientOptionsValidator : IValidateOptions<SppClientOption
             failures.Add("Spp__BaseUrl must not contain a query string, fragment or user info.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.ApiKey))
+        if (IsPlaceholder(options.ApiKey))
+        {
+            failures.Add("Spp__ApiKey still holds the sample's placeholder: copy the key from SPP under Modules → API → Settings.");
+        }
+        else if (string.IsNullOrWhiteSpace(options.ApiKey))
         {
             failures.Add("Spp__ApiKey is required: copy the key from SPP under Modules → API → Settings.");
         }

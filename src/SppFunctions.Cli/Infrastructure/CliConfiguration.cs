@@ -59,8 +59,7 @@ public sealed class CliConfiguration
     }
 
     /// <summary>True for the sample's "FILL-IN: ..." values and its YOUR-WORKSPACE URL.</summary>
-    public static bool IsPlaceholder(string? value) =>
-        value is not null && (value.StartsWith("FILL-IN", StringComparison.OrdinalIgnoreCase) || value.Contains("YOUR-WORKSPACE", StringComparison.OrdinalIgnoreCase));
+    public static bool IsPlaceholder(string? value) => Spp.Client.DependencyInjection.SppClientOptionsValidator.IsPlaceholder(value);
 
     private static string Key(string name) => name.Replace("__", ":", StringComparison.Ordinal);
 

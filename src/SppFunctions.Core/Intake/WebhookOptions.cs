@@ -41,6 +41,10 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         }
         for (var i = 0; i < tokens.Count; i++)
         {
+            if (Spp.Client.DependencyInjection.SppClientOptionsValidator.IsPlaceholder(tokens[i]))
+            {
+                return ValidateOptionsResult.Fail($"Spp__WebhookTokens__{i} still holds the sample's placeholder: set it to the token SPP shows for your webhook (Modules → Webhooks); anyone could read the placeholder.");
+            }
             if (tokens[i] is { } t && t.Length > 0 && t.Trim() != t)
             {
                 return ValidateOptionsResult.Fail($"Spp__WebhookTokens__{i} has leading or trailing whitespace.");

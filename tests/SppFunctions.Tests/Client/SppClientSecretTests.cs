@@ -49,6 +49,8 @@ public class SppClientSecretTests
     [InlineData("http://acme.spp.co/api/", "spp_api_x", "Spp__BaseUrl must use https")]
     [InlineData("ftp://acme.spp.co/api/", "spp_api_x", "Spp__BaseUrl must be an absolute https URL")]
     [InlineData("https://acme.spp.co/api/", null, "Spp__ApiKey is required")]
+    [InlineData("https://YOUR-WORKSPACE.spp.co/api/", "spp_api_x", "Spp__BaseUrl still holds the sample's placeholder")]
+    [InlineData("https://acme.spp.co/api/", "FILL-IN: SPP admin → Modules → API → Settings", "Spp__ApiKey still holds the sample's placeholder")]
     [InlineData("https://acme.spp.co/api/", "spp_api_with space", "Spp__ApiKey must not contain whitespace")]
     public async Task Start_up_validation_names_the_setting_and_never_the_key(string? baseUrl, string? apiKey, string expected)
     {
