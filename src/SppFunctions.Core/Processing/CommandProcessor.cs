@@ -132,7 +132,7 @@ public partial class CommandProcessor
             return false;
         }
         var type = obj["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
-        var known = new[] { "id", "type", "eventId", "replay" };
+        var known = new[] { "id", "type", "replay" };
         PlannedAction? action = null;
         error = "";
         switch (type)
@@ -180,9 +180,9 @@ public partial class CommandProcessor
         if (action is null) return false;
 
         var replay = obj["replay"] is JsonValue rv && rv.TryGetValue<int>(out var r) ? r : 0;
-        var eventId = obj["eventId"] is JsonValue ev && ev.TryGetValue<string>(out var e) && EventIds.IsValid(e)
-            ? e
-            : EventIds.Create($"command.{type}", id, insertedAt.ToUnixTimeSeconds(), id);
+        // The log id is derived, never taken from the message: a command cannot take over another event's row. Its
+        // first value is remembered per command id (WithLogIdAsync), so redeliveries and replays share one row.
+        var eventId = EventIds.Create($"command.{type}", id, insertedAt.ToUnixTimeSeconds(), id);
         command = new Command(id, action, eventId, replay);
         return true;
     }

@@ -75,10 +75,9 @@ public class ReplayService
             if (entry.Source == EventSources.Command)
             {
                 var command = JsonNode.Parse((await _payloads.ReadAsync(entry.PayloadBlob, cancellationToken).ConfigureAwait(false)).ToString())!.AsObject();
-                command["eventId"] = entry.RowKey;
                 command["replay"] = generation;
                 await _commands.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                await _commands.SendMessageAsync(BinaryData.FromString(command.ToJsonString()), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await _commands.SendMessageAsync(BinaryData.FromString(command.ToJsonString()), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -88,7 +87,7 @@ public class ReplayService
                     ReceivedAt = _time.GetUtcNow(), Source = EventSources.Replay, Size = entry.Size, PayloadBlob = entry.PayloadBlob, Replay = generation,
                 };
                 await _events.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                await _events.SendMessageAsync(message.ToBinaryData(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await _events.SendMessageAsync(message.ToBinaryData(), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
             }
             await _log.TransitionAsync(entry.RowKey, current =>
             {

@@ -41,6 +41,9 @@ public class EventPublisher
     /// <summary>Largest message sent inline: queue messages hold 64 KiB after Base64 (4/3), leave room for the envelope.</summary>
     public const int MaxInlineBytes = 45 * 1024;
 
+    /// <summary>Queue messages never expire (the default is 7 days): an event waits however long processing is down.</summary>
+    internal static readonly TimeSpan NeverExpires = TimeSpan.FromSeconds(-1);
+
     private readonly QueueClient _queue;
     private readonly CreateOnce _create;
     private readonly EventLog _log;
@@ -100,8 +103,24 @@ public class EventPublisher
                 if (!insertedLog)
                 {
                     if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
-                    // A row without a live dedupe record: an earlier delivery that did not finish, or one past the window.
-                    logEtag = await _log.AddReceivedAsync(ReceivedEntry(message, evt.DataId), cancellationToken).ConfigureAwait(false);
+                    // A row without a live dedupe record. Processed already (a redelivery after the dedupe window): the
+                    // log remembers it, so it is a duplicate and its row keeps its history. Still "received": an earlier
+                    // delivery did not finish; take the row over by its ETag and queue the event.
+                    var existing = await _log.GetAsync(evt.Id, cancellationToken).ConfigureAwait(false);
+                    if (existing is { Status: not EventStatus.Received }) return new PublishResult(evt.Id, true, null);
+                    var entry = ReceivedEntry(message, evt.DataId);
+                    if (existing is null)
+                    {
+                        logEtag = await _log.TryAddReceivedAsync(entry, cancellationToken).ConfigureAwait(false);
+                        insertedLog = logEtag is not null;
+                    }
+                    else
+                    {
+                        entry.ETag = existing.ETag;
+                        if (await _log.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false)) logEtag = entry.ETag;
+                    }
+                    // Lost a race with a concurrent delivery of the same event: it queues the event.
+                    if (logEtag is null) return new PublishResult(evt.Id, true, null);
                 }
             }
 
@@ -110,7 +129,7 @@ public class EventPublisher
             var body = message.ToBinaryData();
 
             await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-            receipt = (await _queue.SendMessageAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            receipt = (await _queue.SendMessageAsync(body, visibilityTimeout: null, timeToLive: NeverExpires, cancellationToken).ConfigureAwait(false)).Value;
 
             dedupeOwner = receipt.MessageId;
             if (!await _dedupe.TryAddAsync(evt.Id, dedupeWindow, dedupeOwner, cancellationToken).ConfigureAwait(false))
@@ -124,10 +143,14 @@ public class EventPublisher
             }
             return new PublishResult(evt.Id, false, blob);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
-            _logger.LogWarning(ex, "Could not queue event {EventId} ({EventName}); rolling back", evt.Id, evt.Name);
+            // Also when the host is shutting down (cancelled): the rollback runs on its own timeout, so a stopped
+            // request never leaves a half-stored event behind.
+            var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            _logger.LogWarning(cancelled ? null : ex, "Could not queue event {EventId} ({EventName}){Why}; rolling back", evt.Id, evt.Name, cancelled ? " (cancelled)" : "");
             await RollBackAsync(evt.Id, blob, logEtag, receipt, dedupeOwner).ConfigureAwait(false);
+            if (cancelled) throw;
             throw new StorageUnavailableException($"Storage is unavailable: event {evt.Id} was not queued.", ex);
         }
     }

@@ -85,6 +85,9 @@ public class EventLog : TableStore
         return await TryInsertAsync(entry, cancellationToken).ConfigureAwait(false) ? entry.ETag : null;
     }
 
+    /// <summary>Replaces a row if unchanged since read (its ETag); false when another writer changed or removed it.</summary>
+    public virtual Task<bool> TryUpdateAsync(EventLogEntry entry, CancellationToken cancellationToken) => TryReplaceAsync(entry, cancellationToken);
+
     /// <summary>The row of an event, or null.</summary>
     public virtual async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
     {

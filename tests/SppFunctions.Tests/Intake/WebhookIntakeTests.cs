@@ -165,6 +165,34 @@ public class WebhookIntakeTests
     }
 
     [Fact]
+    public async Task A_redelivery_after_the_window_of_an_event_already_processed_is_a_duplicate_and_keeps_its_history()
+    {
+        await using var app = await AppHarness.StartAsync(new() { ["Webhooks:DedupeWindow"] = "01:00:00" }, fakeTime: true);
+        var envelope = Envelope("order.created");
+        var first = await PostAsync(app, envelope);
+        await app.Driver().DrainAsync();
+        var id = first.Body["id"]!.GetValue<string>();
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
+        app.Time!.Advance(TimeSpan.FromHours(2));
+
+        var late = await PostAsync(app, envelope);
+
+        Assert.Equal(200, late.Status);
+        Assert.Equal(id, late.Body["id"]!.GetValue<string>());
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
+        Assert.Empty(await app.PeekAllAsync(app.Names.EventsQueue));
+    }
+
+    [Fact]
+    public async Task Queued_events_never_expire()
+    {
+        await using var app = await AppHarness.StartAsync();
+        await PostAsync(app, Envelope("order.created"));
+        var message = (await app.Queue(app.Names.EventsQueue).PeekMessagesAsync(1)).Value.Single();
+        Assert.Equal(DateTimeOffset.MaxValue.Year, message.ExpiresOn!.Value.Year);
+    }
+
+    [Fact]
     public async Task Expired_dedupe_records_are_purged()
     {
         await using var app = await AppHarness.StartAsync(new() { ["Webhooks:DedupeWindow"] = "01:00:00" }, fakeTime: true);

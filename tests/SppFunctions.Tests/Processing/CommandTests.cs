@@ -43,6 +43,7 @@ public class CommandTests
     [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1", "message": "x", "staffOnly": "yes" }""", "staffOnly must be true or false")]
     [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1", "message": "x", "color": "red" }""", "color is not a known field")]
     [InlineData("""{ "id": "c1", "type": "delete_order_message", "messageId": -4 }""", "messageId is required")]
+    [InlineData("""{ "id": "c1", "type": "delete_order_message", "messageId": 4, "eventId": "1764403200-0123456789abcdef01234567" }""", "eventId is not a known field")]
     [InlineData("""{ "id": "c1", "type": "api_call", "method": "BREW", "path": "x" }""", "method must be one of")]
     [InlineData("""{ "id": "c1", "type": "api_call", "method": "GET" }""", "path is required")]
     public async Task A_bad_command_fails_visibly_without_a_retry(string json, string error)

@@ -26,6 +26,10 @@ public class TemplateEngineTests
     [InlineData("{{ data.note | default: 'none' }} {{ data.missing | default: 'x' }}", "none x")]
     [InlineData("{{ data.client }}", """{"name":"Jane <Doe>","id":12}""")]
     [InlineData("no markup at all", "no markup at all")]
+    [InlineData("{% if data.coupon %}has {{ data.coupon }}{% else %}none{% endif %}", "none")]
+    [InlineData("{% unless data.note %}no note{% endunless %}", "no note")]
+    [InlineData("{% if data.note == nil %}nil{% endif %}", "nil")]
+    [InlineData("{{ data.note | default: '' | upcase }}x", "x")]
     public void Renders_values_from_the_event(string source, string expected) => Assert.Equal(expected, Render(source));
 
     [Fact]
@@ -40,7 +44,8 @@ public class TemplateEngineTests
     [InlineData("{{ data.note }}", "data.note")]
     [InlineData("{{ data.client.address.city }}", "data.client.address")]
     [InlineData("{{ nope }}", "nope")]
-    [InlineData("{% if data.coupon %}x{% endif %}", "data.coupon")]
+    [InlineData("{{ data.note | upcase }}", "data.note")]
+    [InlineData("{% if data.client %}{{ data.coupon }}{% endif %}", "data.coupon")]
     public void A_missing_or_null_value_is_an_error_naming_it(string source, string path)
     {
         var ex = Assert.Throws<TemplateValueMissingException>(() => Render(source));

@@ -29,7 +29,7 @@ internal sealed class JsonObjectValue(JsonObject value, string path) : ObjectVal
         if (!value.TryGetPropertyValue(name, out var node) || node is null)
         {
             MissingValues.Of(context).Paths.Add(full);
-            return new ValueTask<FluidValue>(new MissingValue(full));
+            return new ValueTask<FluidValue>(new MissingValue(full, context));
         }
         return new ValueTask<FluidValue>(FluidJson.Convert(node, full));
     }
@@ -40,14 +40,39 @@ internal sealed class JsonObjectValue(JsonObject value, string path) : ObjectVal
     public override string ToStringValue() => value.ToJsonString(Plain);
 }
 
-/// <summary>The value of an absent member: renders as nothing, and its path stays recorded unless a <c>default</c> filter covers it.</summary>
-internal sealed class MissingValue(string path) : FluidValue
+/// <summary>
+/// The value of an absent member. Its path stays recorded as missing (an error for the action) unless the template
+/// handles it: tested in a condition (<c>{% if data.note %}</c>, <c>{% unless %}</c>, <c>== nil</c>) or replaced by a
+/// <c>default</c> filter.
+/// </summary>
+internal sealed class MissingValue(string path, TemplateContext context) : FluidValue
 {
+    private bool _handled;
+
     public string Path { get; } = path;
     public override FluidValues Type => FluidValues.Nil;
     public override bool IsNil() => true;
-    public override bool Equals(FluidValue other) => other.IsNil();
-    public override bool ToBooleanValue() => false;
+
+    public override bool Equals(FluidValue other)
+    {
+        Handled();
+        return other.IsNil();
+    }
+
+    public override bool ToBooleanValue()
+    {
+        Handled();
+        return false;
+    }
+
+    /// <summary>The template dealt with the absence: it is not an error.</summary>
+    public void Handled()
+    {
+        if (_handled) return;
+        _handled = true;
+        MissingValues.Of(context).Paths.Remove(Path);
+    }
+
     public override decimal ToNumberValue() => 0;
     public override string ToStringValue() => "";
     public override object ToObjectValue() => null!;

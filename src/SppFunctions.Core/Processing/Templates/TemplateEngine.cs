@@ -19,7 +19,7 @@ public enum TemplateEncoding
 
 /// <summary>A rendered template read a value that is absent or null in the event.</summary>
 public sealed class TemplateValueMissingException(IReadOnlyList<string> paths)
-    : Exception($"The template uses {string.Join(", ", paths.Distinct())}, which the event does not have (use '| default: ...' for optional values).")
+    : Exception($"The template uses {string.Join(", ", paths.Distinct())}, which the event does not have (use '| default: ...' or an {{% if %}} for optional values).")
 {
     public IReadOnlyList<string> Paths { get; } = paths;
 }
@@ -63,8 +63,8 @@ public sealed class CompiledTemplate
 /// <summary>
 /// Liquid templates over an event (Fluid, the kept .NET Liquid engine). The scope is
 /// <c>{id, event, topic, created, source, data}</c>: <c>{{ data.client.email }}</c>, <c>{{ event }}</c>.
-/// A missing or null value is an error for the action, never a silent empty string; the <c>default</c> filter is
-/// the way to make a value optional: <c>{{ data.note | default: "none" }}</c>.
+/// A missing or null value is an error for the action, never a silent empty string, unless the template handles it:
+/// <c>{{ data.note | default: "none" }}</c>, or a condition such as <c>{% if data.note %}...{% endif %}</c>.
 /// </summary>
 public sealed class TemplateEngine
 {
@@ -100,7 +100,7 @@ public sealed class TemplateEngine
     /// <summary>Liquid's default filter, which also clears the "missing" mark of the value it replaces.</summary>
     private static ValueTask<FluidValue> DefaultFilter(FluidValue input, FilterArguments arguments, TemplateContext context)
     {
-        if (input is MissingValue missing) MissingValues.Of(context).Paths.Remove(missing.Path);
+        if (input is MissingValue missing) missing.Handled();
         var empty = input.IsNil()
             || (input.Type == FluidValues.String && input.ToStringValue().Length == 0)
             || (input.Type == FluidValues.Boolean && !input.ToBooleanValue())
