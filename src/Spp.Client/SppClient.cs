@@ -310,7 +310,10 @@ public class SppClient
     private static string Segment(string id)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
-        return Uri.EscapeDataString(id.Trim());
+        var trimmed = id.Trim();
+        // Escaping keeps '/' and '?' inside the segment, but '.' and '..' would still be read as path steps.
+        if (trimmed is "." or "..") throw new ArgumentException($"'{trimmed}' is not an id or number.", nameof(id));
+        return Uri.EscapeDataString(trimmed);
     }
 
     private static Uri WithQuery(Uri uri, IEnumerable<KeyValuePair<string, string>> query)

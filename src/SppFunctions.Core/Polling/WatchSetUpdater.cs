@@ -6,10 +6,10 @@ namespace SppFunctions.Polling;
 
 /// <summary>
 /// Keeps the watch set in step with order webhooks (created, updated, status changed, ...): an order event adds its
-/// order, one with a closed status (or <c>order.deleted</c>) removes it. Runs as a built-in event handler, so it gets
-/// the same at-most-once bookkeeping as everything else.
+/// order, one with a closed status (or <c>order.deleted</c>) removes it. Adding and removing are idempotent, so it runs
+/// directly on every delivery, without action records.
 /// </summary>
-public sealed class WatchSetUpdater(WatchStore watch, IOptions<PollingOptions> options, TimeProvider time) : IEventHandler
+public sealed class WatchSetUpdater(WatchStore watch, IOptions<PollingOptions> options, TimeProvider time) : IIdempotentEventHandler
 {
     public IReadOnlyList<string> Patterns { get; } = ["order.*"];
 

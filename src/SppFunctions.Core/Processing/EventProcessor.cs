@@ -105,6 +105,12 @@ public class EventProcessor
             foreach (var handler in _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler))
             {
                 ran++;
+                if (handler is IIdempotentEventHandler)
+                {
+                    // Safe to repeat on every delivery: no records to claim and complete.
+                    await RunIdempotentAsync(handler, context, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
                 var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
@@ -117,7 +123,7 @@ public class EventProcessor
                 // Another delivery may have settled the event while this one waited (e.g. for the action it held).
                 if (entry?.IsSettled(message.Replay) == true) return null;
                 entry ??= NewEntry(message, now);
-            entry.Replays = Math.Max(entry.Replays, message.Replay);
+                entry.Replays = Math.Max(entry.Replays, message.Replay);
                 entry.Status = EventStatus.Processing;
                 entry.Attempts = (int)Math.Max(dequeueCount, 1);
                 entry.Error = Truncate(ex.Message);
@@ -130,6 +136,18 @@ public class EventProcessor
         await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known).ConfigureAwait(false);
         _logger.LogInformation("Event {EventId} ({EventName}) {Status}: {Actions} action(s), {Failures} failure(s)",
             message.Id, message.Event, failures.Count == 0 ? "succeeded" : "failed", ran, failures.Count);
+    }
+
+    private static async Task RunIdempotentAsync(IEventHandler handler, EventContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await handler.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw new RetryLaterException($"handler {handler.GetType().Name} failed and will be retried: {ex.Message}", ex);
+        }
     }
 
     private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken, EventLogEntry? known = null)

@@ -22,10 +22,10 @@ public static class ProcessingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>());
 
         services.TryAddSingleton<TemplateEngine>();
+        services.TryAddSingleton<RulesFile>();
         services.TryAddSingleton(sp =>
         {
-            var options = sp.GetRequiredService<IOptions<RulesOptions>>().Value;
-            var result = RulesLoader.LoadFile(options.FullPath, sp.GetRequiredService<TemplateEngine>(), sp.GetRequiredService<IOptions<ForwardOptions>>().Value);
+            var result = sp.GetRequiredService<RulesFile>().Load(sp.GetRequiredService<IOptions<RulesOptions>>().Value);
             return result.RuleSet ?? throw new OptionsValidationException(RulesOptions.SectionName, typeof(RulesOptions), result.Errors);
         });
 

@@ -45,9 +45,6 @@ public class DedupeStore : TableStore
         return existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow();
     }
 
-    /// <summary>Adds a record kept for <paramref name="window"/>. False when another writer recorded the id first.</summary>
-    public Task<bool> TryAddAsync(string id, TimeSpan window, CancellationToken cancellationToken) =>
-        TryAddAsync(id, window, Guid.NewGuid().ToString("N"), cancellationToken);
 
     /// <summary>Adds a record kept for <paramref name="window"/>, written by <paramref name="owner"/>. False when another writer recorded the id first.</summary>
     public virtual async Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken)

@@ -59,6 +59,18 @@ public class SppPathGuardTests
         Assert.Equal(expected, resolved.AbsolutePath);
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData(" .. ")]
+    public async Task Typed_calls_refuse_dot_segments_as_ids(string id)
+    {
+        await using var h = await SppClientHarness.StartAsync();
+        await Assert.ThrowsAsync<ArgumentException>(() => h.Client.GetOrderAsync(id));
+        await Assert.ThrowsAsync<ArgumentException>(() => h.Client.CreateOrderMessageAsync(id, new Spp.Client.Models.SppNewMessage { Message = "x" }));
+        Assert.Empty(h.Server.Requests);
+    }
+
     [Fact]
     public async Task A_legitimate_raw_call_reaches_only_the_configured_server()
     {

@@ -19,7 +19,27 @@ public class CompositionTests
         foreach (var type in functionTypes) Assert.NotNull(ActivatorUtilities.CreateInstance(app.Services, type));
     }
 
+    [Fact]
+    public void Information_logs_of_the_worker_reach_Application_Insights()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddWorkerTelemetry(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        using var provider = services.BuildServiceProvider();
+        var rules = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Logging.LoggerFilterOptions>>().Value.Rules;
+        Assert.DoesNotContain(rules, r => r.ProviderName == TelemetryServiceCollectionExtensions.ApplicationInsightsLoggerProvider);
+
+        // The SDK on its own keeps a Warning-only rule for its provider: the one removed above.
+        var plain = new ServiceCollection();
+        plain.AddLogging();
+        plain.AddApplicationInsightsTelemetryWorkerService();
+        using var plainProvider = plain.BuildServiceProvider();
+        Assert.Contains(plainProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Logging.LoggerFilterOptions>>().Value.Rules,
+            r => r.ProviderName == TelemetryServiceCollectionExtensions.ApplicationInsightsLoggerProvider);
+    }
+
     [Theory]
+    [InlineData("ClientId=a;ClientId=b;Authorization=AAD", "b")]
     [InlineData("ClientId=11111111-2222-3333-4444-555555555555;Authorization=AAD", "11111111-2222-3333-4444-555555555555")]
     [InlineData("Authorization=AAD; ClientId=abc", "abc")]
     [InlineData("Authorization=AAD", null)]

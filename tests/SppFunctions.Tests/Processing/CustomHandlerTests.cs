@@ -69,7 +69,7 @@ public class CustomHandlerTests
         var source = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "tests/SppFunctions.Tests/Processing/CustomHandlerTests.cs"));
         var start = source.IndexOf("public sealed class VipOrderHandler", StringComparison.Ordinal);
         var end = source.IndexOf("\n}\n", start, StringComparison.Ordinal) + 2;
-        Assert.Contains(source[start..end].ReplaceLineEndings("\n"), readme.ReplaceLineEndings("\n"));
+        Assert.Contains("```csharp\n" + source[start..end].ReplaceLineEndings("\n") + "\n```\n", readme.ReplaceLineEndings("\n"));
         Assert.Contains("AddEventHandler<VipOrderHandler>()", readme);
     }
 }

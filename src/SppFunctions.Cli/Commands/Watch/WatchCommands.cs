@@ -94,7 +94,7 @@ public sealed class WatchAddCommand(CliContext cli) : CliCommand<WatchOrdersSett
         var results = new JsonArray();
         foreach (var order in settings.Orders)
         {
-            var added = await store.AddAsync(order, Source, time.GetUtcNow(), cancellationToken);
+            var added = await store.AddIfNewAsync(order, Source, time.GetUtcNow(), cancellationToken);
             results.Add(new JsonObject { ["order"] = WatchStore.Key(order), ["added"] = added });
             if (!settings.Json) Output.Line(added ? $"Watching {WatchStore.Key(order)}." : $"{WatchStore.Key(order)} was already watched (its cursor is kept).");
         }

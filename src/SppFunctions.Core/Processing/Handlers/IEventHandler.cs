@@ -17,6 +17,13 @@ public interface IEventHandler
     Task HandleAsync(EventContext context, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A handler whose effect is idempotent by nature (e.g. "add this order to a set"): it runs directly on every delivery of
+/// a matching event, without the action records that make other handlers at-most-once, which saves their storage round
+/// trips. Any exception retries the event.
+/// </summary>
+public interface IIdempotentEventHandler : IEventHandler;
+
 /// <summary>An event as rules and handlers see it.</summary>
 public sealed class EventContext
 {
