@@ -93,9 +93,14 @@ public class SendCommandTests
     {
         await using var app = await AppHarness.StartAsync();
         await using var web = await WebhookHost.StartAsync(app);
-        using var ctrlC = new CancellationTokenSource(TimeSpan.FromMilliseconds(600));
+        using var ctrlC = new CancellationTokenSource();
 
-        var run = await RunAsync(Environment(app), app.Names, null, ctrlC.Token, "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "100", "--rate", "20");
+        var running = RunAsync(Environment(app), app.Names, null, ctrlC.Token, "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "100", "--rate", "20");
+        // Ctrl-C once sending is under way, however long the start took.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (web.Requests == 0 && !running.IsCompleted && waited.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20);
+        ctrlC.Cancel();
+        var run = await running;
 
         Assert.Equal(130, run.ExitCode);
         var sent = int.Parse(Regex.Match(run.Out, @"Sent (\d+) webhook\(s\)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);

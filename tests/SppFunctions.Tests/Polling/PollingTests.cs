@@ -198,7 +198,9 @@ public class PollingTests
         // Slow SPP answers keep the first run busy while the second starts past the (zero) lease.
         w.Spp.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromMilliseconds(300), PathPrefix = "/api/order_messages" });
         var firstRun = p1.RunAsync(CancellationToken.None);
-        await Task.Delay(150);
+        // Start the second once the first holds its (zero-length) lease and is busy with the slow answers.
+        while (!firstRun.IsCompleted && (await w.Watch.GetStateAsync(CancellationToken.None)).LeaseOwner is null) await Task.Delay(10);
+        Assert.False(firstRun.IsCompleted, "the first run ended before the second could start");
         var unleased = await Task.WhenAll(firstRun, p2.RunAsync(CancellationToken.None));
         w.Spp.ClearFaults();
 

@@ -118,6 +118,17 @@ public class ReplayTests
     }
 
     [Fact]
+    public async Task Storage_failing_during_a_replay_answers_503_with_retry_after()
+    {
+        await using var app = await AppHarness.StartAsync(storage: TestStorage.Unreachable());
+        var request = app.Request("POST", """{ "from": "2025-11-29T00:00:00Z" }""");
+        var result = (ContentResult)await app.Function<ReplayFunction>().Run(request, CancellationToken.None);
+        Assert.Equal(503, result.StatusCode);
+        Assert.Equal("30", request.HttpContext.Response.Headers.RetryAfter.ToString());
+        Assert.Contains("Call again", JsonNode.Parse(result.Content!)!["error"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_command_that_reached_the_poison_queue_can_be_replayed()
     {
         await using var app = await AppHarness.StartAsync();

@@ -34,16 +34,15 @@ public abstract class ActionTemplate
     protected static long ParseId(string field, string text) =>
         long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
             ? id
-            : throw Invalid($"{field} rendered to '{Shorten(text)}', which is not a positive integer id.");
+            : throw Invalid($"{field} rendered to a value ({text.Length} characters) that is not a positive integer id.");
 
     protected static bool ParseBool(string field, string text) => text.Trim().ToLowerInvariant() switch
     {
         "true" or "1" or "yes" => true,
         "false" or "0" or "no" or "" => false,
-        _ => throw Invalid($"{field} rendered to '{Shorten(text)}', which is not true or false."),
+        _ => throw Invalid($"{field} rendered to a value that is not true or false."),
     };
 
-    protected static string Shorten(string text) => text.Length > 80 ? text[..80] + "…" : text;
 }
 
 public sealed class CreateOrderMessageTemplate : ActionTemplate
@@ -103,7 +102,7 @@ public sealed class ForwardTemplate : ActionTemplate
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
         var text = Url.Render(scope, TemplateEncoding.None).Trim();
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var url)) throw Invalid($"url rendered to '{Shorten(text)}', which is not an absolute URL.");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var url)) throw Invalid("url rendered to a value that is not an absolute URL.");
         if (Options.Refusal(url) is { } why) throw Invalid($"forward refused: {why}.");
         var body = Body?.Render(scope) ?? new JsonObject
         {

@@ -19,8 +19,18 @@ public sealed class ReplayFunction(ReplayService replay)
     {
         var (parsed, error, field) = await ReplayRequestReader.ReadAsync(request.Body, cancellationToken);
         if (parsed is null) return JsonResults.Create(request.HttpContext.Response, 400, new JsonObject { ["error"] = error, ["field"] = field });
-        var report = await replay.ReplayAsync(parsed, cancellationToken);
-        return JsonResults.Create(request.HttpContext.Response, 200, JsonSerializer.SerializeToNode(report, JsonOptions)!);
+        try
+        {
+            var report = await replay.ReplayAsync(parsed, cancellationToken);
+            return JsonResults.Create(request.HttpContext.Response, 200, JsonSerializer.SerializeToNode(report, JsonOptions)!);
+        }
+        catch (Exception ex) when (ex is Azure.RequestFailedException or AggregateException { InnerException: Azure.RequestFailedException })
+        {
+            // Events re-enqueued before the failure stay re-enqueued (their rows say "received"); calling again replays the rest.
+            return JsonResults.Create(request.HttpContext.Response, 503,
+                new JsonObject { ["error"] = "Storage failed during the replay; events already re-enqueued stay so. Call again to replay the rest.", ["field"] = null },
+                TimeSpan.FromSeconds(30));
+        }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
