@@ -72,6 +72,13 @@ var optionalAppSettings = {
   Polling__MaxParallelism: '4'
   Polling__PageSize: '50'
   Polling__SweepInterval: '01:00:00'
+  Housekeeping__Schedule: '0 30 3 * * *'
+  Housekeeping__Enabled: 'true'
+  Housekeeping__PollRunRetention: '7.00:00:00'
+  Housekeeping__EventRetention: '30.00:00:00'
+  Housekeeping__FailedEventRetention: '90.00:00:00'
+  Housekeeping__MaxDeletesPerRun: '20000'
+  Housekeeping__MaxRunTime: '00:05:00'
 }
 
 // ─── Required settings: from parameters, secrets as Key Vault references ──────────────────────────────────────
