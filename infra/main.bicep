@@ -2,7 +2,7 @@
 // monitoring and one user-assigned managed identity. Deploy with `azd up`, or see infra/README.md.
 targetScope = 'subscription'
 
-import { queueNames, tableNames, payloadContainerName, webhookTopics, webhookRoute } from 'app/contract.bicep'
+import { queueNames, tableNames, payloadContainerName, webhookTopics, webhookRoute, maxWebhookTokens, webhookTokenList } from 'app/contract.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -41,8 +41,12 @@ param sppApiKey string
 param sppWebhookToken string
 
 @secure()
-@description('Second accepted webhook token, for rotation (Spp__WebhookTokens__1); empty: the first token again.')
+@description('Second accepted webhook token: a second SPP webhook, or the new token while rotating (Spp__WebhookTokens__1); empty: the first token again.')
 param sppWebhookTokenSecondary string = ''
+
+@secure()
+@description('Further accepted webhook tokens, comma-separated, e.g. one per further SPP webhook: spp-webhook-token-2, -3, ... (Spp__WebhookTokens__2, __3, ...). Empty for none.')
+param sppWebhookTokensAdditional string = ''
 
 @description('Overrides of optional app settings, as name → string value, e.g. {"Spp__Retry__MaxRetries": "5"}.')
 param appSettingOverrides object = {}
@@ -60,6 +64,9 @@ param keyVaultPurgeProtection bool = false
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var appName = !empty(functionAppName) ? functionAppName : 'func-${resourceToken}'
+// Every accepted webhook token by setting index (Spp__WebhookTokens__N); more than the template has room for fail the
+// deployment, naming the limit.
+var webhookTokens = webhookTokenList(sppWebhookToken, sppWebhookTokenSecondary, sppWebhookTokensAdditional, maxWebhookTokens)
 var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(toLower(uniqueString(appName, resourceToken)), 7)}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -111,8 +118,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     enablePurgeProtection: keyVaultPurgeProtection
     sppApiKey: sppApiKey
-    sppWebhookToken: sppWebhookToken
-    sppWebhookTokenSecondary: sppWebhookTokenSecondary
+    webhookTokens: { tokens: webhookTokens }
   }
 }
 
@@ -146,6 +152,7 @@ module api 'app/api.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     keyVaultName: keyVault.outputs.name
     secretVersions: keyVault.outputs.secretVersions
+    webhookTokenVersions: keyVault.outputs.webhookTokenVersions
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     sppBaseUrl: sppBaseUrl

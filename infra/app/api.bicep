@@ -1,6 +1,6 @@
 // The Function App: Linux, Flex Consumption (FC1), dotnet-isolated 10.0, deployed from a blob container, running
 // as the user-assigned identity. Its app settings are the contract with the code (see the map below).
-import { secretNames } from 'contract.bicep'
+import { secretNames, webhookTokenSecretName } from 'contract.bicep'
 
 param name string
 param planName string
@@ -23,8 +23,11 @@ param deploymentContainerName string
 param applicationInsightsConnectionString string
 param keyVaultName string
 
-@description('Version of each Key Vault secret by name. Versioned references make every deployment apply changed secrets at once (unversioned ones are re-read only every 24 hours).')
+@description('Version of the Key Vault secrets other than the webhook tokens (the API key), by name. Versioned references make every deployment apply changed secrets at once (unversioned ones are re-read only every 24 hours).')
 param secretVersions object
+
+@description('Version of the Key Vault secret of webhook token N at index N (Spp__WebhookTokens__N); empty entries have no token.')
+param webhookTokenVersions array
 
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
@@ -69,6 +72,13 @@ var optionalAppSettings = {
   Polling__MaxParallelism: '4'
   Polling__PageSize: '50'
   Polling__SweepInterval: '01:00:00'
+  Housekeeping__Schedule: '0 30 3 * * *'
+  Housekeeping__Enabled: 'true'
+  Housekeeping__PollRunRetention: '7.00:00:00'
+  Housekeeping__EventRetention: '30.00:00:00'
+  Housekeeping__FailedEventRetention: '90.00:00:00'
+  Housekeeping__MaxDeletesPerRun: '20000'
+  Housekeeping__MaxRunTime: '00:05:00'
 }
 
 // ─── Required settings: from parameters, secrets as Key Vault references ──────────────────────────────────────
@@ -77,10 +87,11 @@ var requiredAppSettings = union(
     Spp__BaseUrl: sppBaseUrl
     Spp__ApiKey: keyVaultReference(keyVaultName, secretNames.apiKey, secretVersions[secretNames.apiKey])
   },
+  // One setting per webhook token the vault holds, however many.
   toObject(
-    range(0, length(secretNames.webhookTokens)),
+    filter(range(0, length(webhookTokenVersions)), i => !empty(webhookTokenVersions[i])),
     i => 'Spp__WebhookTokens__${i}',
-    i => keyVaultReference(keyVaultName, secretNames.webhookTokens[i], secretVersions[secretNames.webhookTokens[i]])
+    i => keyVaultReference(keyVaultName, webhookTokenSecretName(i), webhookTokenVersions[i])
   )
 )
 

@@ -22,8 +22,25 @@ var webhookTopics = ['orders', 'forms', 'accounts', 'invoices', 'messages', 'sub
 var webhookRoute = 'api/webhooks/spp'
 
 @export()
-@description('Key Vault secret names: the SPP API key and the accepted webhook tokens (index = Spp__WebhookTokens__N).')
+@description('Key Vault secret name of the SPP API key (Spp__ApiKey).')
 var secretNames = {
   apiKey: 'spp-api-key'
-  webhookTokens: ['spp-webhook-token-0', 'spp-webhook-token-1']
 }
+
+@export()
+@description('Most webhook tokens one deployment stores: Spp__WebhookTokens__0 to __19.')
+var maxWebhookTokens = 20
+
+@export()
+@description('Key Vault secret name of webhook token N, the value of app setting Spp__WebhookTokens__N.')
+func webhookTokenSecretName(index int) string => 'spp-webhook-token-${index}'
+
+@export()
+@description('The accepted webhook tokens by setting index: the first, the second (the first again when empty, so Spp__WebhookTokens__1 always resolves during a rotation), then the comma-separated further ones, trimmed, empty items dropped. More than limit fail the deployment.')
+func webhookTokenList(first string, second string, further string, limit int) array =>
+  atMost(concat([first, empty(second) ? first : second], filter(map(split(further, ','), token => trim(token)), token => !empty(token))), limit)
+
+func atMost(tokens array, limit int) array =>
+  length(tokens) <= limit
+    ? tokens
+    : fail('At most ${limit} webhook tokens fit (sppWebhookToken, sppWebhookTokenSecondary and sppWebhookTokensAdditional together); got ${length(tokens)}.')

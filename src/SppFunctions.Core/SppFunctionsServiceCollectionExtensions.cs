@@ -13,6 +13,7 @@ public static class SppFunctionsServiceCollectionExtensions
         services.AddWebhookIntake(configuration);
         services.AddEventProcessing(configuration);
         services.AddOrderMessagePolling(configuration);
+        services.AddHousekeeping(configuration);
         return services;
     }
 }

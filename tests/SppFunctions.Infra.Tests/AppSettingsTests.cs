@@ -159,5 +159,6 @@ public class AppSettingsTests
         Assert.Contains("outputs.name.value", Snapshot.Text(passed["keyVaultName"]!["value"]));
         Assert.Contains("outputs.clientId.value", Snapshot.Text(passed["identityClientId"]!["value"]));
         Assert.Contains("outputs.secretVersions.value", Snapshot.Text(passed["secretVersions"]!["value"]));
+        Assert.Contains("outputs.webhookTokenVersions.value", Snapshot.Text(passed["webhookTokenVersions"]!["value"]));
     }
 }

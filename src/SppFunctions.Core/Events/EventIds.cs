@@ -29,7 +29,14 @@ public static partial class EventIds
         return $"{Math.Clamp(created, 0, 9_999_999_999).ToString("D10", CultureInfo.InvariantCulture)}-{hash}";
     }
 
+    /// <summary>Characters in an id: 10 digits, a dash, 24 hex characters.</summary>
+    public const int Length = 35;
+
     public static bool IsValid(string? id) => id is not null && Shape().IsMatch(id);
+
+    /// <summary>The event's SPP time (<c>created</c>) an id begins with.</summary>
+    public static DateTimeOffset CreatedOf(string id) =>
+        DateTimeOffset.FromUnixTimeSeconds(long.Parse(id.AsSpan(0, 10), CultureInfo.InvariantCulture));
 
     /// <summary>The event-log partition (UTC day of <c>created</c>) of an id.</summary>
     public static string Partition(string id) =>

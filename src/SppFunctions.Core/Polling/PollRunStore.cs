@@ -40,7 +40,7 @@ public class PollRunStore : TableStore
     public virtual async Task AddAsync(PollRun run, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        run.RowKey = (DateTimeOffset.MaxValue.UtcTicks - run.StartedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
+        run.RowKey = InvertedTicks(run.StartedAt) + "-" + Guid.NewGuid().ToString("N")[..6];
         await Table.AddEntityAsync(run, cancellationToken).ConfigureAwait(false);
     }
 
@@ -56,4 +56,20 @@ public class PollRunStore : TableStore
         }
         return list;
     }
+
+    /// <summary>
+    /// Deletes up to <paramref name="maxRuns"/> runs that started before <paramref name="before"/>: one row-key range
+    /// (keys are inverted start times, so older runs have greater keys), in transactions of up to 100 rows.
+    /// </summary>
+    public virtual async Task<int> DeleteStartedBeforeAsync(DateTimeOffset before, int maxRuns, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        // A key at or above the inverted time of the tick before `before` started earlier than `before`.
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {"run"} and RowKey ge {InvertedTicks(before.AddTicks(-1))}");
+        var old = Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken);
+        return await DeleteQueriedAsync(old, maxRuns, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string InvertedTicks(DateTimeOffset time) =>
+        (DateTimeOffset.MaxValue.UtcTicks - time.UtcTicks).ToString("D19", CultureInfo.InvariantCulture);
 }

@@ -92,22 +92,17 @@ public class DedupeStore : TableStore
     }
 
     /// <summary>Deletes the records that expired before now; returns how many.</summary>
-    public virtual async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken)
+    public virtual Task<int> PurgeExpiredAsync(CancellationToken cancellationToken) => PurgeExpiredAsync(int.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// Deletes up to <paramref name="maxRecords"/> records that expired before now, in transactions of up to 100 records
+    /// of one partition; returns how many. A record a new delivery took over meanwhile (another ETag) stays.
+    /// </summary>
+    public virtual async Task<int> PurgeExpiredAsync(int maxRecords, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var now = _time.GetUtcNow();
-        var count = 0;
-        await foreach (var record in Table.QueryAsync<DedupeRecord>(r => r.ExpiresAt < now, cancellationToken: cancellationToken).ConfigureAwait(false))
-        {
-            try
-            {
-                await Table.DeleteEntityAsync(record.PartitionKey, record.RowKey, record.ETag, cancellationToken).ConfigureAwait(false);
-                count++;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
-            {
-            }
-        }
-        return count;
+        var filter = TableClient.CreateQueryFilter($"ExpiresAt lt {_time.GetUtcNow()}");
+        var expired = Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken);
+        return await DeleteQueriedAsync(expired, maxRecords, cancellationToken).ConfigureAwait(false);
     }
 }

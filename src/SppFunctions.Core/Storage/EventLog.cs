@@ -171,4 +171,34 @@ public class EventLog : TableStore
             yield return entry;
         }
     }
+
+    /// <summary>
+    /// Rows that may have outlived their retention, oldest day first, found by PartitionKey range (the event's UTC day):
+    /// succeeded events of the days before <paramref name="succeededBefore"/>'s day, and events of any status of the days
+    /// before <paramref name="anyBefore"/>'s day. Only the keys, status and times are read.
+    /// </summary>
+    public virtual async IAsyncEnumerable<EventLogEntry> QueryRetentionCandidatesAsync(
+        DateTimeOffset succeededBefore, DateTimeOffset anyBefore,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter(
+            $"(PartitionKey lt {EventIds.PartitionOf(succeededBefore)} and Status eq {EventStatus.Succeeded}) or PartitionKey lt {EventIds.PartitionOf(anyBefore)}");
+        var select = new[]
+        {
+            "PartitionKey", "RowKey", nameof(EventLogEntry.Status), nameof(EventLogEntry.Source), nameof(EventLogEntry.CreatedAt),
+            nameof(EventLogEntry.ReceivedAt), nameof(EventLogEntry.UpdatedAt), nameof(EventLogEntry.CompletedAt),
+        };
+        await foreach (var entry in Table.QueryAsync<EventLogEntry>(filter, select: select, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return entry;
+        }
+    }
+
+    /// <summary>
+    /// Deletes rows that are unchanged since they were read (their ETag), in transactions of up to 100 rows of one day;
+    /// returns the rows deleted. A row another writer changed meanwhile (e.g. a replay) stays.
+    /// </summary>
+    public virtual Task<IReadOnlyList<EventLogEntry>> DeleteUnchangedAsync(IEnumerable<EventLogEntry> entries, CancellationToken cancellationToken) =>
+        DeleteRowsAsync(entries, cancellationToken);
 }

@@ -1,10 +1,17 @@
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using SppFunctions.Events;
 
 namespace SppFunctions.Storage;
 
-/// <summary>Claim-check blobs (container <c>spp-payloads</c>) for payloads too large for a queue message.</summary>
+/// <summary>A payload blob: its name, the event whose payload it holds, and when it was last written.</summary>
+public sealed record PayloadBlob(string Name, string EventId, DateTimeOffset? LastModified);
+
+/// <summary>
+/// Claim-check blobs (container <c>spp-payloads</c>) for payloads too large for a queue message, and the kept payloads
+/// of failed events and commands. Every name begins with the event id (<c>{id}.json</c>, <c>{id}/….json</c>).
+/// </summary>
 public class PayloadStore
 {
     private readonly BlobContainerClient _container;
@@ -47,5 +54,31 @@ public class PayloadStore
         {
             // Best effort: an orphaned blob holds no event (no queue message points to it).
         }
+    }
+
+    /// <summary>
+    /// The blobs of events created before <paramref name="before"/>, in name order: names begin with the event id, which
+    /// begins with the event's created time, so the listing stops at the first newer one. Names that do not begin with
+    /// an event id are left out.
+    /// </summary>
+    public virtual async IAsyncEnumerable<PayloadBlob> ListCreatedBeforeAsync(
+        DateTimeOffset before, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var bound = Math.Clamp(before.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+        await foreach (var blob in _container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (string.CompareOrdinal(blob.Name, bound) >= 0) yield break;
+            var id = blob.Name.Length >= EventIds.Length ? blob.Name[..EventIds.Length] : blob.Name;
+            if (!EventIds.IsValid(id) || (blob.Name.Length > id.Length && blob.Name[id.Length] is not ('.' or '/'))) continue;
+            yield return new PayloadBlob(blob.Name, id, blob.Properties.LastModified);
+        }
+    }
+
+    /// <summary>Deletes a blob; false when it was gone already.</summary>
+    public virtual async Task<bool> DeleteIfExistsAsync(string blobName, CancellationToken cancellationToken)
+    {
+        var response = await _container.GetBlobClient(blobName).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Value;
     }
 }

@@ -4,11 +4,14 @@ using Azure.Data.Tables;
 namespace SppFunctions.Storage;
 
 /// <summary>
-/// Base of the app's table stores: one table, created on first use (never in a constructor), and the two
-/// concurrency-safe writes every store needs — insert-if-absent and replace-if-unchanged (ETag).
+/// Base of the app's table stores: one table, created on first use (never in a constructor), and the
+/// concurrency-safe writes every store needs — insert-if-absent, replace-if-unchanged (ETag), and batched deletes.
 /// </summary>
 public abstract class TableStore
 {
+    /// <summary>Most operations in one entity-group transaction (all in one partition).</summary>
+    public const int MaxTransactionSize = 100;
+
     private readonly CreateOnce _create;
 
     /// <summary>For mocking.</summary>
@@ -59,4 +62,73 @@ public abstract class TableStore
             return false;
         }
     }
+
+    /// <summary>
+    /// Deletes rows in entity-group transactions of up to <see cref="MaxTransactionSize"/> rows of one partition, each
+    /// row only if unchanged since it was read (its ETag; a row without one is deleted whatever it holds). A transaction
+    /// that fails because one of its rows changed or is gone is redone row by row, so the others still go. Returns
+    /// the rows deleted (not those changed or gone meanwhile).
+    /// </summary>
+    protected async Task<IReadOnlyList<T>> DeleteRowsAsync<T>(IEnumerable<T> rows, CancellationToken cancellationToken) where T : class, ITableEntity
+    {
+        var deleted = new List<T>();
+        foreach (var partition in rows.GroupBy(r => r.PartitionKey, StringComparer.Ordinal))
+        {
+            foreach (var chunk in partition.Chunk(MaxTransactionSize))
+            {
+                if (chunk.Length > 1)
+                {
+                    try
+                    {
+                        var actions = chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, IfMatch(r)));
+                        await Table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                        deleted.AddRange(chunk);
+                        continue;
+                    }
+                    catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+                    {
+                        // One row changed or went away since it was read: the transaction did nothing; go row by row.
+                    }
+                }
+                foreach (var row in chunk)
+                {
+                    try
+                    {
+                        var response = await Table.DeleteEntityAsync(row.PartitionKey, row.RowKey, IfMatch(row), cancellationToken).ConfigureAwait(false);
+                        if (response.Status != 404) deleted.Add(row);
+                    }
+                    catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+                    {
+                        // Gone already, or changed since read: it stays.
+                    }
+                }
+            }
+        }
+        return deleted;
+    }
+
+    /// <summary>
+    /// Deletes the rows a query yields, up to <paramref name="maxRows"/>, as <see cref="DeleteRowsAsync{T}"/> does (a
+    /// query returns rows in key order, so each transaction takes many rows of one partition). Returns how many went.
+    /// </summary>
+    protected async Task<int> DeleteQueriedAsync<T>(IAsyncEnumerable<T> rows, int maxRows, CancellationToken cancellationToken) where T : class, ITableEntity
+    {
+        const int Chunk = 1000;
+        var deleted = 0;
+        var seen = 0;
+        var pending = new List<T>();
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (seen >= maxRows) break;
+            seen++;
+            pending.Add(row);
+            if (pending.Count < Chunk) continue;
+            deleted += (await DeleteRowsAsync(pending, cancellationToken).ConfigureAwait(false)).Count;
+            pending.Clear();
+        }
+        if (pending.Count > 0) deleted += (await DeleteRowsAsync(pending, cancellationToken).ConfigureAwait(false)).Count;
+        return deleted;
+    }
+
+    private static ETag IfMatch(ITableEntity row) => row.ETag == default ? ETag.All : row.ETag;
 }

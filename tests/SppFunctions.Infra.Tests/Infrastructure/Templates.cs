@@ -19,7 +19,9 @@ public static class Templates
         public const string ApiKey = "test-api-key-7d1f0c";
         public const string WebhookToken = "test-webhook-token-a93e52";
         public const string WebhookTokenSecondary = "test-webhook-token-b41c77";
-        public static readonly string[] All = [ApiKey, WebhookToken, WebhookTokenSecondary];
+        public const string WebhookTokenThird = "test-webhook-token-c58d03";
+        public const string WebhookTokenFourth = "test-webhook-token-d6e2f9";
+        public static readonly string[] All = [ApiKey, WebhookToken, WebhookTokenSecondary, WebhookTokenThird, WebhookTokenFourth];
     }
 
     public const string SubscriptionId = "00000000-0000-0000-0000-00000000aaaa";
@@ -61,9 +63,12 @@ public static class Templates
             return JsonNode.Parse(result.StandardOutput)!.AsObject();
         })).Value;
 
+    /// <summary>Most webhook tokens the template holds (maxWebhookTokens in infra/app/contract.bicep).</summary>
+    public const int MaxWebhookTokens = 20;
+
     /// <summary>
-    /// The parameters main.bicep is evaluated with: all of them, or (<paramref name="full"/> false) only the required
-    /// ones plus a non-default scale (no second webhook token, no deploying principal).
+    /// The parameters main.bicep is evaluated with: all of them (four webhook tokens), or (<paramref name="full"/> false)
+    /// only the required ones plus a non-default scale (one webhook token, no deploying principal).
     /// </summary>
     public static Dictionary<string, JsonNode?> MainParameters(bool full = true)
     {
@@ -78,6 +83,7 @@ public static class Templates
         if (full)
         {
             parameters["sppWebhookTokenSecondary"] = Secrets.WebhookTokenSecondary;
+            parameters["sppWebhookTokensAdditional"] = $"{Secrets.WebhookTokenThird}, {Secrets.WebhookTokenFourth}";
             parameters["principalId"] = DeployerPrincipalId;
         }
         else
@@ -95,14 +101,15 @@ public static class Templates
     /// The app module (app/api.bicep) evaluated on its own. Its app settings are built from maps merged with
     /// union(); evaluated inside main.bicep they depend on values known only during a deployment (the identity's
     /// client id), so the snapshot of main.bicep shows them as unknown(). Every value main.bicep passes in is a
-    /// parameter here: required parameters get placeholders ("test-&lt;name&gt;"), the secret versions <see cref="SecretVersions"/>,
-    /// and <paramref name="parameters"/> the rest.
+    /// parameter here: required parameters get placeholders ("test-&lt;name&gt;"), the secret versions <see cref="SecretVersions"/>
+    /// and <see cref="WebhookTokenVersions"/> (two tokens), and <paramref name="parameters"/> the rest.
     /// </summary>
     public static Snapshot ApiSnapshot(Dictionary<string, JsonNode?>? parameters = null)
     {
         var values = Placeholders(Compile("app/api.bicep"));
         // A version for each secret main.bicep creates (as the Key Vault module's output would give).
         values["secretVersions"] = SecretVersions();
+        values["webhookTokenVersions"] = WebhookTokenVersions(2);
         foreach (var (name, value) in parameters ?? []) values[name] = value;
         return Evaluate("app/api.bicep", values, resourceGroup: "rg-test");
     }
@@ -113,6 +120,33 @@ public static class Templates
         var versions = new JsonObject();
         foreach (var name in MainSnapshot().LeafNames("Microsoft.KeyVault/vaults/secrets")) versions[name] = $"v-{name}";
         return versions;
+    }
+
+    /// <summary>
+    /// The Key Vault module's output webhookTokenVersions for <paramref name="tokens"/> tokens: "v-spp-webhook-token-N" at
+    /// index N, empty for the unused slots up to <see cref="MaxWebhookTokens"/>.
+    /// </summary>
+    public static JsonArray WebhookTokenVersions(int tokens) =>
+        new(Enumerable.Range(0, MaxWebhookTokens).Select(i => (JsonNode?)JsonValue.Create(i < tokens ? $"v-spp-webhook-token-{i}" : "")).ToArray());
+
+    /// <summary>
+    /// Bicep source evaluated offline as a template of its own (resource group scope, no parameters), e.g. outputs
+    /// that call functions of infra/: <c>{infra}</c> in the source becomes the relative path of infra/ for imports.
+    /// Throws with the CLI's output when the evaluation fails (e.g. a <c>fail()</c>).
+    /// </summary>
+    public static Snapshot EvaluateSource(string source)
+    {
+        var directory = Scratch("source");
+        var infra = Path.GetRelativePath(directory, TestPaths.InfraDirectory).Replace('\\', '/');
+        File.WriteAllText(Path.Combine(directory, "test.bicep"), source.Replace("{infra}", infra, StringComparison.Ordinal));
+        try
+        {
+            return Snap(directory, "using 'test.bicep'\n", "rg-test", "the test source");
+        }
+        finally
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
     }
 
     /// <summary>Placeholder values for the parameters of a compiled template that have no default.</summary>
@@ -148,20 +182,26 @@ public static class Templates
         var template = Path.GetRelativePath(directory, Path.Combine(TestPaths.InfraDirectory, relativeTemplate)).Replace('\\', '/');
         var text = new StringBuilder($"using '{template}'\n\n");
         foreach (var (name, value) in parameters) text.Append($"param {name} = {BicepLiteral(value)}\n");
+        return Snap(directory, text.ToString(), resourceGroup, relativeTemplate);
+    }
+
+    /// <summary>Runs <c>bicep snapshot</c> on test.bicepparam (written from <paramref name="parametersFile"/>) in <paramref name="directory"/>.</summary>
+    private static Snapshot Snap(string directory, string parametersFile, string? resourceGroup, string what)
+    {
         var paramFile = Path.Combine(directory, "test.bicepparam");
-        File.WriteAllText(paramFile, text.ToString());
+        File.WriteAllText(paramFile, parametersFile);
 
         var arguments = new List<string> { "snapshot", paramFile, "--mode", "overwrite", "--subscription-id", SubscriptionId, "--tenant-id", TenantId, "--location", Location };
         if (resourceGroup is not null) arguments.AddRange(["--resource-group", resourceGroup]);
         var result = Bicep.Run(directory, [.. arguments]);
         var output = Path.Combine(directory, "test.snapshot.json");
         if (result.ExitCode != 0 || !File.Exists(output))
-            throw new InvalidOperationException($"Evaluating {relativeTemplate} failed.\n{result}\nParameters file:\n{text}");
-        var snapshot = new Snapshot(JsonNode.Parse(File.ReadAllText(output))!.AsObject(), text.ToString());
+            throw new InvalidOperationException($"Evaluating {what} failed.\n{result}\nParameters file:\n{parametersFile}");
+        var snapshot = new Snapshot(JsonNode.Parse(File.ReadAllText(output))!.AsObject(), parametersFile);
         // E.g. a nested deployment left unexpanded (a copy count that needs deployment-time values): its resources
         // would be missing from the checks.
         if (snapshot.Document["diagnostics"] is JsonArray { Count: > 0 } diagnostics)
-            throw new InvalidOperationException($"Evaluating {relativeTemplate} reported: {diagnostics.ToJsonString()}\n{result}");
+            throw new InvalidOperationException($"Evaluating {what} reported: {diagnostics.ToJsonString()}\n{result}");
         Directory.Delete(directory, recursive: true);
         return snapshot;
     }

@@ -33,6 +33,7 @@ public class FunctionsMetadataTests
         "SppWebhookMessages", "SppWebhookSubscriptions", "SppWebhookTickets",
         "ProcessEvent", "ProcessCommand", "EventPoison", "CommandPoison", "ReplayEvents",
         "PollOrderMessages",
+        "Housekeeping",
     };
 
     [Fact]
@@ -88,6 +89,16 @@ public class FunctionsMetadataTests
         var trigger = Trigger("PollOrderMessages");
         Assert.Equal("timerTrigger", trigger["type"]!.GetValue<string>());
         Assert.Equal("%Polling:Schedule%", trigger["schedule"]!.GetValue<string>());
+        Assert.False(trigger["runOnStartup"]?.GetValue<bool>() ?? false);
+        Assert.True(trigger["useMonitor"]?.GetValue<bool>() ?? true);
+    }
+
+    [Fact]
+    public void Housekeeping_is_a_timer_on_the_Housekeeping_Schedule_setting_without_run_on_startup()
+    {
+        var trigger = Trigger("Housekeeping");
+        Assert.Equal("timerTrigger", trigger["type"]!.GetValue<string>());
+        Assert.Equal("%Housekeeping:Schedule%", trigger["schedule"]!.GetValue<string>());
         Assert.False(trigger["runOnStartup"]?.GetValue<bool>() ?? false);
         Assert.True(trigger["useMonitor"]?.GetValue<bool>() ?? true);
     }

@@ -48,6 +48,8 @@ public sealed class ActionRecord : ITableEntity
 public class ActionRecordStore : TableStore
 {
     private const string OwnMessagesPartition = "own-messages";
+    private const string CommandPrefix = "cmd-";
+    private const string CommandLogRow = "log";
 
     protected ActionRecordStore() { }
 
@@ -113,5 +115,66 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var response = await Table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue;
+    }
+
+    // ─── Housekeeping ───────────────────────────────────────────────────────────────────────────────────────────────
+    // Event scopes are event ids, which begin with the event's created time (10 digits), so one PartitionKey range
+    // finds the records of old events; command scopes ("cmd-…") and the own-messages partition sort after every digit.
+
+    /// <summary>Keys of the records of events created before <paramref name="before"/>, partition by partition (one key range).</summary>
+    public virtual async IAsyncEnumerable<TableEntity> QueryEventRecordsCreatedBeforeAsync(
+        DateTimeOffset before, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var bound = Math.Clamp(before.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey lt {bound}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return row;
+        }
+    }
+
+    /// <summary>Every command's bookkeeping row: its scope (<c>cmd-{id}</c>) and the event-log id of the command.</summary>
+    public virtual async IAsyncEnumerable<(string Scope, string EventId)> QueryCommandLogsAsync(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        // "cmd." is the first key after every "cmd-…" ('.' follows '-').
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {CommandPrefix} and PartitionKey lt {"cmd."} and RowKey eq {CommandLogRow}");
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "EventId" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return (row.PartitionKey, row.GetString("EventId") ?? "");
+        }
+    }
+
+    /// <summary>
+    /// Deletes every record of a scope (event or command), up to <paramref name="maxRows"/>; a command's log row goes
+    /// last, so a scope cut short is found again by <see cref="QueryCommandLogsAsync"/>. Returns how many rows went.
+    /// </summary>
+    public virtual async Task<int> DeleteScopeAsync(string scope, int maxRows, CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<TableEntity>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(row);
+        }
+        var ordered = rows.OrderBy(r => r.RowKey == CommandLogRow && scope.StartsWith(CommandPrefix, StringComparison.Ordinal)).Take(maxRows).ToList();
+        return (await DeleteRowsAsync(ordered, cancellationToken).ConfigureAwait(false)).Count;
+    }
+
+    /// <summary>Deletes the given records (keys as read) in transactions of up to 100 rows of one scope; returns how many went.</summary>
+    public virtual async Task<int> DeleteAsync(IEnumerable<TableEntity> rows, CancellationToken cancellationToken) =>
+        (await DeleteRowsAsync(rows, cancellationToken).ConfigureAwait(false)).Count;
+
+    /// <summary>The list of messages this app created: message id (row) and the scope that created it.</summary>
+    public virtual async IAsyncEnumerable<TableEntity> QueryOwnMessagesAsync(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == OwnMessagesPartition, select: new[] { "PartitionKey", "RowKey", "Scope" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return row;
+        }
     }
 }
