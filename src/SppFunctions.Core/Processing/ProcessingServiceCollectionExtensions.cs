@@ -21,7 +21,10 @@ public static class ProcessingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ForwardOptions>, ForwardOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>());
 
-        services.TryAddSingleton<TemplateEngine>();
+        // Rule secrets (RuleSecrets__NAME, e.g. a Slack webhook URL as a Key Vault reference) for {{ secrets.NAME }}.
+        var secrets = configuration.GetSection(TemplateEngine.SecretsSection).GetChildren()
+            .Where(c => !string.IsNullOrEmpty(c.Value)).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
+        services.TryAddSingleton(new TemplateEngine(secrets));
         services.TryAddSingleton<RulesFile>();
         services.TryAddSingleton(sp =>
         {
@@ -30,7 +33,9 @@ public static class ProcessingServiceCollectionExtensions
         });
 
         services.AddHttpClient(ActionExecutor.ForwardHttpClientName, (sp, client) => client.Timeout = sp.GetRequiredService<IOptions<ForwardOptions>>().Value.Timeout)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            // Incoming-webhook URLs are secrets (Slack, Teams): no default request logging of them; the executor logs the host.
+            .RemoveAllLoggers();
 
         services.TryAddSingleton<ActionRecordStore>();
         services.TryAddSingleton<ActionExecutor>();

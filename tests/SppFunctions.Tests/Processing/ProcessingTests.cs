@@ -193,6 +193,42 @@ public class ProcessingTests
     }
 
     [Fact]
+    public async Task Forward_urls_and_headers_can_come_from_rule_secrets_kept_out_of_the_rules_file()
+    {
+        await using var target = await RecordingHttpServer.StartAsync();
+        const string rules = """
+            [{ "name": "slack", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{ secrets.SlackHook }}",
+               "headers": { "X-Signature": "{{ secrets.Signature }}" }, "body": { "text": "Ticket {{ data.subject }}" } }] }]
+            """;
+        var hook = new Uri(target.BaseUrl, "services/T000/B000/s3cr3tpath").ToString();
+        await using var app = await AppHarness.StartAsync(new()
+        {
+            ["Forward:AllowedHosts:0"] = "127.0.0.1",
+            ["RuleSecrets:SlackHook"] = hook,
+            ["RuleSecrets:Signature"] = "sig-0123456789",
+        }, rules: rules);
+        var evt = await app.EnqueueEventAsync("ticket.created", new JsonObject { ["id"] = 3, ["subject"] = "Broken link" });
+
+        await app.Driver().DrainAsync();
+
+        var posted = Assert.Single(target.Requests);
+        Assert.Equal("/services/T000/B000/s3cr3tpath", posted.Path);
+        Assert.Equal("sig-0123456789", posted.Headers["X-Signature"]);
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
+        Assert.DoesNotContain("s3cr3tpath", app.AllLogText());
+        Assert.DoesNotContain("sig-0123456789", app.AllLogText());
+    }
+
+    [Fact]
+    public async Task A_rule_naming_an_unset_secret_stops_start_up_naming_the_setting()
+    {
+        const string rules = """[{ "name": "slack", "on": "ticket.*", "actions": [{ "type": "forward", "url": "{{ secrets.SlackHook }}" }] }]""";
+        await using var app = await AppHarness.StartAsync(rules: rules);
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => app.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Processing.Rules.RulesOptions>>().Value);
+        Assert.Contains("'slack': actions[0].url: template error: it uses secrets.SlackHook, but the app setting RuleSecrets__SlackHook is not set.", ex.Message);
+    }
+
+    [Fact]
     public async Task A_duplicate_delivery_posts_one_message()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule);

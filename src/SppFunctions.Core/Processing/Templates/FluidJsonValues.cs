@@ -17,7 +17,7 @@ internal sealed class MissingValues
 }
 
 /// <summary>A JSON object exposed to Liquid; reading an absent or null member is recorded as missing.</summary>
-internal sealed class JsonObjectValue(JsonObject value, string path) : ObjectValueBase(value)
+internal sealed class JsonObjectValue(JsonObject value, string path, IReadOnlyDictionary<string, string>? secrets = null) : ObjectValueBase(value)
 {
     // Printed as plain JSON; the template's encoder (HTML, URL) escapes it for where it goes.
     private static readonly JsonSerializerOptions Plain = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -25,6 +25,7 @@ internal sealed class JsonObjectValue(JsonObject value, string path) : ObjectVal
     public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context)
     {
         var full = path.Length == 0 ? name : $"{path}.{name}";
+        if (secrets is not null && path.Length == 0 && name == TemplateEngine.SecretsName) return new ValueTask<FluidValue>(new SecretsValue(secrets));
         if (name == "size") return new ValueTask<FluidValue>(NumberValue.Create(value.Count));
         if (!value.TryGetPropertyValue(name, out var node) || node is null)
         {
@@ -99,4 +100,19 @@ internal static class FluidJson
         },
         _ => NilValue.Instance,
     };
+}
+
+/// <summary><c>secrets.NAME</c>: the app setting <c>RuleSecrets__NAME</c>; an unset one is missing like any value.</summary>
+internal sealed class SecretsValue(IReadOnlyDictionary<string, string> secrets) : ObjectValueBase(secrets)
+{
+    public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context)
+    {
+        if (secrets.TryGetValue(name, out var value)) return new ValueTask<FluidValue>(new StringValue(value));
+        var path = $"{TemplateEngine.SecretsName}.{name}";
+        MissingValues.Of(context).Paths.Add(path);
+        return new ValueTask<FluidValue>(new MissingValue(path, context));
+    }
+
+    public override ValueTask WriteToAsync(TextWriter writer, TextEncoder encoder, CultureInfo cultureInfo) => ValueTask.CompletedTask;
+    public override string ToStringValue() => "";
 }

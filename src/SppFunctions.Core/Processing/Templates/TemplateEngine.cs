@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using System.Text.Unicode;
 using Fluid;
 using Fluid.Values;
@@ -30,8 +31,11 @@ public sealed class CompiledTemplate
     private readonly IFluidTemplate? _template;
     private readonly TemplateOptions _options;
 
-    internal CompiledTemplate(string source, IFluidTemplate? template, TemplateOptions options)
+    private readonly IReadOnlyDictionary<string, string> _secrets;
+
+    internal CompiledTemplate(string source, IFluidTemplate? template, TemplateOptions options, IReadOnlyDictionary<string, string> secrets)
     {
+        _secrets = secrets;
         Source = source;
         _template = template;
         _options = options;
@@ -46,7 +50,7 @@ public sealed class CompiledTemplate
     public string Render(JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None)
     {
         if (_template is null) return Source;
-        var context = new TemplateContext(new JsonObjectValue(scope, ""), _options, allowModelMembers: true);
+        var context = new TemplateContext(new JsonObjectValue(scope, "", _secrets), _options, allowModelMembers: true);
         var missing = new MissingValues();
         context.AmbientValues[MissingValues.AmbientKey] = missing;
         var text = _template.Render(context, encoding switch
@@ -66,14 +70,26 @@ public sealed class CompiledTemplate
 /// A missing or null value is an error for the action, never a silent empty string, unless the template handles it:
 /// <c>{{ data.note | default: "none" }}</c>, or a condition such as <c>{% if data.note %}...{% endif %}</c>.
 /// </summary>
-public sealed class TemplateEngine
+public sealed partial class TemplateEngine
 {
+    /// <summary>The scope name of the rule secrets: <c>{{ secrets.SlackWebhook }}</c> reads the app setting <c>RuleSecrets__SlackWebhook</c>.</summary>
+    public const string SecretsName = "secrets";
+    public const string SecretsSection = "RuleSecrets";
+
     internal static readonly HtmlEncoder Html = HtmlEncoder.Create(UnicodeRanges.All);
     private static readonly FluidParser Parser = new();
     private readonly TemplateOptions _options;
+    private readonly IReadOnlyDictionary<string, string> _secrets;
 
-    public TemplateEngine()
+    [GeneratedRegex(@"\bsecrets\.([A-Za-z0-9_]+)")]
+    private static partial Regex SecretReference();
+
+    /// <param name="secrets">Values templates may read as <c>{{ secrets.NAME }}</c> (the app settings <c>RuleSecrets__NAME</c>).</param>
+    public TemplateEngine(IReadOnlyDictionary<string, string>? secrets = null)
     {
+        _secrets = secrets is null
+            ? new Dictionary<string, string>(StringComparer.Ordinal)
+            : new Dictionary<string, string>(secrets, StringComparer.Ordinal);
         _options = new TemplateOptions { MaxSteps = 100_000, MaxRecursion = 20 };
         _options.Filters.AddFilter("default", DefaultFilter);
     }
@@ -84,12 +100,20 @@ public sealed class TemplateEngine
         error = null;
         if (!source.Contains("{{", StringComparison.Ordinal) && !source.Contains("{%", StringComparison.Ordinal))
         {
-            template = new CompiledTemplate(source, null, _options);
+            template = new CompiledTemplate(source, null, _options, _secrets);
             return true;
         }
         if (Parser.TryParse(source, out var parsed, out var message))
         {
-            template = new CompiledTemplate(source, parsed, _options);
+            // A secret the template names must be set: found at start-up, not on the first event that needs it.
+            var unset = SecretReference().Matches(source).Select(m => m.Groups[1].Value).FirstOrDefault(name => !_secrets.ContainsKey(name));
+            if (unset is not null)
+            {
+                template = null!;
+                error = $"it uses secrets.{unset}, but the app setting {SecretsSection}__{unset} is not set.";
+                return false;
+            }
+            template = new CompiledTemplate(source, parsed, _options, _secrets);
             return true;
         }
         template = null!;
