@@ -73,12 +73,7 @@ public class EventProcessor
         known = await _log.TransitionAsync(message.Id, entry =>
         {
             if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
-            entry ??= NewEntry(message, now);
-            entry.Replays = Math.Max(entry.Replays, message.Replay);
-            entry.Status = EventStatus.Processing;
-            entry.Attempts = (int)Math.Max(dequeueCount, 1);
-            entry.UpdatedAt = now;
-            return entry;
+            return Mark(entry, message, EventStatus.Processing, dequeueCount, now);
         }, cancellationToken, known).ConfigureAwait(false);
 
         var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
@@ -122,12 +117,8 @@ public class EventProcessor
             {
                 // Another delivery may have settled the event while this one waited (e.g. for the action it held).
                 if (entry?.IsSettled(message.Replay) == true) return null;
-                entry ??= NewEntry(message, now);
-                entry.Replays = Math.Max(entry.Replays, message.Replay);
-                entry.Status = EventStatus.Processing;
-                entry.Attempts = (int)Math.Max(dequeueCount, 1);
+                entry = Mark(entry, message, EventStatus.Processing, dequeueCount, _time.GetUtcNow());
                 entry.Error = Truncate(ex.Message);
-                entry.UpdatedAt = _time.GetUtcNow();
                 return entry;
             }, cancellationToken, known).ConfigureAwait(false);
             throw;
@@ -161,16 +152,23 @@ public class EventProcessor
         var now = _time.GetUtcNow();
         await _log.TransitionAsync(message.Id, entry =>
         {
-            entry ??= NewEntry(message, now);
-            entry.Replays = Math.Max(entry.Replays, message.Replay);
-            entry.Status = failures.Count == 0 ? EventStatus.Succeeded : EventStatus.Failed;
-            entry.Attempts = (int)Math.Max(dequeueCount, 1);
+            entry = Mark(entry, message, failures.Count == 0 ? EventStatus.Succeeded : EventStatus.Failed, dequeueCount, now);
             entry.Error = failures.Count == 0 ? null : Truncate(string.Join("\n", failures));
             entry.PayloadBlob ??= archived ?? message.PayloadBlob;
-            entry.UpdatedAt = now;
             entry.CompletedAt = now;
             return entry;
         }, cancellationToken, known).ConfigureAwait(false);
+    }
+
+    /// <summary>The row (created if missing) moved to <paramref name="status"/> by this delivery.</summary>
+    private static EventLogEntry Mark(EventLogEntry? entry, EventMessage message, string status, long dequeueCount, DateTimeOffset now)
+    {
+        entry ??= NewEntry(message, now);
+        entry.Replays = Math.Max(entry.Replays, message.Replay);
+        entry.Status = status;
+        entry.Attempts = (int)Math.Max(dequeueCount, 1);
+        entry.UpdatedAt = now;
+        return entry;
     }
 
     /// <summary>The row the publisher wrote for this message (<see cref="EventPublisher.ReceivedEntry"/>) with its ETag.</summary>
