@@ -94,7 +94,7 @@ public sealed class ScriptSandbox : IDisposable
     {
         var path = Path.Combine(Bin, name);
         File.WriteAllText(path, script.ReplaceLineEndings("\n"));
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     /// <summary>Starts <c>scripts/run-local.sh</c> in the copy, stdin from /dev/null, stdout and stderr to files.</summary>
