@@ -10,7 +10,7 @@ public class BicepBuildTests
     /// <summary>The modules of the deployment; new .bicep files are checked too, these must exist.</summary>
     public static readonly string[] ExpectedTemplates =
     [
-        "main.bicep", "app/api.bicep", "app/contract.bicep", "app/identity.bicep", "app/keyvault.bicep",
+        "main.bicep", "app/api.bicep", "app/contract.bicep", "app/flex.bicep", "app/identity.bicep", "app/keyvault.bicep",
         "app/monitoring.bicep", "app/rbac.bicep", "app/storage.bicep",
     ];
 
