@@ -34,7 +34,8 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 4
 
-@description('Instances kept running for the HTTP functions (webhooks), so a webhook after a quiet spell meets no cold start. 0 (default) scales to zero; each one is billed all the time: see infra/README.md.')
+// Each always-ready instance is billed all the time, idle or not: see infra/README.md.
+@description('Instances kept running for the HTTP functions, so a webhook after a quiet spell meets no cold start; 0: none.')
 @minValue(0)
 @maxValue(10)
 param httpAlwaysReadyInstances int = 0
@@ -68,7 +69,8 @@ param principalId string = ''
 @description('Kind of principalId.')
 param principalType string = 'User'
 
-@description('Give principalId the Key Vault Secrets Officer role on the vault, to create, disable or read secrets by hand (e.g. rule secrets). Off by default: the app needs only its own read access.')
+// Off by default: the app needs only its own read access.
+@description('Give principalId Key Vault Secrets Officer on the vault, to create, disable or read secrets by hand.')
 param deployerKeyVaultSecretsOfficer bool = false
 
 @description('Enable Key Vault purge protection (recommended in production; a purge-protected vault cannot be purged for 7 days after deletion).')

@@ -2,12 +2,19 @@
 // against the settings Flex Consumption deprecates, and a valid name for the deployment package container.
 // Reference: "Flex Consumption plan deprecations" in the Azure Functions app settings reference.
 
+// Refused: a setting Flex Consumption deprecates (the runtime and deployment come from functionAppConfig), any
+// WEBSITE_CONTENT* setting, and storage connection strings or keys (the app uses its identity; shared keys are off).
 @export()
-@description('The overrides unchanged, or a failed deployment naming each override Flex Consumption does not take: a deprecated setting (the runtime and deployment come from functionAppConfig), a WEBSITE_CONTENT* setting, or a storage connection string (the app uses its identity; shared keys are off). Values are never shown.')
+@description('The overrides unchanged, or a failed deployment naming each one Flex Consumption does not take (never its value).')
 func checkedAppSettingOverrides(overrides object) object =>
   empty(rejectedOverrides(overrides))
     ? overrides
-    : fail('appSettingOverrides cannot set ${join(rejectedOverrides(overrides), ', ')}: Flex Consumption takes the runtime, version, scale and deployment from functionAppConfig, and storage is reached with the managed identity (see infra/README.md).')
+    : fail(format(
+        'appSettingOverrides cannot set {0}: {1} {2}',
+        join(rejectedOverrides(overrides), ', '),
+        'Flex Consumption takes the runtime, version, scale and deployment from functionAppConfig,',
+        'and storage is reached with the managed identity (see infra/README.md).'
+      ))
 
 func rejectedOverrides(overrides object) array =>
   map(filter(items(overrides), setting => isRejectedOverride(setting.key, string(setting.value))), setting => setting.key)
@@ -36,7 +43,8 @@ func isRejectedOverride(name string, value string) bool =>
   ) || startsWith(toUpper(name), 'WEBSITE_CONTENT') || contains(toUpper(value), 'ACCOUNTKEY=')
 
 @export()
-@description('Blob container of the deployment package: lower case, no "--", no "-" before the suffix, at most 63 characters (app-package-<first 32 of the app name>-<suffix of 7>).')
+// app-package-<first 32 characters of the app name>-<7 of the suffix>: at most 63 characters.
+@description('Name of the deployment package container: lower case, single hyphens, none at either end.')
 func deploymentContainerName(appName string, suffix string) string =>
   'app-package-${trimHyphens(collapseHyphens(toLower(take(appName, 32))))}-${toLower(take(suffix, 7))}'
 

@@ -66,7 +66,8 @@ if [[ -z $subscription ]]; then
   fi
 fi
 
-references="https://management.azure.com/subscriptions/$subscription/resourceGroups/$resource_group/providers/Microsoft.Web/sites/$app/config/configreferences/appsettings"
+site="/subscriptions/$subscription/resourceGroups/$resource_group/providers/Microsoft.Web/sites/$app"
+references="https://management.azure.com$site/config/configreferences/appsettings"
 deadline=$((SECONDS + wait_seconds))
 check=0
 was_unresolved=false

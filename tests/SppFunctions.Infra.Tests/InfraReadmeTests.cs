@@ -58,7 +58,8 @@ public class InfraReadmeTests
         var file = ParametersFile;
         foreach (var row in ParameterTable().Where(r => file.ContainsKey(r.Parameter)))
         {
-            if (AzdVariable(file[row.Parameter]!["value"]) is { } variable) Assert.True(variable.Name == row.Variable, $"{row.Parameter}: README says {row.Variable}, main.parameters.json {variable.Name}");
+            if (AzdVariable(file[row.Parameter]!["value"]) is not { } variable) continue;
+            Assert.True(variable.Name == row.Variable, $"{row.Parameter}: README says {row.Variable}, main.parameters.json {variable.Name}");
         }
     }
 

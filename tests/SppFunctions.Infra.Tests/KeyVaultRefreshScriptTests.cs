@@ -13,8 +13,8 @@ namespace SppFunctions.Infra.Tests;
 public sealed class KeyVaultRefreshScriptTests : IDisposable
 {
     private const string Subscription = "00000000-0000-0000-0000-0000000000aa";
-    private const string References =
-        $"https://management.azure.com/subscriptions/{Subscription}/resourceGroups/rg-test/providers/Microsoft.Web/sites/func-test/config/configreferences/appsettings";
+    private const string Site = $"/subscriptions/{Subscription}/resourceGroups/rg-test/providers/Microsoft.Web/sites/func-test";
+    private const string References = $"https://management.azure.com{Site}/config/configreferences/appsettings";
 
     private const string FakeAz = """
         #!/usr/bin/env bash
@@ -28,7 +28,9 @@ public sealed class KeyVaultRefreshScriptTests : IDisposable
           "rest --method")
             case "$3" in
               post)
-                if [[ -f $dir/refresh-fails ]]; then echo "ERROR: (ResourceNotFound) The Resource 'Microsoft.Web/sites/func-test' was not found." >&2; exit 3; fi ;;
+                if [[ -f $dir/refresh-fails ]]; then
+                  echo "ERROR: (ResourceNotFound) The Resource 'Microsoft.Web/sites/func-test' was not found." >&2; exit 3
+                fi ;;
               get)
                 n=$(( $(cat "$dir/gets" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$dir/gets"
                 answer="$dir/status-$n.tsv"; [[ -f $answer ]] || answer="$dir/status-last.tsv"
@@ -87,7 +89,8 @@ public sealed class KeyVaultRefreshScriptTests : IDisposable
     private static readonly string[] TokenDenied =
     [
         Row("Spp__ApiKey", "Resolved", "Reference has been successfully resolved."),
-        Row("Spp__WebhookTokens__0", "AccessToKeyVaultDenied", "Key Vault reference was not able to be resolved because site was denied access to Key Vault reference's vault."),
+        Row("Spp__WebhookTokens__0", "AccessToKeyVaultDenied",
+            "Key Vault reference was not able to be resolved because site was denied access to Key Vault reference's vault."),
         Row("Spp__WebhookTokens__1", "Resolved", "Reference has been successfully resolved."),
     ];
 
@@ -331,7 +334,8 @@ public sealed class KeyVaultRefreshScriptTests : IDisposable
 
     private static string Which(string tool)
     {
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/bin").Append("/bin"))
+        var directories = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var directory in directories.Append("/usr/bin").Append("/bin"))
         {
             var path = Path.Combine(directory, tool);
             if (File.Exists(path)) return path;

@@ -7,7 +7,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 public static class ConfigurationServiceCollectionExtensions
 {
-    /// <summary>Start-up refuses settings that are still unresolved Key Vault references, naming each (see <see cref="KeyVaultReferenceCheck"/>).</summary>
+    /// <summary>
+    /// Start-up refuses settings that are still unresolved Key Vault references, naming each (see <see cref="KeyVaultReferenceCheck"/>).
+    /// </summary>
     public static IServiceCollection AddKeyVaultReferenceCheck(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ResolvedSettings>().ValidateOnStart();

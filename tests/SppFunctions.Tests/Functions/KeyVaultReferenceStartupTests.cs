@@ -48,7 +48,9 @@ public class KeyVaultReferenceStartupTests
     {
         using var host = Build(values);
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
-        Assert.True(ex is OptionsValidationException || ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException), ex.ToString());
+        var validation = ex is OptionsValidationException
+            || ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException);
+        Assert.True(validation, ex.ToString());
         return Messages(ex);
     }
 
