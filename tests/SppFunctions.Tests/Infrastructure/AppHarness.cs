@@ -120,6 +120,8 @@ public sealed class AppHarness : IAsyncDisposable
         if (fakeTime) time ??= NewFakeTime();
         if (time is not null) collection.AddSingleton<TimeProvider>(time);
         collection.AddSppFunctions(configuration);
+        // Remembers re-scheduled messages, so the queue drivers can make them visible when (fake) time says so.
+        collection.AddSingleton<SppFunctions.Queueing.RetryScheduler, RecordingRetryScheduler>();
         services?.Invoke(collection);
         return new AppHarness(collection.BuildServiceProvider(validateScopes: true), spp, names, time) { _ownsSpp = ownsSpp };
     }

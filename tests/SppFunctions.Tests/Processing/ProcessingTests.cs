@@ -361,7 +361,7 @@ public class ProcessingTests
 
         await driver.DrainAsync();
 
-        Assert.Contains(driver.Errors, e => e.Message.Contains("ran out of its lease", StringComparison.Ordinal));
+        Assert.Contains(driver.Retries, r => r.Reason.Contains("ran out of its lease", StringComparison.Ordinal));
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
     }
@@ -421,7 +421,8 @@ public class ProcessingTests
 
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
         Assert.Equal(new[] { 500, 429, 201 }, app.Spp.RequestsTo("POST", "/api/order_messages").Select(r => r.Status));
-        Assert.Equal(1, driver.Failures); // the 500 failed one delivery; the 429 was retried inside the client
+        Assert.Equal(0, driver.Failures);
+        Assert.Single(driver.Retries); // the 500 re-scheduled the event once; the 429 was retried inside the client
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
     }
 
@@ -437,6 +438,7 @@ public class ProcessingTests
         await driver.DrainAsync();
 
         Assert.Equal(0, driver.Failures);
+        Assert.Empty(driver.Retries);
         Assert.Single(app.Spp.RequestsTo("POST", "/api/order_messages"));
         var row = await app.EventRowAsync(evt.Id);
         Assert.Equal(EventStatus.Failed, row!.Status);
