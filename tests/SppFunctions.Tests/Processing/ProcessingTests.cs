@@ -173,7 +173,7 @@ public class ProcessingTests
              { "name": "fwd-text", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{{target.BaseUrl}}}slack", "body": { "text": "Ticket {{ data.subject }}" } }] },
              { "name": "fwd-elsewhere", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{ data.callback }}" }] }]
             """;
-        await using var app = await AppHarness.StartAsync(new() { ["Forward:AllowedHosts:0"] = "127.0.0.1" }, rules: rules);
+        await using var app = await AppHarness.StartAsync(new() { ["Forward:AllowedHosts:0"] = $"127.0.0.1:{target.BaseUrl.Port}" }, rules: rules);
         var evt = await app.EnqueueEventAsync("ticket.created", new JsonObject { ["id"] = 3, ["subject"] = "Broken link", ["callback"] = "https://evil.example.com/steal" });
 
         await app.Driver().DrainAsync();
@@ -203,7 +203,7 @@ public class ProcessingTests
         var hook = new Uri(target.BaseUrl, "services/T000/B000/s3cr3tpath").ToString();
         await using var app = await AppHarness.StartAsync(new()
         {
-            ["Forward:AllowedHosts:0"] = "127.0.0.1",
+            ["Forward:AllowedHosts:0"] = $"127.0.0.1:{target.BaseUrl.Port}",
             ["RuleSecrets:SlackHook"] = hook,
             ["RuleSecrets:Signature"] = "sig-0123456789",
         }, rules: rules);

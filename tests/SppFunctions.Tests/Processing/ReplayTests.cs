@@ -160,15 +160,19 @@ public class ReplayTests
     }
 
     [Fact]
-    public async Task A_command_that_reached_the_poison_queue_can_be_replayed()
+    public async Task A_command_that_failed_after_its_retries_can_be_replayed()
     {
-        await using var app = await AppHarness.StartAsync();
+        await using var app = await AppHarness.StartAsync(new() { ["Retries:GiveUpAfter"] = "00:10:00" }, fakeTime: true);
         var order = app.Spp.Store.AddOrder();
         app.Spp.InjectFault(FaultRule.Fail(503, times: null, method: "PUT"));
         await app.SendCommandAsync($$"""{ "id": "sync-9", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "n" } }""");
-        await app.Driver().DrainAsync();
+        var driver = app.Driver();
+        await driver.DrainAsync();
         var row = Assert.Single(await app.RowsAsync(app.Names.EventsTable));
         Assert.Equal(EventStatus.Failed, row.GetString("Status"));
+        Assert.Contains("Gave up after 6 attempt(s) over 10 min", row.GetString("Error"));
+        Assert.Equal(5, driver.Retries.Count); // 0.5, 1.5, 3.5, 8.5 min and the end of the window
+        Assert.All(driver.Retries, r => Assert.Equal(app.Names.CommandsQueue, r.Queue));
 
         app.Spp.ClearFaults();
         var (_, report) = await Replay(app, $$"""{ "ids": ["{{row.RowKey}}"] }""");
