@@ -1,8 +1,11 @@
+using System.Text;
+
 namespace Spp.Client;
 
 /// <summary>
 /// Refuses request headers that could change the shape of a request: a name that is not an HTTP token, or a name or
-/// value with a control character (CR, LF, NUL, any other C0 character, DEL, C1). Headers are added without the
+/// value with a control character (CR, LF, NUL, any other C0 character, DEL, C1); also a value outside ASCII, which
+/// HttpClient would refuse only halfway through sending. Headers are added without the
 /// framework's validation, so a CR/LF from event data would otherwise end the header block and smuggle a second
 /// request in. The error names the header, never its value (which may hold a secret).
 /// </summary>
@@ -26,6 +29,11 @@ public static class SppHeaderGuard
         if (value is not null && value.Any(char.IsControl))
         {
             return $"The header '{name}' is refused: its value contains a control character (CR, LF, NUL or another); nothing was sent.";
+        }
+        if (value is not null && !Ascii.IsValid(value))
+        {
+            // HttpClient would refuse it only while sending, which looks like a lost connection and would be retried.
+            return $"The header '{name}' is refused: its value contains a character outside ASCII (encode it, e.g. with | url_encode); nothing was sent.";
         }
         return null;
     }

@@ -120,6 +120,54 @@ public class SppOutageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task While_the_circuit_is_open_an_event_is_re_scheduled_without_an_SPP_call()
+    {
+        await using var app = await AppHarness.StartAsync(new()
+        {
+            ["Spp:Retry:MaxRetries"] = "0",
+            ["Spp:CircuitBreaker:MinimumThroughput"] = "2",
+            ["Spp:CircuitBreaker:BreakDuration"] = "00:10:00",
+        }, rules: Rules, fakeTime: true);
+        var client = app.Get<Spp.Client.SppClient>();
+        app.Spp.InjectFault(FaultRule.Fail(503, times: 2));
+        for (var i = 0; i < 2; i++) await Assert.ThrowsAsync<Spp.Client.SppRequestFailedException>(() => client.GetOrderAsync("1"));
+        var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder(status: "Pending"));
+        var evt = await app.EnqueueEventAsync("order.created", order);
+        var calls = app.Spp.Requests.Count;
+
+        await app.Get<SppFunctions.Processing.EventProcessor>().ProcessAsync(evt.ToBinaryData().ToString(), 1, CancellationToken.None);
+
+        Assert.Equal(calls, app.Spp.Requests.Count); // no call reached SPP
+        var retry = Assert.Single(QueueDriver.Recorder(app).All);
+        Assert.Contains("circuit breaker is open", retry.Reason);
+        Assert.Equal(1, retry.Plan.Retry);
+        Assert.InRange(retry.Plan.Delay, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(33));
+        var row = await app.EventRowAsync(evt.Id);
+        Assert.Equal(EventStatus.Processing, row!.Status);
+        Assert.Contains("Retry 1 is scheduled for", row.Error);
+    }
+
+    [Fact]
+    public async Task A_long_Retry_After_is_honoured_and_the_last_attempt_falls_on_the_end_of_the_window()
+    {
+        await using var app = await AppHarness.StartAsync(new() { ["Spp:Retry:MaxRetries"] = "0", ["Retries:GiveUpAfter"] = "00:20:00" }, rules: Rules, fakeTime: true);
+        app.Spp.InjectFault(FaultRule.Throttle(retryAfter: "600", times: 1, method: "POST"));
+        app.Spp.InjectFault(FaultRule.Throttle(retryAfter: "3600", times: 1, method: "POST"));
+        var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder(status: "Pending"));
+        var evt = await app.EnqueueEventAsync("order.created", order);
+        var start = app.Time!.GetUtcNow();
+
+        await app.Driver().DrainAsync();
+
+        var retries = QueueDriver.Recorder(app).All;
+        Assert.Equal(2, retries.Count);
+        Assert.Equal(TimeSpan.FromSeconds(600), retries[0].Plan.Delay); // SPP asked for 10 minutes, more than the 30 s step
+        Assert.Equal(start + TimeSpan.FromMinutes(20), retries[1].DueAt); // an hour asked, but the window ends first
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
+        Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task A_six_minute_outage_with_the_default_schedule_sends_nothing_to_the_poison_queue()
     {
         var result = await RunOutageAsync(TimeSpan.FromMinutes(6), new());
