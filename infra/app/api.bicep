@@ -56,6 +56,7 @@ param appSettingOverrides object = {}
 var optionalAppSettings = {
   Spp__ApiVersion: '2024-03-05'
   Spp__AttemptTimeout: '00:00:30'
+  Spp__MaxConcurrentRequests: '4'
   Spp__Retry__MaxRetries: '3'
   Spp__Retry__BaseDelay: '00:00:00.5'
   Spp__Retry__MaxDelay: '00:00:10'
@@ -70,6 +71,8 @@ var optionalAppSettings = {
   Processing__ActionLease: '00:02:00'
   Processing__MarkMessages: 'true'
   Forward__Timeout: '00:00:30'
+  Retries__MaxDelay: '01:00:00'
+  Retries__GiveUpAfter: '1.00:00:00'
   Polling__Schedule: '0 */1 * * * *'
   Polling__Enabled: 'true'
   Polling__Baseline: 'true'

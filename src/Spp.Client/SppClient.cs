@@ -116,14 +116,16 @@ public class SppClient
     /// <summary>
     /// Sends a raw request under the API root and returns SPP's answer whatever its status. Throws
     /// <see cref="SppRequestFailedException"/> only when no answer arrived, and <see cref="ArgumentException"/>
-    /// when the path would leave the API root or a reserved header is set.
+    /// (before anything is sent) when the path would leave the API root, a reserved header is set, or a header name
+    /// or value holds a control character (<see cref="SppHeaderGuard"/>).
     /// </summary>
     public virtual async Task<SppApiResponse> SendAsync(SppApiRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var uri = WithQuery(SppPathGuard.Resolve(_baseUri, request.Path), request.Query);
-        foreach (var name in request.Headers.Keys)
+        foreach (var (name, value) in request.Headers)
         {
+            SppHeaderGuard.Validate(name, value);
             if (ReservedHeaders.Contains(name)) throw new ArgumentException($"The header '{name}' is set by the client and cannot be overridden.", nameof(request));
         }
         var content = request.Body is null ? null : JsonBody(request.Body.ToJsonString());
@@ -215,6 +217,7 @@ public class SppClient
             {
                 foreach (var (name, value) in headers)
                 {
+                    SppHeaderGuard.Validate(name, value); // where the request is built, whoever called
                     if (!request.Headers.TryAddWithoutValidation(name, value) && request.Content is not null)
                     {
                         request.Content.Headers.Remove(name);

@@ -21,6 +21,12 @@ public class SppClientOptions
     /// <summary>Value of the <c>X-Api-Version</c> request header.</summary>
     public string ApiVersion { get; set; } = DefaultApiVersion;
 
+    /// <summary>
+    /// Most SPP calls this client has in flight at once (one per process: an app instance); more wait their turn.
+    /// SPP asks for few concurrent calls per workspace: the bound for a deployment is this times its instances.
+    /// </summary>
+    public int MaxConcurrentRequests { get; set; } = 4;
+
     /// <summary>How long one attempt may take before it is abandoned (and, for safe methods, retried).</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -59,6 +59,8 @@ public sealed class BenchApp : IAsyncDisposable
             ["Spp:ApiKey"] = sppApiKey,
             ["Spp:WebhookTokens:0"] = Token,
             ["Spp:CircuitBreaker:MinimumThroughput"] = "100000",
+            ["Polling:Schedule"] = SppFunctions.Polling.PollingOptions.DefaultSchedule,
+            ["Housekeeping:Schedule"] = SppFunctions.Housekeeping.HousekeepingOptions.DefaultSchedule,
         };
         if (rulesPath is not null) values["Rules:Path"] = rulesPath;
         foreach (var (k, v) in settings ?? new()) values[k] = v;

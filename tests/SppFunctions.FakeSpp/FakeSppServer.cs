@@ -64,8 +64,8 @@ public sealed class FakeSppServer : IAsyncDisposable
         Requests.Where(r => r.Method.Equals(method, StringComparison.OrdinalIgnoreCase) && r.Path.StartsWith(pathPrefix, StringComparison.OrdinalIgnoreCase)).ToList();
 
     /// <summary>
-    /// Waits until at least <paramref name="count"/> requests matching method and path prefix have completed
-    /// (a request is recorded when its answer is finished, so a delayed one shows up late).
+    /// Waits until at least <paramref name="count"/> requests matching method and path prefix were recorded (a request
+    /// is recorded as its answer starts, so a delayed one shows up late).
     /// </summary>
     public async Task<IReadOnlyList<RecordedRequest>> WaitForRequestsAsync(string method, string pathPrefix, int count, TimeSpan? timeout = null)
     {
@@ -115,27 +115,38 @@ public sealed class FakeSppServer : IAsyncDisposable
 
     private async Task Pipeline(HttpContext context, RequestDelegate next)
     {
-        context.Request.EnableBuffering();
-        string body;
-        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8, leaveOpen: true))
-        {
-            body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
-        }
-        context.Request.Body.Position = 0;
-
+        var body = "";
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        FaultRule? fault;
+        lock (_faults) fault = _faults.FirstOrDefault(f => f.TryConsume(context.Request.Method, context.Request.Path.Value ?? "", _random));
+
+        // Recorded before the client can see any answer (or a dropped connection), so a test that has its answer
+        // always finds the request in the log, however loaded the machine.
+        var recorded = 0;
+        void Record(int status)
+        {
+            if (!_options.RecordRequests || Interlocked.Exchange(ref recorded, 1) == 1) return;
+            _requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "",
+                headers, body, status, fault?.Kind, _options.Time.GetUtcNow()));
+        }
         context.Response.OnStarting(() =>
         {
             context.Response.Headers["X-Api-Identifier"] = Guid.NewGuid().ToString();
             context.Response.Headers["X-Api-Version"] = "20231214";
+            Record(context.Response.StatusCode);
             return Task.CompletedTask;
         });
 
-        FaultRule? fault;
-        lock (_faults) fault = _faults.FirstOrDefault(f => f.TryConsume(context.Request.Method, context.Request.Path.Value ?? "", _random));
-
         try
         {
+            // Inside the try: a client that gives up while its body is read is recorded like any other.
+            context.Request.EnableBuffering();
+            using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8, leaveOpen: true))
+            {
+                body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            context.Request.Body.Position = 0;
+
             switch (fault?.Kind)
             {
                 case FaultKind.Status:
@@ -143,6 +154,7 @@ public sealed class FakeSppServer : IAsyncDisposable
                     await FakeSppEndpoints.WriteJson(context, fault.Status, new JsonObject { ["message"] = fault.Status == 429 ? "Too Many Attempts." : "Server Error" }).ConfigureAwait(false);
                     return;
                 case FaultKind.Drop:
+                    Record(0);
                     context.Abort();
                     return;
                 case FaultKind.Delay:
@@ -165,6 +177,7 @@ public sealed class FakeSppServer : IAsyncDisposable
                 context.Response.Body = realBody;
                 if (fault.Kind == FaultKind.DropAfterHandling)
                 {
+                    Record(0);
                     context.Abort();
                     return;
                 }
@@ -176,19 +189,14 @@ public sealed class FakeSppServer : IAsyncDisposable
 
             await next(context).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException or BadHttpRequestException)
         {
-            // The client gave up (e.g. its attempt timeout fired during a Delay fault).
+            // The client gave up (e.g. its attempt timeout fired during a Delay fault or while its body was read).
         }
         finally
         {
-            if (_options.RecordRequests)
-            {
-                _requests.Enqueue(new RecordedRequest(
-                    context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "",
-                    headers, body, fault?.Kind is FaultKind.Drop or FaultKind.DropAfterHandling ? 0 : context.Response.StatusCode,
-                    fault?.Kind, _options.Time.GetUtcNow()));
-            }
+            // An answer that never started (the client gave up first) is recorded here.
+            Record(context.Response.HasStarted ? context.Response.StatusCode : 0);
         }
     }
 

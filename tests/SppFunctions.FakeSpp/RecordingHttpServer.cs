@@ -25,6 +25,9 @@ public sealed class RecordingHttpServer : IAsyncDisposable
     public Uri BaseUrl { get; private set; } = null!;
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
 
+    /// <summary>Bytes of body each answer streams (0: a short text); <see cref="long.MaxValue"/> streams until the client leaves.</summary>
+    public long AnswerBodyBytes { get; set; }
+
     /// <summary>The next requests are answered with these statuses, in order.</summary>
     public void Answer(params int[] statuses)
     {
@@ -46,7 +49,24 @@ public sealed class RecordingHttpServer : IAsyncDisposable
             server._requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "",
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body, status, null, DateTimeOffset.UtcNow));
             context.Response.StatusCode = status;
-            await context.Response.WriteAsync(status < 300 ? "ok" : "error");
+            if (server.AnswerBodyBytes <= 0)
+            {
+                await context.Response.WriteAsync(status < 300 ? "ok" : "error");
+                return;
+            }
+            var chunk = new byte[16 * 1024];
+            Array.Fill(chunk, (byte)'x');
+            try
+            {
+                for (var sent = 0L; sent < server.AnswerBodyBytes; sent += chunk.Length)
+                {
+                    await context.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, server.AnswerBodyBytes - sent)), context.RequestAborted);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException)
+            {
+                // The client stopped reading.
+            }
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -50,6 +50,7 @@ public sealed class SppClientOptionsValidator : IValidateOptions<SppClientOption
 
         if (string.IsNullOrWhiteSpace(options.ApiVersion)) failures.Add("Spp__ApiVersion must not be empty (default 2024-03-05).");
         if (options.AttemptTimeout <= TimeSpan.Zero) failures.Add("Spp__AttemptTimeout must be positive.");
+        if (options.MaxConcurrentRequests is < 1 or > 64) failures.Add("Spp__MaxConcurrentRequests must be between 1 and 64.");
         if (options.Retry.MaxRetries is < 0 or > 10) failures.Add("Spp__Retry__MaxRetries must be between 0 and 10.");
         if (options.Retry.BaseDelay < TimeSpan.Zero) failures.Add("Spp__Retry__BaseDelay must not be negative.");
         if (options.Retry.MaxDelay < options.Retry.BaseDelay) failures.Add("Spp__Retry__MaxDelay must not be less than Spp__Retry__BaseDelay.");

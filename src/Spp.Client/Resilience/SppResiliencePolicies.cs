@@ -9,7 +9,9 @@ using Polly.Timeout;
 namespace Spp.Client.Resilience;
 
 /// <summary>
-/// The Polly policies around every SPP request, outermost first: retry → circuit breaker → per-attempt timeout.
+/// The Polly policies around every SPP request, outermost first: retry → concurrency limit (bulkhead) → circuit breaker
+/// → per-attempt timeout. The bulkhead holds this process to <see cref="SppClientOptions.MaxConcurrentRequests"/> calls
+/// in flight (the others queue, in order); a retry's wait holds no slot, and an open circuit still fails at once.
 ///
 /// Retry policy per method, chosen so that a retry never duplicates a side effect:
 /// <list type="table">
@@ -68,8 +70,10 @@ public sealed class SppResiliencePolicies
             .OrResult(r => r.StatusCode == HttpStatusCode.TooManyRequests && RetryAfterWithinCap(r))
             .WaitAndRetryAsync(_options.Retry.MaxRetries, SleepDuration, OnRetry);
 
-        _idempotent = Policy.WrapAsync(idempotentRetry, breaker, timeout);
-        _nonIdempotent = Policy.WrapAsync(nonIdempotentRetry, breaker, timeout);
+        var bulkhead = Policy.BulkheadAsync<HttpResponseMessage>(_options.MaxConcurrentRequests, int.MaxValue);
+
+        _idempotent = Policy.WrapAsync(idempotentRetry, bulkhead, breaker, timeout);
+        _nonIdempotent = Policy.WrapAsync(nonIdempotentRetry, bulkhead, breaker, timeout);
     }
 
     /// <summary>Methods whose repetition has no further effect (RFC 9110 §9.2.2).</summary>

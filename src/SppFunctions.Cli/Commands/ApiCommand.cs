@@ -53,7 +53,12 @@ public sealed class ApiCommand(CliContext cli) : CliCommand<ApiSettings>(cli)
             Query = query,
             Body = body,
         };
-        foreach (var (name, value) in headers) request.Headers[name] = value;
+        foreach (var (name, value) in headers)
+        {
+            // Refused here too, before any setting is read: a CR/LF would otherwise end the header block.
+            if (SppHeaderGuard.Refusal(name, value) is { } refused) throw CliException.Usage(refused);
+            request.Headers[name] = value;
+        }
 
         await using var services = Cli.Spp(Cli.Settings(settings));
         var client = services.GetRequiredService<SppClient>();

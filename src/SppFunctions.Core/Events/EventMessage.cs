@@ -32,6 +32,10 @@ public sealed class EventMessage
     /// without reading it first; if the row changed since, the write fails on the ETag and the row is read after all.
     /// </summary>
     public string? LogETag { get; set; }
+    /// <summary>0, or how many times a transient failure re-scheduled this event (<see cref="Queueing.RetryScheduler"/>).</summary>
+    public int Retry { get; set; }
+    /// <summary>When the first transient failure of this event re-scheduled it (null until then).</summary>
+    public DateTimeOffset? RetryingSince { get; set; }
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {

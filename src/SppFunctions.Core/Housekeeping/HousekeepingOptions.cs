@@ -9,8 +9,12 @@ public sealed class HousekeepingOptions
     public const string SectionName = "Housekeeping";
     public const string DefaultSchedule = "0 30 3 * * *";
 
-    /// <summary>NCRONTAB schedule (six fields, with seconds) of the timer; it reads it as <c>%Housekeeping:Schedule%</c>. Default 03:30 UTC daily.</summary>
-    public string Schedule { get; set; } = DefaultSchedule;
+    /// <summary>
+    /// NCRONTAB schedule (six fields, with seconds) of the timer, e.g. <see cref="DefaultSchedule"/> (03:30 UTC daily).
+    /// Required: the timer reads it as <c>%Housekeeping:Schedule%</c>, and the Functions host would disable a timer whose
+    /// setting is missing while the app ran on, so the app refuses to start without it.
+    /// </summary>
+    public string? Schedule { get; set; }
 
     /// <summary>False: the timer fires but deletes nothing.</summary>
     public bool Enabled { get; set; } = true;
@@ -36,7 +40,11 @@ internal sealed class HousekeepingOptionsValidator : IValidateOptions<Housekeepi
     public ValidateOptionsResult Validate(string? name, HousekeepingOptions options)
     {
         var failures = new List<string>();
-        if (CrontabSchedule.TryParse(options.Schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true }) is null)
+        if (string.IsNullOrWhiteSpace(options.Schedule))
+        {
+            failures.Add($"Housekeeping__Schedule is required: the timer Housekeeping reads it as %Housekeeping:Schedule% and the Functions host disables a timer whose setting is missing. Set it, e.g. to {HousekeepingOptions.DefaultSchedule} (03:30 UTC daily).");
+        }
+        else if (CrontabSchedule.TryParse(options.Schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true }) is null)
         {
             failures.Add($"Housekeeping__Schedule must be an NCRONTAB expression with seconds, e.g. {HousekeepingOptions.DefaultSchedule} (got '{options.Schedule}').");
         }

@@ -13,6 +13,9 @@ using SppFunctions.Queueing;
 
 namespace SppFunctions.Polling;
 
+/// <summary>A poll run finished its work, but checking orders has kept failing: the run is reported as failed.</summary>
+public sealed class PollingFailedException(string message) : Exception(message);
+
 /// <summary>
 /// Turns SPP's order-message lists into a trigger: new messages on watched orders become
 /// <c>order_message.created</c> events on the events queue, the same path webhooks take.
@@ -30,6 +33,11 @@ namespace SppFunctions.Polling;
 ///    record stops a second emission, so overlapping runs or a crash mid-run never emit a message twice; the cursor
 ///    then moves forward by ETag;
 /// 5. removes orders that reached a closed status or were deleted (404), moves the watermark, and records a summary.
+///    The newest second (SPP's times are whole seconds) is listed once more by the next run that starts a second after
+///    it, in case a message was added to it after the list; from then on a quiet workspace costs one list call a run.
+/// A failed check of one order is contained (the watermark stays before it, so the next run checks it again); when
+/// checks fail in <see cref="FailingRunsLimit"/> runs in a row, the run throws <see cref="PollingFailedException"/>
+/// after saving its state and summary, so monitoring shows it failed.
 /// Every <see cref="PollingOptions.SweepInterval"/> a run also lists the watched orders by id (100 per call) to drop
 /// those closed or deleted without a new message, which the changed-orders call cannot see; it recounts the watched
 /// orders, a count the runs in between keep up to date with their own additions and removals.
@@ -154,7 +162,9 @@ public class OrderMessagePoller
             state.WatchedCount ??= await _watch.CountResolvedAsync(cancellationToken).ConfigureAwait(false);
             var countedDelta = run.ResolvedDelta; // removals by the sweep are in the count already
 
-            var (changed, newest) = await FindChangedOrdersAsync(state.Watermark, run, cancellationToken).ConfigureAwait(false);
+            var listStarted = _time.GetUtcNow();
+            var (changed, newest) = await FindChangedOrdersAsync(state.Watermark, state.WatermarkSettled, run, cancellationToken).ConfigureAwait(false);
+            var listAnswered = _time.GetUtcNow();
             var work = pending.Select(p => new CheckItem(p, null)).ToList();
             if (changed is null)
             {
@@ -185,7 +195,7 @@ public class OrderMessagePoller
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     run.Error($"order {key}: {ex.Message}");
-                    _logger.LogWarning("Polling order {Order} failed: {Reason}", key, ex.Message);
+                    _logger.LogWarning(ex, "Polling order {Order} failed", key);
                     lock (failedAt) failedAt.Add(listed?.LastMessageAt);
                 }
             }).ConfigureAwait(false);
@@ -194,16 +204,30 @@ public class OrderMessagePoller
 
             // Move the watermark forward, but not past an order whose check failed: it must show up as changed again.
             // With no watermark yet and no message anywhere, start from now (minus a margin for clock skew).
-            DateTimeOffset? watermark = newest ?? state.Watermark ?? started.AddMinutes(-5);
+            var previous = state.Watermark;
+            DateTimeOffset? watermark = newest is { } n && (previous is null || n > previous) ? n : previous ?? started.AddMinutes(-5);
             if (failedAt.Any(f => f is null))
             {
-                watermark = state.Watermark; // a failure we cannot place in time: keep the old watermark
+                watermark = previous; // a failure we cannot place in time: keep the old watermark
             }
             else if (failedAt.Count > 0 && failedAt.Min()!.Value.AddSeconds(-1) is var earliest && earliest < watermark)
             {
                 watermark = earliest;
             }
-            state.Watermark = watermark;
+            if (watermark != previous || failedAt.Count > 0)
+            {
+                // A new newest second: messages may still be added to it, so the next run re-checks it once.
+                state.Watermark = watermark;
+                state.WatermarkSeenAt = listAnswered;
+                state.WatermarkSettled = false;
+            }
+            else if (!state.WatermarkSettled && state.WatermarkSeenAt is { } seen && listStarted >= seen + TimeSpan.FromSeconds(1))
+            {
+                // This run's list began at least a second after the one that saw the watermark got its answer, so SPP's
+                // clock had left the watermark's second by then (whatever the skew): it was re-checked, once, for good.
+                state.WatermarkSettled = true;
+            }
+            state.FailingRuns = failedAt.Count > 0 ? state.FailingRuns + 1 : 0;
         }
         finally
         {
@@ -218,17 +242,32 @@ public class OrderMessagePoller
         var summary = await SaveAsync(run, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Poll run: {Watched} watched, {Checked} checked, {Calls} SPP calls, {Emitted} events, {Added} added, {Removed} removed, {Errors} errors in {Duration} ms",
             summary.OrdersWatched, summary.OrdersChecked, summary.ApiCalls, summary.EventsEmitted, summary.OrdersAdded, summary.OrdersRemoved, summary.Errors, summary.DurationMs);
+        if (state.FailingRuns >= FailingRunsLimit)
+        {
+            // One failed check is retried by the next run; failures run after run are a problem someone must see.
+            throw new PollingFailedException(
+                $"Checking orders failed in {state.FailingRuns} poll runs in a row ({summary.Errors} error(s) in this one); last error: {summary.LastError}");
+        }
         return summary;
     }
+
+    /// <summary>Runs in a row with failed order checks after which a run fails (shows as failed in monitoring).</summary>
+    public const int FailingRunsLimit = 3;
 
     /// <summary>
     /// The orders whose messages changed since the watermark, by integer id, and the newest <c>last_message_at</c>.
     /// Null "changed" means every watched order must be checked (no watermark yet).
     /// </summary>
-    private async Task<(Dictionary<string, SppOrder>? Changed, DateTimeOffset? Newest)> FindChangedOrdersAsync(DateTimeOffset? watermark, RunState run, CancellationToken cancellationToken)
+    /// <param name="settled">
+    /// True when the watermark's second was re-checked after it ended: only orders changed after it are listed. Until
+    /// then the list starts a second earlier, because SPP's times are whole seconds and a message may have been added
+    /// to the watermark's second after the run that saw it.
+    /// </param>
+    private async Task<(Dictionary<string, SppOrder>? Changed, DateTimeOffset? Newest)> FindChangedOrdersAsync(DateTimeOffset? watermark, bool settled, RunState run, CancellationToken cancellationToken)
     {
         var query = new SppListQuery { PageSize = watermark is null ? 1 : 100 }.OrderBy("last_message_at", descending: true);
-        if (watermark is { } since) query.WhereAfter("last_message_at", since.AddSeconds(-1));
+        var after = watermark is { } w0 ? settled ? w0 : w0.AddSeconds(-1) : (DateTimeOffset?)null;
+        if (after is { } since) query.WhereAfter("last_message_at", since);
         var changed = new Dictionary<string, SppOrder>();
         DateTimeOffset? newest = null;
         await foreach (var page in _spp.GetOrdersAsync(query, cancellationToken).AsPages(cancellationToken).ConfigureAwait(false))
@@ -239,7 +278,7 @@ public class OrderMessagePoller
             {
                 if (order.LastMessageAt is not { } at) { reachedWatermark = true; break; }
                 newest = newest is null || at > newest ? at : newest;
-                if (watermark is { } w && at < w.AddSeconds(-1)) { reachedWatermark = true; break; } // the filter was not applied: stop at the watermark
+                if (after is { } a && at <= a) { reachedWatermark = true; break; } // the filter was not applied: stop at the watermark
                 changed[order.Id] = order;
             }
             if (watermark is null || reachedWatermark) break;

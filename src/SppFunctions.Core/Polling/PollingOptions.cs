@@ -10,8 +10,12 @@ public sealed class PollingOptions
     public const string DefaultSchedule = "0 */1 * * * *";
     public static readonly IReadOnlyList<string> DefaultClosedStatuses = new[] { "Complete", "Cancelled" };
 
-    /// <summary>NCRONTAB schedule of the poller (six fields, with seconds). The timer trigger reads it as <c>%Polling:Schedule%</c>.</summary>
-    public string Schedule { get; set; } = DefaultSchedule;
+    /// <summary>
+    /// NCRONTAB schedule of the poller (six fields, with seconds), e.g. <see cref="DefaultSchedule"/>. Required: the timer
+    /// trigger reads it as <c>%Polling:Schedule%</c>, and the Functions host would disable a timer whose setting is
+    /// missing (with an error in its log) while the app ran on, so the app refuses to start without it.
+    /// </summary>
+    public string? Schedule { get; set; }
 
     /// <summary>False: the timer fires but does nothing, and order webhooks do not touch the watch set.</summary>
     public bool Enabled { get; set; } = true;
@@ -54,7 +58,11 @@ internal sealed class PollingOptionsValidator : IValidateOptions<PollingOptions>
     public ValidateOptionsResult Validate(string? name, PollingOptions options)
     {
         var failures = new List<string>();
-        if (CrontabSchedule.TryParse(options.Schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true }) is null)
+        if (string.IsNullOrWhiteSpace(options.Schedule))
+        {
+            failures.Add($"Polling__Schedule is required: the timer PollOrderMessages reads it as %Polling:Schedule% and the Functions host disables a timer whose setting is missing. Set it, e.g. to {PollingOptions.DefaultSchedule} (every minute).");
+        }
+        else if (CrontabSchedule.TryParse(options.Schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true }) is null)
         {
             failures.Add($"Polling__Schedule must be an NCRONTAB expression with seconds, e.g. {PollingOptions.DefaultSchedule} (got '{options.Schedule}').");
         }

@@ -50,6 +50,15 @@ public sealed class PollerState : ITableEntity
     public ETag ETag { get; set; }
 
     public DateTimeOffset? Watermark { get; set; }
+    /// <summary>When (this app's clock) the list call that first saw <see cref="Watermark"/> had its answer.</summary>
+    public DateTimeOffset? WatermarkSeenAt { get; set; }
+    /// <summary>
+    /// True once a list call that started at least a second after <see cref="WatermarkSeenAt"/> re-checked the watermark's
+    /// second: no message can be added to that second any more, so later runs list only orders changed after it.
+    /// </summary>
+    public bool WatermarkSettled { get; set; }
+    /// <summary>Runs in a row in which checking some order failed (a run fails once this reaches the limit).</summary>
+    public int FailingRuns { get; set; }
     public DateTimeOffset? LastSweepAt { get; set; }
     public bool Bootstrapped { get; set; }
     public string? LeaseOwner { get; set; }

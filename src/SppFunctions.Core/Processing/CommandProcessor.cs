@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using SppFunctions.Events;
 using SppFunctions.Processing.Actions;
+using SppFunctions.Queueing;
 using SppFunctions.Storage;
 
 namespace SppFunctions.Processing;
@@ -26,15 +27,17 @@ public partial class CommandProcessor
     private readonly ActionRecordStore _records;
     private readonly EventLog _log;
     private readonly PayloadStore _payloads;
+    private readonly RetryScheduler _retries;
     private readonly TimeProvider _time;
     private readonly ILogger<CommandProcessor> _logger;
 
-    public CommandProcessor(IdempotentActionRunner runner, ActionRecordStore records, EventLog log, PayloadStore payloads, TimeProvider time, ILogger<CommandProcessor> logger)
+    public CommandProcessor(IdempotentActionRunner runner, ActionRecordStore records, EventLog log, PayloadStore payloads, RetryScheduler retries, TimeProvider time, ILogger<CommandProcessor> logger)
     {
         _runner = runner;
         _records = records;
         _log = log;
         _payloads = payloads;
+        _retries = retries;
         _time = time;
         _logger = logger;
     }
@@ -42,8 +45,11 @@ public partial class CommandProcessor
     [GeneratedRegex(@"^[A-Za-z0-9_.:-]{1,100}\z")]
     private static partial Regex IdShape();
 
-    /// <summary>A parsed command: its id, the action, and the log row it belongs to.</summary>
-    public sealed record Command(string Id, PlannedAction Action, string EventId, int Replay);
+    /// <summary>
+    /// A parsed command: its id, the action, the log row it belongs to, and (set by <see cref="RetryScheduler"/>) how
+    /// often it was re-scheduled and since when.
+    /// </summary>
+    public sealed record Command(string Id, PlannedAction Action, string EventId, int Replay, int Retry = 0, DateTimeOffset? RetryingSince = null);
 
     /// <param name="insertedAt">When the message was put on the queue (names the log row of a new command).</param>
     public virtual async Task ProcessAsync(string messageText, long dequeueCount, DateTimeOffset insertedAt, CancellationToken cancellationToken)
@@ -60,6 +66,7 @@ public partial class CommandProcessor
         }
 
         command = await WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
+        dequeueCount += command.Retry; // attempts so far: the deliveries of this copy and of the re-scheduled ones before it
         var name = $"command.{command.Action.Type}";
         await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
             ? null
@@ -72,10 +79,17 @@ public partial class CommandProcessor
         }
         catch (RetryLaterException ex)
         {
-            await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
-                ? null // another delivery settled it meanwhile
-                : Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, ex.Message, entry?.PayloadBlob, command.Replay), cancellationToken).ConfigureAwait(false);
-            throw;
+            var plan = _retries.Plan(command.Retry, command.RetryingSince, ex.RetryAfter);
+            if (plan is not null)
+            {
+                // The row first: if the send fails, the exception lets the queue redeliver this message instead.
+                await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
+                    ? null // another delivery settled it meanwhile
+                    : Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, RetryScheduler.Scheduled(plan, ex.Message), entry?.PayloadBlob, command.Replay), cancellationToken).ConfigureAwait(false);
+                await _retries.ScheduleAsync(RetryQueue.Commands, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            outcome = new ActionOutcome("command", ActionStatus.Failed, null, RetryScheduler.GaveUp(dequeueCount, command.RetryingSince ?? now, _time.GetUtcNow(), ex.Message), AlreadyDone: false);
         }
 
         string? archived = null;
@@ -132,7 +146,7 @@ public partial class CommandProcessor
             return false;
         }
         var type = obj["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
-        var known = new[] { "id", "type", "replay" };
+        var known = new[] { "id", "type", "replay", "retry", "retryingSince" };
         PlannedAction? action = null;
         error = "";
         switch (type)
@@ -180,10 +194,12 @@ public partial class CommandProcessor
         if (action is null) return false;
 
         var replay = obj["replay"] is JsonValue rv && rv.TryGetValue<int>(out var r) ? r : 0;
+        var retry = obj["retry"] is JsonValue rtv && rtv.TryGetValue<int>(out var rt) ? rt : 0;
+        DateTimeOffset? retryingSince = obj["retryingSince"] is JsonValue rsv && rsv.TryGetValue<DateTimeOffset>(out var rs) ? rs : null;
         // The log id is derived, never taken from the message: a command cannot take over another event's row. Its
         // first value is remembered per command id (WithLogIdAsync), so redeliveries and replays share one row.
         var eventId = EventIds.Create($"command.{type}", id, insertedAt.ToUnixTimeSeconds(), id);
-        command = new Command(id, action, eventId, replay);
+        command = new Command(id, action, eventId, replay, retry, retryingSince);
         return true;
     }
 

@@ -6,6 +6,7 @@ using SppFunctions.Events;
 using SppFunctions.Processing.Actions;
 using SppFunctions.Processing.Handlers;
 using SppFunctions.Processing.Rules;
+using SppFunctions.Queueing;
 using SppFunctions.Storage;
 
 namespace SppFunctions.Processing;
@@ -15,8 +16,9 @@ namespace SppFunctions.Processing;
 /// row received → processing → succeeded / failed, and runs every matching rule's actions in order, then the matching
 /// custom handlers, each at most once in effect (<see cref="IdempotentActionRunner"/>).
 /// A permanent failure of an action ends its rule (later actions of that rule depend on it) and fails the event without
-/// a retry; a transient one throws <see cref="RetryLaterException"/> so the queue redelivers the message, and actions
-/// that already succeeded are skipped then.
+/// a retry; a transient one (<see cref="RetryLaterException"/>) re-schedules the event on a growing schedule
+/// (<see cref="RetryScheduler"/>) until <c>Retries__GiveUpAfter</c>, then fails it; actions that already succeeded are
+/// skipped by every later attempt.
 /// </summary>
 public class EventProcessor
 {
@@ -26,11 +28,12 @@ public class EventProcessor
     private readonly ActionRecordStore _records;
     private readonly EventLog _log;
     private readonly PayloadStore _payloads;
+    private readonly RetryScheduler _retries;
     private readonly TimeProvider _time;
     private readonly ILogger<EventProcessor> _logger;
 
     public EventProcessor(RuleSet rules, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner, ActionRecordStore records,
-        EventLog log, PayloadStore payloads, TimeProvider time, ILogger<EventProcessor> logger)
+        EventLog log, PayloadStore payloads, RetryScheduler retries, TimeProvider time, ILogger<EventProcessor> logger)
     {
         _rules = rules;
         // Handlers and their patterns are fixed for the life of the app: compile the patterns once, not per event.
@@ -39,12 +42,13 @@ public class EventProcessor
         _records = records;
         _log = log;
         _payloads = payloads;
+        _retries = retries;
         _time = time;
         _logger = logger;
     }
 
     /// <param name="messageText">The queue message (already Base64-decoded by the trigger).</param>
-    /// <param name="dequeueCount">How many times the queue has delivered it (1 the first time).</param>
+    /// <param name="dequeueCount">How many times the queue has delivered this message (1 the first time).</param>
     public virtual async Task ProcessAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
     {
         EventMessage message;
@@ -60,6 +64,7 @@ public class EventProcessor
         }
 
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["EventId"] = message.Id, ["EventName"] = message.Event });
+        dequeueCount += message.Retry; // attempts so far: the deliveries of this copy and of the re-scheduled ones before it
         var payload = await ReadPayloadAsync(message, cancellationToken).ConfigureAwait(false);
         if (payload is null)
         {
@@ -112,21 +117,40 @@ public class EventProcessor
         }
         catch (RetryLaterException ex)
         {
-            _logger.LogWarning("Event {EventId} ({EventName}) attempt {Attempt} will be retried: {Reason}", message.Id, message.Event, dequeueCount, ex.Message);
-            await _log.TransitionAsync(message.Id, entry =>
-            {
-                // Another delivery may have settled the event while this one waited (e.g. for the action it held).
-                if (entry?.IsSettled(message.Replay) == true) return null;
-                entry = Mark(entry, message, EventStatus.Processing, dequeueCount, _time.GetUtcNow());
-                entry.Error = Truncate(ex.Message);
-                return entry;
-            }, cancellationToken, known).ConfigureAwait(false);
-            throw;
+            if (await RetryLaterAsync(message, messageText, dequeueCount, ex, known, cancellationToken).ConfigureAwait(false)) return;
+            failures.Add(RetryScheduler.GaveUp(dequeueCount, message.RetryingSince ?? _time.GetUtcNow(), _time.GetUtcNow(), ex.Message));
         }
 
         await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known).ConfigureAwait(false);
         _logger.LogInformation("Event {EventId} ({EventName}) {Status}: {Actions} action(s), {Failures} failure(s)",
             message.Id, message.Event, failures.Count == 0 ? "succeeded" : "failed", ran, failures.Count);
+    }
+
+    /// <summary>
+    /// Re-schedules the event after a transient failure (the row says why and when the next attempt is due), or returns
+    /// false when its retry window is over and it is to be marked failed. The row is written before the new message is
+    /// sent: if the send fails, the exception lets the queue redeliver this message instead.
+    /// </summary>
+    private async Task<bool> RetryLaterAsync(EventMessage message, string messageText, long attempts, RetryLaterException ex, EventLogEntry? known, CancellationToken cancellationToken)
+    {
+        var plan = _retries.Plan(message.Retry, message.RetryingSince, ex.RetryAfter);
+        if (plan is null)
+        {
+            _logger.LogError("Event {EventId} ({EventName}) failed after {Attempts} attempt(s) since {Since:O}: {Reason}", message.Id, message.Event, attempts, message.RetryingSince, ex.Message);
+            return false;
+        }
+        _logger.LogWarning("Event {EventId} ({EventName}) attempt {Attempt} will be retried in {DelaySeconds} s: {Reason}",
+            message.Id, message.Event, attempts, (int)plan.Delay.TotalSeconds, ex.Message);
+        await _log.TransitionAsync(message.Id, entry =>
+        {
+            // Another delivery may have settled the event while this one waited (e.g. for the action it held).
+            if (entry?.IsSettled(message.Replay) == true) return null;
+            entry = Mark(entry, message, EventStatus.Processing, attempts, _time.GetUtcNow());
+            entry.Error = Truncate(RetryScheduler.Scheduled(plan, ex.Message));
+            return entry;
+        }, cancellationToken, known).ConfigureAwait(false);
+        await _retries.ScheduleAsync(RetryQueue.Events, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     private static async Task RunIdempotentAsync(IEventHandler handler, EventContext context, CancellationToken cancellationToken)

@@ -6,12 +6,13 @@ using SppFunctions.Processing.Actions;
 using SppFunctions.Processing.Handlers;
 using SppFunctions.Processing.Rules;
 using SppFunctions.Processing.Templates;
+using SppFunctions.Queueing;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 public static class ProcessingServiceCollectionExtensions
 {
-    /// <summary>Event and command processing: rules, actions, at-most-once records, poison handling, replay.</summary>
+    /// <summary>Event and command processing: rules, actions, at-most-once records, re-scheduled retries, poison handling, replay.</summary>
     public static IServiceCollection AddEventProcessing(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ProcessingOptions>().Bind(configuration.GetSection(ProcessingOptions.SectionName)).ValidateOnStart();
@@ -20,6 +21,8 @@ public static class ProcessingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProcessingOptions>, ProcessingOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ForwardOptions>, ForwardOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RulesOptions>, RulesOptionsValidator>());
+        services.AddOptions<RetryOptions>().Bind(configuration.GetSection(RetryOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetryOptions>, RetryOptionsValidator>());
 
         // Rule secrets (RuleSecrets__NAME, e.g. a Slack webhook URL as a Key Vault reference) for {{ secrets.NAME }}.
         var secrets = configuration.GetSection(TemplateEngine.SecretsSection).GetChildren()
@@ -40,6 +43,7 @@ public static class ProcessingServiceCollectionExtensions
         services.TryAddSingleton<ActionRecordStore>();
         services.TryAddSingleton<ActionExecutor>();
         services.TryAddSingleton<IdempotentActionRunner>();
+        services.TryAddSingleton<RetryScheduler>();
         services.TryAddSingleton<EventProcessor>();
         services.TryAddSingleton<CommandProcessor>();
         services.TryAddSingleton<PoisonHandler>();

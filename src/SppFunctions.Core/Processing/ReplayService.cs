@@ -76,6 +76,9 @@ public class ReplayService
             {
                 var command = JsonNode.Parse((await _payloads.ReadAsync(entry.PayloadBlob, cancellationToken).ConfigureAwait(false)).ToString())!.AsObject();
                 command["replay"] = generation;
+                // A replay starts a retry window of its own.
+                command.Remove("retry");
+                command.Remove("retryingSince");
                 await _commands.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
                 await _commands.SendMessageAsync(BinaryData.FromString(command.ToJsonString()), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
             }

@@ -69,6 +69,7 @@ public class EventPublisher
 
     /// <summary>Queues an event unless its id was seen within <paramref name="dedupeWindow"/>.</summary>
     /// <exception cref="StorageUnavailableException">Storage failed; everything written was rolled back.</exception>
+    /// <remarks>Any other exception (a bug) is logged as an error and rethrown as it is, after the same rollback.</remarks>
     public virtual async Task<PublishResult> PublishAsync(NewEvent evt, TimeSpan dedupeWindow, CancellationToken cancellationToken)
     {
         string? blob = null;
@@ -148,12 +149,34 @@ public class EventPublisher
             // Also when the host is shutting down (cancelled): the rollback runs on its own timeout, so a stopped
             // request never leaves a half-stored event behind.
             var cancelled = ex is OperationCanceledException && cancellationToken.IsCancellationRequested;
-            _logger.LogWarning(cancelled ? null : ex, "Could not queue event {EventId} ({EventName}){Why}; rolling back", evt.Id, evt.Name, cancelled ? " (cancelled)" : "");
+            var storage = !cancelled && IsStorageFailure(ex);
+            if (cancelled || storage)
+            {
+                _logger.LogWarning(cancelled ? null : ex, "Could not queue event {EventId} ({EventName}){Why}; rolling back", evt.Id, evt.Name, cancelled ? " (cancelled)" : "");
+            }
+            else
+            {
+                // A bug, not an outage: say so, with its stack. The caller answers 500.
+                _logger.LogError(ex, "Queueing event {EventId} ({EventName}) failed unexpectedly; rolling back", evt.Id, evt.Name);
+            }
             await RollBackAsync(evt.Id, blob, logEtag, receipt, dedupeOwner).ConfigureAwait(false);
-            if (cancelled) throw;
+            if (!storage) throw;
             throw new StorageUnavailableException($"Storage is unavailable: event {evt.Id} was not queued.", ex);
         }
     }
+
+    /// <summary>
+    /// True for a failure of storage itself: an error answer from the service (or none: the Azure SDK reports transport
+    /// failures as <see cref="RequestFailedException"/>, and exhausted retries as an <see cref="AggregateException"/>
+    /// of them), a network timeout, or a connection that broke. Anything else is a bug and is not dressed up as an outage.
+    /// </summary>
+    public static bool IsStorageFailure(Exception ex) => ex switch
+    {
+        RequestFailedException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsStorageFailure),
+        OperationCanceledException or TimeoutException or IOException or HttpRequestException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
 
     /// <summary>
     /// Room the queue message takes besides the payload: its other fields (names escaped at worst to twice their
@@ -195,9 +218,16 @@ public class EventPublisher
         {
             await _queue.DeleteMessageAsync(receipt.MessageId, receipt.PopReceipt).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex) when (ex.Status == 404)
+        catch (RequestFailedException ex) when (IsTaken(ex))
         {
-            // Already taken by the processor; processing is idempotent per event id.
+            // Already taken by a queue trigger (of this or another instance: its receive changed the pop receipt), or
+            // already processed and deleted. Processing is idempotent per event id, so that copy is harmless: withdrawn.
+            _logger.LogInformation("Event message {MessageId} was already taken by a queue trigger ({Status} {ErrorCode}); treated as withdrawn",
+                receipt.MessageId, ex.Status, ex.ErrorCode);
         }
     }
+
+    /// <summary>A delete that failed because the message is no longer this sender's: 404, or 400 PopReceiptMismatch.</summary>
+    private static bool IsTaken(RequestFailedException ex) =>
+        ex.Status == 404 || (ex.Status == 400 && ex.ErrorCode == "PopReceiptMismatch");
 }

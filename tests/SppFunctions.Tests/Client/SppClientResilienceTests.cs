@@ -132,9 +132,10 @@ public class SppClientResilienceTests
     [Fact]
     public async Task Post_is_not_retried_after_an_attempt_timeout()
     {
-        await using var h = await SppClientHarness.StartAsync(o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+        // An attempt timeout generous enough for a loaded machine, against a fault that hangs until the client leaves.
+        await using var h = await SppClientHarness.StartAsync(o => o.AttemptTimeout = TimeSpan.FromSeconds(2));
         var order = h.Server.Store.AddOrder();
-        h.Server.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromSeconds(2), Times = 1, Method = "POST" });
+        h.Server.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromMinutes(5), Times = 1, Method = "POST" });
 
         var ex = await Assert.ThrowsAsync<SppRequestFailedException>(() =>
             h.Client.CreateOrderMessageAsync(order["id"]!.ToString(), new SppNewMessage { Message = "once" }));
@@ -160,9 +161,10 @@ public class SppClientResilienceTests
     [Fact]
     public async Task Get_is_retried_after_an_attempt_timeout_and_a_dropped_connection()
     {
-        await using var h = await SppClientHarness.StartAsync(o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+        // An attempt timeout generous enough for a loaded machine, against a fault that hangs until the client leaves.
+        await using var h = await SppClientHarness.StartAsync(o => o.AttemptTimeout = TimeSpan.FromSeconds(2));
         var order = h.Server.Store.AddOrder();
-        h.Server.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromSeconds(2), Times = 1, Method = "GET" });
+        h.Server.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromMinutes(5), Times = 1, Method = "GET" });
         h.Server.InjectFault(new FaultRule(FaultKind.Drop) { Times = 1, Method = "GET" });
 
         var got = await h.Client.GetOrderAsync(order["id"]!.ToString());
@@ -207,7 +209,8 @@ public class SppClientResilienceTests
             o.CircuitBreaker.MinimumThroughput = 4;
             o.CircuitBreaker.FailureRatio = 0.5;
             o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
-            o.CircuitBreaker.BreakDuration = TimeSpan.FromMilliseconds(700);
+            // Long enough that even a stalled machine is still within the break at the fifth call.
+            o.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(3);
         });
         var order = h.Server.Store.AddOrder();
         h.Server.InjectFault(FaultRule.Fail(500, times: 4));
@@ -220,7 +223,7 @@ public class SppClientResilienceTests
         Assert.Contains("circuit breaker is open", open.Message);
         Assert.Equal(4, h.Server.Requests.Count);
 
-        await Task.Delay(900);
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
         var got = await h.Client.GetOrderAsync(order["id"]!.ToString());
         Assert.Equal(order["id"]!.ToString(), got.Id);
         Assert.Equal(5, h.Server.Requests.Count);

@@ -61,6 +61,21 @@ public class StartupTests
     }
 
     [Theory]
+    [InlineData("Polling:Schedule", "Polling__Schedule is required: the timer PollOrderMessages reads it as %Polling:Schedule%")]
+    [InlineData("Housekeeping:Schedule", "Housekeeping__Schedule is required: the timer Housekeeping reads it as %Housekeeping:Schedule%")]
+    public async Task A_missing_timer_schedule_stops_start_up_naming_the_setting(string key, string expected)
+    {
+        var values = SampleSettings();
+        values["Spp:BaseUrl"] = "https://acme.spp.co/api/";
+        values["Spp:ApiKey"] = "a-real-looking-key";
+        values["Spp:WebhookTokens:0"] = "a-webhook-token";
+        values.Remove(key);
+        using var host = Build(values);
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+        Assert.Contains(expected, Messages(ex));
+    }
+
+    [Theory]
     [InlineData("Rules:Path", "/nonexistent/rules.json", "rules.json does not exist")]
     [InlineData("Polling:Schedule", "every minute", "Polling__Schedule must be an NCRONTAB expression")]
     [InlineData("Webhooks:MaxBodyBytes", "10", "Webhooks__MaxBodyBytes must be between")]

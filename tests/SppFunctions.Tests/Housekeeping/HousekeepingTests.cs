@@ -456,11 +456,12 @@ public class HousekeepingTests
     }
 
     [Fact]
-    public async Task Defaults_are_daily_at_half_past_three_with_7_30_and_90_days()
+    public async Task Defaults_are_7_30_and_90_days_and_the_sample_runs_daily_at_half_past_three()
     {
         await using var app = await AppHarness.StartAsync();
         var options = app.Get<IOptions<HousekeepingOptions>>().Value;
-        Assert.Equal("0 30 3 * * *", options.Schedule);
+        Assert.Equal("0 30 3 * * *", HousekeepingOptions.DefaultSchedule);
+        Assert.Contains("\"Housekeeping__Schedule\": \"0 30 3 * * *\"", File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "local.settings.sample.json")));
         Assert.Equal(TimeSpan.FromDays(7), options.PollRunRetention);
         Assert.Equal(TimeSpan.FromDays(30), options.EventRetention);
         Assert.Equal(TimeSpan.FromDays(90), options.FailedEventRetention);

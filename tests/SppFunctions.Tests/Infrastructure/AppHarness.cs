@@ -105,6 +105,9 @@ public sealed class AppHarness : IAsyncDisposable
             ["Spp:WebhookTokens:0"] = Token,
             ["Spp:WebhookTokens:1"] = SecondToken,
             ["Processing:ActionLease"] = "00:01:00",
+            // Required (the timers read them), as local.settings.sample.json and infra set them.
+            ["Polling:Schedule"] = SppFunctions.Polling.PollingOptions.DefaultSchedule,
+            ["Housekeeping:Schedule"] = SppFunctions.Housekeeping.HousekeepingOptions.DefaultSchedule,
             // Tests inject long runs of failures; keep the breaker out of them unless a test turns it on.
             ["Spp:CircuitBreaker:MinimumThroughput"] = "100000",
         };
@@ -120,6 +123,8 @@ public sealed class AppHarness : IAsyncDisposable
         if (fakeTime) time ??= NewFakeTime();
         if (time is not null) collection.AddSingleton<TimeProvider>(time);
         collection.AddSppFunctions(configuration);
+        // Remembers re-scheduled messages, so the queue drivers can make them visible when (fake) time says so.
+        collection.AddSingleton<SppFunctions.Queueing.RetryScheduler, RecordingRetryScheduler>();
         services?.Invoke(collection);
         return new AppHarness(collection.BuildServiceProvider(validateScopes: true), spp, names, time) { _ownsSpp = ownsSpp };
     }

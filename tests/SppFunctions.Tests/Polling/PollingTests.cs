@@ -480,6 +480,68 @@ public class PollingTests
     }
 
     [Fact]
+    public async Task After_a_burst_in_one_second_the_newest_second_is_rechecked_once_and_then_a_run_costs_one_call()
+    {
+        await using var w = await World.StartAsync();
+        var orders = Enumerable.Range(0, 5).Select(_ => w.Store.AddOrder()).ToList();
+        foreach (var o in orders) await w.Watch.AddAsync(o["id"]!.ToString(), "test", w.Time.GetUtcNow(), CancellationToken.None);
+        await w.RunAsync(); // first sight: baselines
+        await w.RunAsync();
+
+        // A burst: five orders get a message in the same second.
+        w.Time.Advance(TimeSpan.FromMinutes(1));
+        foreach (var o in orders) w.Store.AddOrderMessage(o["id"]!.ToString(), $"burst {o["id"]}");
+        var burst = await w.RunAsync();
+        var runs = new List<PollRun>();
+        for (var i = 0; i < 6; i++) runs.Add(await w.RunAsync());
+
+        Assert.Equal(5, burst.EventsEmitted);
+        Assert.Equal(1 + 5, runs[0].ApiCalls); // the newest second, re-checked once after it ended
+        Assert.All(runs.Skip(1), r => Assert.Equal(1, r.ApiCalls)); // then one list call per run: nothing changed
+        Assert.All(runs, r => Assert.Equal(0, r.EventsEmitted));
+
+        // A new message after the quiet runs is found, and its second is re-checked once too.
+        w.ClientWrites(orders[2], "later");
+        var later = await w.RunAsync();
+        var after = await w.RunAsync();
+        var quiet = await w.RunAsync();
+        Assert.Equal(1, later.EventsEmitted);
+        Assert.Equal(1 + 1, after.ApiCalls);
+        Assert.Equal(1, quiet.ApiCalls);
+        Assert.Equal(6, Texts(await w.EventsAsync()).Count());
+    }
+
+    [Fact]
+    public async Task Runs_whose_order_checks_keep_failing_fail_from_the_third_in_a_row_and_log_the_exception()
+    {
+        await using var w = await World.StartAsync(new() { ["Spp:Retry:MaxRetries"] = "0" });
+        var order = w.Store.AddOrder();
+        await w.Watch.AddAsync(order["id"]!.ToString(), "test", w.Time.GetUtcNow(), CancellationToken.None);
+        await w.RunAsync();
+        w.ClientWrites(order, "important");
+        w.Spp.InjectFault(FaultRule.Fail(500, times: null, method: "GET", pathPrefix: "/api/order_messages"));
+
+        var first = await w.RunAsync();
+        var second = await w.RunAsync();
+        var third = await Assert.ThrowsAsync<PollingFailedException>(() => w.RunAsync());
+        w.Spp.ClearFaults();
+        var recovered = await w.RunAsync();
+
+        Assert.Equal(1, first.Errors);
+        Assert.Equal(1, second.Errors);
+        Assert.Contains("failed in 3 poll runs in a row", third.Message);
+        Assert.Contains("500", third.Message);
+        Assert.Equal(1, recovered.EventsEmitted);
+        Assert.Equal(0, recovered.Errors);
+        // The failure is logged with its exception (type and stack), not only its message.
+        var failures = w.App.Logs.GetSnapshot().Where(r => r.Message.Contains($"Polling order {order["id"]} failed", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, failures.Count);
+        Assert.All(failures, r => Assert.IsType<Spp.Client.SppRequestFailedException>(r.Exception));
+        // Every run, the failed ones too, left its summary.
+        Assert.Equal(5, (await w.App.Get<PollRunStore>().LatestAsync(10, CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task Each_run_records_a_summary()
     {
         await using var w = await World.StartAsync(new() { ["Polling:Enabled"] = "true" });

@@ -55,6 +55,7 @@ public class CommandTests
         await driver.DrainAsync();
 
         Assert.Equal(0, driver.Failures);
+        Assert.Empty(driver.Retries);
         var row = Assert.Single(await app.RowsAsync(app.Names.EventsTable));
         Assert.Equal(EventStatus.Failed, row.GetString("Status"));
         Assert.Contains(error, row.GetString("Error"));

@@ -57,6 +57,7 @@ public class CustomHandlerTests
         var driver = app.Driver();
         await driver.DrainAsync();
         Assert.Equal(0, driver.Failures);
+        Assert.Empty(driver.Retries);
         var row = await app.EventRowAsync(evt.Id);
         Assert.Equal(EventStatus.Failed, row!.Status);
         Assert.Contains("handler VipOrderHandler: The event has no data.id.", row.Error);

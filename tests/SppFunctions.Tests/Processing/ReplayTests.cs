@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using SppFunctions.FakeSpp;
 using SppFunctions.Functions.Ops;
 using SppFunctions.Storage;
@@ -26,23 +27,28 @@ public class ReplayTests
     }
 
     [Fact]
-    public async Task An_event_that_keeps_failing_lands_in_the_poison_queue_is_marked_failed_and_replays_without_repeating_done_actions()
+    public async Task An_event_that_keeps_failing_is_retried_on_the_schedule_then_marked_failed_and_replays_without_repeating_done_actions()
     {
-        await using var app = await AppHarness.StartAsync(rules: TwoStepRule);
+        // A retry window of 30 minutes: retries after 30 s, 1, 2, 5 and 10 min, the last one at the end of the window.
+        await using var app = await AppHarness.StartAsync(new() { ["Retries:GiveUpAfter"] = "00:30:00" }, rules: TwoStepRule, fakeTime: true);
         var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder());
         app.Spp.InjectFault(FaultRule.Fail(503, times: null, method: "PUT"));
+        var started = app.Time!.GetUtcNow();
         var evt = await app.EnqueueEventAsync("order.created", order);
         var driver = app.Driver();
 
         await driver.DrainAsync();
 
-        Assert.Equal(QueueDriver.MaxDequeueCount, driver.Failures);
+        Assert.Equal(0, driver.Failures); // no delivery threw: each transient failure re-scheduled the event
+        Assert.Equal(6, driver.Retries.Count);
+        Assert.Equal(started + TimeSpan.FromMinutes(30), driver.Retries[^1].DueAt);
         var failed = await app.EventRowAsync(evt.Id);
         Assert.Equal(EventStatus.Failed, failed!.Status);
-        Assert.Contains($"Moved to the poison queue after {QueueDriver.MaxDequeueCount} attempt(s)", failed.Error);
-        Assert.Contains("Last error: Action two-step.1", failed.Error);
+        Assert.Equal(7, failed.Attempts);
+        Assert.Contains("Gave up after 7 attempt(s) over 30 min of transient failures. Last error: Action two-step.1", failed.Error);
         Assert.NotNull(failed.PayloadBlob);
         Assert.Empty(await app.PeekAllAsync(app.Names.EventsPoisonQueue));
+        Assert.Empty(await app.PeekAllAsync(app.Names.EventsQueue));
 
         app.Spp.ClearFaults();
         var (status, report) = await Replay(app, $$"""{ "ids": ["{{evt.Id}}"] }""");
@@ -56,6 +62,31 @@ public class ReplayTests
         Assert.Equal(1, done.Replays);
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>())); // step one was not repeated
         Assert.Equal("step two", app.Spp.Store.GetOrder(order["id"]!.GetValue<string>())!["note"]!.GetValue<string>());
+    }
+
+    /// <summary>Fails every move of an event-log row to "processing", as a crash of the worker would.</summary>
+    private sealed class CrashingEventLog(Azure.Data.Tables.TableServiceClient tables, StorageNames names) : EventLog(tables, names)
+    {
+        public override Task<EventLogEntry?> TransitionAsync(string id, Func<EventLogEntry?, EventLogEntry?> change, CancellationToken cancellationToken, EventLogEntry? known = null) =>
+            base.TransitionAsync(id, entry => change(entry) is { Status: EventStatus.Processing } ? throw new InvalidOperationException("Simulated crash") : change(entry), cancellationToken, known);
+    }
+
+    [Fact]
+    public async Task A_message_that_crashes_the_worker_on_every_delivery_lands_in_the_poison_queue_and_is_marked_failed()
+    {
+        await using var app = await AppHarness.StartAsync(rules: TwoStepRule, services: s => s.AddSingleton<EventLog, CrashingEventLog>());
+        var evt = await app.EnqueueEventAsync("order.created", FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder()));
+        var driver = app.Driver();
+
+        await driver.DrainAsync();
+
+        Assert.Equal(QueueDriver.MaxDequeueCount, driver.Failures);
+        Assert.Empty(driver.Retries);
+        var failed = await app.EventRowAsync(evt.Id);
+        Assert.Equal(EventStatus.Failed, failed!.Status);
+        Assert.Contains("Moved to the poison queue", failed.Error);
+        Assert.NotNull(failed.PayloadBlob);
+        Assert.Empty(app.Spp.Requests);
     }
 
     [Fact]
@@ -129,15 +160,19 @@ public class ReplayTests
     }
 
     [Fact]
-    public async Task A_command_that_reached_the_poison_queue_can_be_replayed()
+    public async Task A_command_that_failed_after_its_retries_can_be_replayed()
     {
-        await using var app = await AppHarness.StartAsync();
+        await using var app = await AppHarness.StartAsync(new() { ["Retries:GiveUpAfter"] = "00:10:00" }, fakeTime: true);
         var order = app.Spp.Store.AddOrder();
         app.Spp.InjectFault(FaultRule.Fail(503, times: null, method: "PUT"));
         await app.SendCommandAsync($$"""{ "id": "sync-9", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "n" } }""");
-        await app.Driver().DrainAsync();
+        var driver = app.Driver();
+        await driver.DrainAsync();
         var row = Assert.Single(await app.RowsAsync(app.Names.EventsTable));
         Assert.Equal(EventStatus.Failed, row.GetString("Status"));
+        Assert.Contains("Gave up after 6 attempt(s) over 10 min", row.GetString("Error"));
+        Assert.Equal(5, driver.Retries.Count); // 0.5, 1.5, 3.5, 8.5 min and the end of the window
+        Assert.All(driver.Retries, r => Assert.Equal(app.Names.CommandsQueue, r.Queue));
 
         app.Spp.ClearFaults();
         var (_, report) = await Replay(app, $$"""{ "ids": ["{{row.RowKey}}"] }""");

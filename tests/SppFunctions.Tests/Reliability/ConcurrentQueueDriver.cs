@@ -15,6 +15,8 @@ namespace SppFunctions.Tests.Reliability;
 /// that failed stays invisible until the round ends (as it would for host.json's visibilityTimeout), so each message
 /// is tried at most once per round. Between rounds no attempt is in flight, and <c>betweenRounds</c> may move a
 /// FakeTimeProvider past the action leases of attempts that "crashed", which real time would have expired.
+/// Messages the app re-scheduled after a transient failure become visible at the end of the round in which they are
+/// due by the fake clock; a round with nothing to do moves the clock to the next one due.
 /// </summary>
 public sealed class ConcurrentQueueDriver(AppHarness app, int workers)
 {
@@ -31,8 +33,13 @@ public sealed class ConcurrentQueueDriver(AppHarness app, int workers)
     /// <summary>Exceptions that are neither a planned retry nor a simulated crash.</summary>
     public ConcurrentBag<Exception> Unexpected { get; } = new();
 
+    /// <summary>Transient failures re-scheduled while this driver ran.</summary>
+    public int Retries { get; private set; }
+
     public async Task DrainAsync(int maxRounds, Func<int, Task>? betweenRounds = null, Action<string>? log = null)
     {
+        var recorder = QueueDriver.Recorder(app);
+        var retriesBefore = recorder.All.Count;
         var functions = app.Function<ProcessingFunctions>();
         var queue = app.Queue(app.Names.EventsQueue);
         var poison = app.Queue(app.Names.EventsPoisonQueue);
@@ -87,12 +94,17 @@ public sealed class ConcurrentQueueDriver(AppHarness app, int workers)
                 }
             }
 
+            var retried = recorder.All.Skip(retriesBefore + Retries).ToList();
+            foreach (var r in retried) Count(r.Reason);
+            var released = await QueueDriver.ReleaseDueAsync(app, advanceClock: delivered == 0 && poisonHandled == 0);
+
             Deliveries += delivered;
             Failures += failed.Count;
             Poisoned += toPoison.Count;
+            Retries += retried.Count;
             Rounds = round + 1;
-            log?.Invoke($"round {round + 1}: {delivered} deliveries, {failed.Count} failed, {toPoison.Count} poisoned, {poisonHandled} poison handled, {clock.ElapsedMilliseconds} ms");
-            if (delivered == 0 && poisonHandled == 0) return;
+            log?.Invoke($"round {round + 1}: {delivered} deliveries, {failed.Count} failed, {retried.Count} re-scheduled, {released} released, {toPoison.Count} poisoned, {poisonHandled} poison handled, {clock.ElapsedMilliseconds} ms");
+            if (delivered == 0 && poisonHandled == 0 && released == 0) return;
             if (betweenRounds is not null) await betweenRounds(round);
         }
         throw new TimeoutException($"The events queue was not drained after {maxRounds} rounds.");
@@ -102,14 +114,23 @@ public sealed class ConcurrentQueueDriver(AppHarness app, int workers)
     {
         var kind = ex switch
         {
-            SppFunctions.Processing.Actions.RetryLaterException r when r.Message.Contains("held by another attempt", StringComparison.Ordinal) => "retry: action held by another attempt",
-            SppFunctions.Processing.Actions.RetryLaterException r when r.Message.Contains("claimed by another attempt", StringComparison.Ordinal) => "retry: lost the claim race",
-            SppFunctions.Processing.Actions.RetryLaterException r when r.Message.Contains("(after checking its effect)", StringComparison.Ordinal) => "retry: SPP may have acted",
-            SppFunctions.Processing.Actions.RetryLaterException => "retry: SPP did not act",
             SimulatedCrashException => "simulated crash",
             _ => "unexpected " + ex.GetType().Name,
         };
         if (kind.StartsWith("unexpected", StringComparison.Ordinal)) Unexpected.Add(ex);
+        _errorKinds.AddOrUpdate(kind, 1, (_, n) => n + 1);
+    }
+
+    /// <summary>A re-scheduled message, by the reason the processor gave.</summary>
+    private void Count(string reason)
+    {
+        var kind = reason switch
+        {
+            _ when reason.Contains("held by another attempt", StringComparison.Ordinal) => "retry: action held by another attempt",
+            _ when reason.Contains("claimed by another attempt", StringComparison.Ordinal) => "retry: lost the claim race",
+            _ when reason.Contains("(after checking its effect)", StringComparison.Ordinal) => "retry: SPP may have acted",
+            _ => "retry: SPP did not act",
+        };
         _errorKinds.AddOrUpdate(kind, 1, (_, n) => n + 1);
     }
 }

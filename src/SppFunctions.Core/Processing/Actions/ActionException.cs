@@ -25,6 +25,10 @@ public sealed class PermanentActionException(string message, Exception? inner = 
 
 /// <summary>
 /// Processing of an event must be tried again later (a transient failure, or another instance holds an action).
-/// The queue trigger lets it escape so the host redelivers the message after the visibility timeout.
+/// The processors re-schedule the message (<see cref="Queueing.RetryScheduler"/>), no sooner than
+/// <see cref="RetryAfter"/> when it is set (SPP's Retry-After, or the end of another attempt's lease).
 /// </summary>
-public sealed class RetryLaterException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class RetryLaterException(string message, Exception? inner = null, TimeSpan? retryAfter = null) : Exception(message, inner)
+{
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}

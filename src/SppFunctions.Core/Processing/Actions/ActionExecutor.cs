@@ -147,13 +147,19 @@ public partial class ActionExecutor
         {
             Content = new StringContent(forward.Body.ToJsonString(), Encoding.UTF8, "application/json"),
         };
-        foreach (var (name, value) in forward.Headers) request.Headers.TryAddWithoutValidation(name, value);
+        foreach (var (name, value) in forward.Headers)
+        {
+            // Rendered from event data: a control character could end the header block and append a request of its own.
+            if (SppHeaderGuard.Refusal(name, value) is { } refused) throw new ActionFailedException(refused, ActionFailureKind.Permanent);
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
         request.Headers.TryAddWithoutValidation("Idempotency-Key", run.IdempotencyKey);
         request.Headers.TryAddWithoutValidation("X-SppFunctions-Event-Id", run.Scope);
         HttpResponseMessage response;
         try
         {
-            response = await _http.CreateClient(ForwardHttpClientName).SendAsync(request, cancellationToken).ConfigureAwait(false);
+            // Headers first: the body is read up to MaxForwardResponseBytes, never in full.
+            response = await _http.CreateClient(ForwardHttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
         {
@@ -165,11 +171,33 @@ public partial class ActionExecutor
         }
         using (response)
         {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            string body;
+            try
+            {
+                body = await ReadLimitedAsync(response.Content, MaxForwardResponseBytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+            {
+                body = ""; // the status is what counts; a body cut off in transit changes nothing
+            }
             ThrowOnFailure((int)response.StatusCode, $"Forward to {forward.Url.Host} answered {(int)response.StatusCode}", Snippet(body), response.Headers.RetryAfter?.Delta);
             _logger.LogInformation("Forwarded event {EventId} to {Host}: {Status}", run.Scope, forward.Url.Host, (int)response.StatusCode);
             return ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+    }
+
+    /// <summary>Most bytes of a forward target's answer that are read (only a snippet of it is kept).</summary>
+    public const int MaxForwardResponseBytes = 64 * 1024;
+
+    /// <summary>The start of a response body as text, reading at most <paramref name="max"/> bytes of it.</summary>
+    private static async Task<string> ReadLimitedAsync(HttpContent content, int max, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[max];
+        var length = 0;
+        int read;
+        while (length < max && (read = await stream.ReadAsync(buffer.AsMemory(length, max - length), cancellationToken).ConfigureAwait(false)) > 0) length += read;
+        return Encoding.UTF8.GetString(buffer, 0, length);
     }
 
     private static void ThrowOnFailure(int status, string what, string body, TimeSpan? retryAfter)

@@ -91,7 +91,7 @@ public class IdempotentActionRunner
             case { Status: ActionStatus.Failed or ActionStatus.Unknown } when record.Generation >= generation:
                 return new ActionOutcome(key, record.Status, record.Result, record.Error, AlreadyDone: true);
             case { Status: ActionStatus.Pending } when record.LeaseUntil > now:
-                throw new RetryLaterException($"Action {key} of {scope} is held by another attempt until {record.LeaseUntil:O}.");
+                throw new RetryLaterException($"Action {key} of {scope} is held by another attempt until {record.LeaseUntil:O}.", retryAfter: record.LeaseUntil - now);
         }
 
         PlannedAction action;
@@ -184,12 +184,12 @@ public class IdempotentActionRunner
                     return await FinishAsync(claim, false, ActionStatus.Failed, null, ex.Message, generation, cancellationToken).ConfigureAwait(false);
                 case ActionFailureKind.NotActed:
                     await ReleaseAsync(claim, mayHaveActed, ex.Message, cancellationToken).ConfigureAwait(false);
-                    throw new RetryLaterException($"Action {key} of {scope} will be retried: {ex.Message}", ex);
+                    throw new RetryLaterException($"Action {key} of {scope} will be retried: {ex.Message}", ex, ex.RetryAfter);
                 default:
                     if (action.IsIdempotent || action is CreateOrderMessageAction)
                     {
                         await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
-                        throw new RetryLaterException($"Action {key} of {scope} will be retried (after checking its effect): {ex.Message}", ex);
+                        throw new RetryLaterException($"Action {key} of {scope} will be retried (after checking its effect): {ex.Message}", ex, ex.RetryAfter);
                     }
                     return await FinishAsync(claim, false, ActionStatus.Unknown, null,
                         $"{ex.Message} The target may have acted, so the action was not repeated automatically. Replay the event to run it again.",

@@ -5,9 +5,10 @@ using SppFunctions.Storage;
 namespace SppFunctions.Functions.Processing;
 
 /// <summary>
-/// Queue triggers of the processing side. An exception lets the host redeliver the message after host.json's
-/// visibilityTimeout, up to maxDequeueCount times; then the host moves it to the poison queue, where the poison
-/// functions mark the event failed (replayable).
+/// Queue triggers of the processing side. A transient failure is re-scheduled by the processors (a new message with a
+/// visibility delay) and the function returns normally. An exception (a crash: storage failing, a bug) lets the host
+/// redeliver the message after host.json's visibilityTimeout, up to maxDequeueCount times; then the host moves it to
+/// the poison queue, where the poison functions mark the event failed (replayable).
 /// </summary>
 public sealed class ProcessingFunctions(EventProcessor events, CommandProcessor commands, PoisonHandler poison, TimeProvider time)
 {

@@ -58,9 +58,10 @@ public sealed class WebhookFunctions(WebhookIntake intake, ILogger<WebhookFuncti
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            // Never a 500 to SPP: nothing was stored (the publisher rolls back), so ask it to deliver again later.
+            // A bug, not an outage (storage failures are answered 503 by the intake): an error with its stack, and 500.
+            // Nothing was stored: the publisher rolled back what it had written.
             logger.LogError(ex, "Webhook intake failed unexpectedly");
-            result = IntakeResult.Error(503, "The webhook could not be processed; it was not stored. Retry later.", null, TimeSpan.FromSeconds(30));
+            result = IntakeResult.Error(500, "The webhook could not be processed because of an internal error; it was not stored.", null);
         }
         return JsonResults.Create(request.HttpContext.Response, result.Status, result.Body, result.RetryAfter);
     }
