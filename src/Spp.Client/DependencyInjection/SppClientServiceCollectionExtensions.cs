@@ -34,7 +34,9 @@ public static class SppClientServiceCollectionExtensions
                 sp.GetRequiredService<IOptions<SppClientOptions>>(),
                 new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(10) }))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .RedactLoggedHeaders(["Authorization"])
+            // No default handler logs: they put raw header values into the structured state (redaction masks only the
+            // formatted text), and a raw call's custom headers may carry rule secrets. SppClient logs every call itself.
+            .RemoveAllLoggers()
             .AddPolicyHandler((sp, request) => sp.GetRequiredService<SppResiliencePolicies>().ForRequest(request));
     }
 }

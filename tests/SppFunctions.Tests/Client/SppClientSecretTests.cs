@@ -31,9 +31,8 @@ public class SppClientSecretTests
         try { await h.Client.SendAsync(new SppApiRequest(HttpMethod.Get, "http://evil/")); } catch (ArgumentException ex) { errors.Add(ex); }
 
         var logs = h.AllLogText();
-        Assert.Contains("Sending HTTP request", logs); // the Trace-level handler logs were captured...
-        Assert.Contains("X-Api-Version", logs);        // ...including the request headers,
-        Assert.DoesNotContain(key, logs);              // but never the key:
+        Assert.Contains("SPP GET /api/orders", logs); // the client's own call logs were captured,
+        Assert.DoesNotContain(key, logs);             // but never the key:
         // not in the structured state either, which sinks such as Application Insights write out as they are
         // (RedactLoggedHeaders only masks the formatted text).
         Assert.All(h.Logs.GetSnapshot(), r => Assert.DoesNotContain(key, string.Join("\n", r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])));
@@ -41,6 +40,26 @@ public class SppClientSecretTests
         Assert.All(errors, e => Assert.DoesNotContain(key, e.ToString()));
         // The key was really sent to SPP.
         Assert.All(h.Server.Requests, r => Assert.Equal($"Bearer {key}", r.Headers["Authorization"]));
+    }
+
+    [Fact]
+    public async Task Custom_header_values_of_a_raw_call_are_in_no_log_line_at_any_level()
+    {
+        // An api_call header may be rendered from {{ secrets.NAME }}: its value must stay out of the handler logs,
+        // formatted text and structured state alike, while the request still carries it.
+        await using var h = await SppClientHarness.StartAsync();
+        const string secret = "hdr-secret-7f3a9c1e5b";
+        var response = await h.Client.SendAsync(new SppApiRequest(HttpMethod.Get, "orders")
+        {
+            Headers = new Dictionary<string, string> { ["X-Partner-Token"] = secret },
+        });
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(secret, h.Server.Requests.Single().Headers["X-Partner-Token"]);
+        var logs = h.AllLogText();
+        Assert.Contains("SPP GET /api/orders answered 200", logs); // the call's log line was captured
+        Assert.DoesNotContain(secret, logs);
+        Assert.All(h.Logs.GetSnapshot(), r => Assert.DoesNotContain(secret, string.Join("\n", r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])));
     }
 
     [Theory]
