@@ -62,6 +62,8 @@ var optionalAppSettings = {
   Rules__Path: 'rules.json'
   Processing__ActionLease: '00:02:00'
   Processing__MarkMessages: 'true'
+  Processing__MaxStepOutputBytes: '1048576'
+  Processing__MaxForEachItems: '100'
   Forward__Timeout: '00:00:30'
   Polling__Schedule: '0 */1 * * * *'
   Polling__Enabled: 'true'

@@ -40,6 +40,7 @@ public static class ProcessingServiceCollectionExtensions
         services.TryAddSingleton<ActionRecordStore>();
         services.TryAddSingleton<ActionExecutor>();
         services.TryAddSingleton<IdempotentActionRunner>();
+        services.TryAddSingleton<RuleRunner>();
         services.TryAddSingleton<EventProcessor>();
         services.TryAddSingleton<CommandProcessor>();
         services.TryAddSingleton<PoisonHandler>();

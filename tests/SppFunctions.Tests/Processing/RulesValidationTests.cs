@@ -18,7 +18,8 @@ public class RulesValidationTests
     public static TheoryData<string, string> BadFiles => new()
     {
         { "{", "rules.json: not valid JSON" },
-        { """{ "rules": [] }""", "must be a JSON array" },
+        { """{ "rule": [] }""", "must be a JSON array of rules ([] for none), or an object" },
+        { "42", "must be a JSON array of rules" },
         { "[42]", "rules[0]: rule: must be an object" },
         { $$"""[{ "on": "order.*", "actions": [{{Ok}}] }]""", "rules[0]: name: is required" },
         { $$"""[{ "name": "has space", "on": "order.*", "actions": [{{Ok}}] }]""", "rules[0] 'has space': name: must be 1-64" },

@@ -6,26 +6,60 @@ using SppFunctions.Processing.Templates;
 
 namespace SppFunctions.Processing.Rules;
 
-/// <summary>An action of a rule, its text fields parsed as templates at start-up; resolved per event.</summary>
-public abstract class ActionTemplate
+/// <summary>
+/// A step of a rule: an action, or a forEach over a list. <see cref="Id"/> names its output for later steps
+/// (<c>steps.&lt;id&gt;</c>); <see cref="When"/> must hold for it to run (a step whose conditions do not hold is skipped).
+/// </summary>
+public abstract class RuleStep
 {
-    /// <summary>Position in its rule's <c>actions</c> list.</summary>
+    /// <summary>Position in its list (the rule's <c>actions</c>, or the forEach's).</summary>
     public int Index { get; init; }
-
+    /// <summary>Where it is in the rules file, e.g. <c>actions[1]</c> or <c>actions[1].actions[0]</c>.</summary>
+    public string Field { get; init; } = "";
+    public string? Id { get; init; }
+    public IReadOnlyList<Condition> When { get; init; } = Array.Empty<Condition>();
     public abstract string Type { get; }
+}
 
-    /// <summary>Renders the templates over the event; a missing value or an invalid result fails the action for good.</summary>
-    public PlannedAction Resolve(EventContext context)
+/// <summary>Make's Iterator: the nested steps run once per item of the list at <see cref="ItemsPath"/>, which read it as <c>item</c>.</summary>
+public sealed class ForEachStep : RuleStep
+{
+    public required string ItemsPath { get; init; }
+    public required IReadOnlyList<ActionTemplate> Steps { get; init; }
+    public override string Type => Model.ForEachDefinition.TypeName;
+}
+
+/// <summary>An action of a rule, its text fields parsed as templates at start-up; resolved per event.</summary>
+public abstract class ActionTemplate : RuleStep
+{
+    /// <summary>
+    /// Renders the templates over the scope (the event, plus <c>steps</c> and <c>item</c>). Throws only
+    /// <see cref="ActionFailedException"/> (permanent): a missing value, an invalid result, or any other error of the
+    /// templates on this event's data, which fails the action for good, never the event's other rules.
+    /// </summary>
+    public PlannedAction Resolve(JsonObject scope)
     {
         try
         {
-            return ResolveCore(context.Scope);
+            return ResolveCore(scope) with { KeepOutput = Id is not null };
         }
         catch (TemplateValueMissingException ex)
         {
             throw new ActionFailedException(ex.Message, ActionFailureKind.Permanent, ex);
         }
+        catch (ActionFailedException)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // The event's values only fill the templates; whatever they make a template do, it is this action's failure.
+            throw new ActionFailedException($"The templates of this {Type} action failed on this event's data ({ex.GetType().Name}).", ActionFailureKind.Permanent, ex);
+        }
     }
+
+    /// <summary>Resolves over the event alone (no steps), as before steps existed.</summary>
+    public PlannedAction Resolve(EventContext context) => Resolve(context.Scope);
 
     protected abstract PlannedAction ResolveCore(JsonObject scope);
 
@@ -43,6 +77,30 @@ public abstract class ActionTemplate
         _ => throw Invalid($"{field} rendered to a value that is not true or false."),
     };
 
+}
+
+/// <summary>Make's "List Order Messages".</summary>
+public sealed class ListOrderMessagesTemplate : ActionTemplate
+{
+    public required CompiledTemplate Order { get; init; }
+    public CompiledTemplate? Limit { get; init; }
+    public override string Type => ListOrderMessagesAction.TypeName;
+
+    protected override PlannedAction ResolveCore(JsonObject scope)
+    {
+        var order = Order.Render(scope).Trim();
+        if (order.Length == 0) throw Invalid("order rendered to an empty string.");
+        var limit = Model.ListOrderMessagesDefinition.DefaultLimit;
+        if (Limit is not null)
+        {
+            var text = Limit.Render(scope).Trim();
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > Model.ListOrderMessagesDefinition.MaxLimit)
+            {
+                throw Invalid($"limit rendered to a value that is not a number between 1 and {Model.ListOrderMessagesDefinition.MaxLimit}.");
+            }
+        }
+        return new ListOrderMessagesAction(order, limit);
+    }
 }
 
 public sealed class CreateOrderMessageTemplate : ActionTemplate
