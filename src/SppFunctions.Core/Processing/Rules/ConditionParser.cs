@@ -164,7 +164,7 @@ public static partial class ConditionParser
                 }
                 break;
             case ConditionOperator.Gt or ConditionOperator.Gte or ConditionOperator.Lt or ConditionOperator.Lte:
-                if (Values.Number(operand) is null) Error(at, "must be a number (or a numeric string such as \"10.00\").");
+                if (Values.Number(operand) is null && Values.Real(operand) is null) Error(at, "must be a number (or a numeric string such as \"10.00\").");
                 else if (kind is FieldKind.Name or FieldKind.Object) Error(at, $"cannot apply to {path}, which is never a number.");
                 break;
             case ConditionOperator.Before or ConditionOperator.After:

@@ -132,7 +132,8 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
         if (outcome.Failed) return outcome.Error;
         if (action.Id is null) return null;
         if (outcome.OutputError is { } outputError) return $"step '{action.Id}' succeeded, but {outputError} Later steps cannot read steps.{action.Id}.";
-        ((JsonObject)scope["steps"]!)[action.Id] = outcome.Output?.DeepClone() ?? new JsonObject();
+        // Re-read from its JSON: a fresh output reads exactly as one read back from its record on a redelivery.
+        ((JsonObject)scope["steps"]!)[action.Id] = outcome.Output is null ? new JsonObject() : JsonNode.Parse(outcome.Output.ToJsonString());
         return null;
     }
 
