@@ -123,7 +123,7 @@ public partial class ScenarioTests
         Assert.Equal(new[] { "vip" }, tagged["tags"]!.AsArray().Select(t => t!.GetValue<string>()));
         Assert.Equal($"Invoice INV{order["number"]} paid: 750.00", tagged["note"]!.GetValue<string>());
         Assert.Empty(app.Spp.Store.GetOrder(small["number"]!.GetValue<string>())!["tags"]!.AsArray());
-        Assert.Single(app.Spp.RequestsTo("PUT", "/api/orders/").Where(r => r.Status == 200));
+        Assert.Single(app.Spp.RequestsTo("PUT", "/api/orders/"), r => r.Status == 200);
     }
 
     [Fact]
