@@ -93,16 +93,17 @@ public abstract class ActionDefinition
         foreach (var key in definition.Unknown?.Keys ?? Enumerable.Empty<string>())
         {
             if (errors.Tolerated.Contains(key)) continue;
-            errors.Add(key, $"is not a known field (expected {string.Join(", ", definition.KnownFields())}).");
+            errors.Add(key, $"is not a known field (expected {string.Join(", ", definition.KnownFields(errors.Templates))}).");
         }
         definition.Validate(errors);
         return definition;
     }
 
-    /// <summary>The JSON names of this action's fields.</summary>
-    public IEnumerable<string> KnownFields() =>
+    /// <summary>The JSON names of this action's fields (a command has no <c>when</c> or <c>description</c>).</summary>
+    public IEnumerable<string> KnownFields(bool inRules = true) =>
         new[] { "type" }.Concat(GetType().GetProperties().Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is null && p.GetCustomAttribute<JsonExtensionDataAttribute>() is null)
-            .Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)));
+            .Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name))
+            .Where(name => inRules || name is not ("when" or "description")));
 
     private static string FieldOf(string? path)
     {

@@ -71,6 +71,9 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
     [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z")]
     private static partial Regex ItemIdShape();
 
+    /// <summary>Stands in for the condition results of a step when there is no trace (never written to).</summary>
+    private static readonly List<ConditionResult> NoConditions = new();
+
     public async Task<RuleRunResult> RunAsync(Rule rule, EventContext context, IStepExecutor executor, CancellationToken cancellationToken, RuleTrace? trace = null)
     {
         var scope = context.Scope;
@@ -80,7 +83,7 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
             scope["steps"] = new JsonObject();
         }
         var now = time.GetUtcNow();
-        var matched = Condition.AllMet(rule.When, new ConditionContext(scope, now, trace?.Conditions));
+        var matched = rule.When.Count == 0 || Condition.AllMet(rule.When, new ConditionContext(scope, now, trace?.Conditions));
         if (trace is not null) trace.Matched = matched;
         if (!matched) return new RuleRunResult(false, Array.Empty<string>(), 0);
 
@@ -88,8 +91,9 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
         var count = 0;
         foreach (var step in rule.Actions)
         {
-            var conditions = new List<ConditionResult>();
-            if (!Condition.AllMet(step.When, new ConditionContext(scope, now, trace is null ? null : conditions)))
+            // Condition results are collected only for a dry run's trace.
+            var conditions = trace is null ? NoConditions : new List<ConditionResult>();
+            if (step.When.Count > 0 && !Condition.AllMet(step.When, new ConditionContext(scope, now, trace is null ? null : conditions)))
             {
                 trace?.Steps.Add(new StepTrace { Key = $"{rule.Name}.{step.Index}", Field = step.Field, Type = step.Type, Id = step.Id, Skipped = true }.With(conditions));
                 continue;
@@ -168,9 +172,9 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
                 foreach (var nested in each.Steps) if (nested.Id is not null) steps.Remove(nested.Id);
                 foreach (var nested in each.Steps)
                 {
-                    var nestedConditions = new List<ConditionResult>();
+                    var nestedConditions = trace is null ? NoConditions : new List<ConditionResult>();
                     var key = $"{rule.Name}.{each.Index}.{itemKey}.{nested.Index}";
-                    if (!Condition.AllMet(nested.When, new ConditionContext(scope, now, trace is null ? null : nestedConditions)))
+                    if (nested.When.Count > 0 && !Condition.AllMet(nested.When, new ConditionContext(scope, now, trace is null ? null : nestedConditions)))
                     {
                         trace?.Steps.Add(new StepTrace { Key = key, Field = nested.Field, Type = nested.Type, Id = nested.Id, Item = itemKey, Skipped = true }.With(nestedConditions));
                         continue;
