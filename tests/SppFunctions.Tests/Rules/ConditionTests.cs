@@ -150,10 +150,12 @@ public class ConditionTests
                  { "field": "data.client.email", "exists": true }],
                "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "Hi", "userId": 5, "staffOnly": true },
                            { "type": "delete_order_message", "messageId": "{{ data.metadata.m }}" },
-                           { "type": "api_call", "method": "put", "path": "orders/{{ data.id }}", "query": { "a": 1 }, "headers": { "X-A": "b" }, "body": { "note": "x" } }] }]
+                           { "type": "api_call", "method": "put", "path": "orders/{{ data.id }}", "query": { "a": 1 }, "headers": { "X-A": "b" }, "body": { "note": "x" } },
+                           { "type": "create_order_message", "order": "1", "message": "Your item: {% for item in data.items %}{{ item.name }} {% endfor %}{{ data.line_item | default: '' }}" }] }]
             """;
         var result = RulesLoader.Load(rules, "rules.json", new TemplateEngine(), new ForwardOptions());
         Assert.Empty(result.Errors);
         Assert.Equal(3, result.RuleSet!.Rules[0].When.Count);
+        Assert.Equal(4, result.RuleSet.Rules[0].Actions.Count);
     }
 }

@@ -290,8 +290,13 @@ public static partial class RulesLoader
     [GeneratedRegex(@"\{\{.*?\}\}|\{%.*?%\}", RegexOptions.Singleline)]
     private static partial Regex LiquidTag();
 
+    [GeneratedRegex(@"\{%-?\s*(for|assign|capture)\s+item\b")]
+    private static partial Regex DeclaresItem();
+
     private static void CheckReferences(string text, string field, Errors errors, ScopeShape shape)
     {
+        // A template may name its own variable item ({% for item in data.items %}): then item is not the forEach's.
+        if (!shape.HasItem && DeclaresItem().IsMatch(text)) shape = shape with { HasItem = true };
         foreach (Match tag in LiquidTag().Matches(text))
         {
             foreach (Match m in ScopeReference().Matches(tag.Value))
