@@ -256,4 +256,31 @@ public class StepsTests
         // The huge total met "gt 1000"; what its template did with it is that rule's own outcome, never a retry.
         Assert.True(texts.Any(t => t.StartsWith("huge", StringComparison.Ordinal)) || row.Error?.Contains("rule 'huge-total' action 0") == true, row.Error);
     }
+
+    [Fact]
+    public async Task A_template_that_fails_on_the_events_data_fails_its_rule_for_good_naming_the_field_and_the_other_rules_run()
+    {
+        const string rules = """
+            [{ "name": "ratio", "on": "order.created", "actions": [
+                { "type": "create_order_message", "order": "{{ data.id }}", "message": "Share: {{ data.price | divided_by: data.quantity }}" } ] },
+             { "name": "welcome", "on": "order.created", "actions": [
+                { "type": "create_order_message", "order": "{{ data.id }}", "message": "welcome" } ] }]
+            """;
+        await using var app = await AppHarness.StartAsync(rules: rules);
+        var order = Order(app.Spp);
+        order["price"] = 10;
+        order["quantity"] = 0;
+        var evt = await app.EnqueueEventAsync("order.created", order);
+        var driver = app.Driver();
+
+        await driver.DrainAsync();
+
+        Assert.Equal(0, driver.Failures);
+        var row = await app.EventRowAsync(evt.Id);
+        Assert.Equal(EventStatus.Failed, row!.Status);
+        Assert.Equal(1, row.Attempts);
+        Assert.Contains("rule 'ratio' action 0 (create_order_message): message: the template failed on this event's data (DivideByZeroException).", row.Error);
+        var texts = app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()).Select(m => m["message"]!.GetValue<string>().Split('\n')[0]);
+        Assert.Equal(new[] { "welcome" }, texts);
+    }
 }

@@ -65,6 +65,22 @@ public abstract class ActionTemplate : RuleStep
 
     protected static ActionFailedException Invalid(string message) => new(message, ActionFailureKind.Permanent);
 
+    /// <summary>Renders one field; an error of the template on this event's data (e.g. divided_by: 0) names the field, never the data.</summary>
+    protected static string Field(string field, CompiledTemplate template, JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None) =>
+        Field(field, () => template.Render(scope, encoding));
+
+    protected static T Field<T>(string field, Func<T> render)
+    {
+        try
+        {
+            return render();
+        }
+        catch (Exception ex) when (ex is not TemplateValueMissingException and not ActionFailedException and not OperationCanceledException and not OutOfMemoryException)
+        {
+            throw new ActionFailedException($"{field}: the template failed on this event's data ({ex.GetType().Name}).", ActionFailureKind.Permanent, ex);
+        }
+    }
+
     protected static long ParseId(string field, string text) =>
         long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
             ? id
@@ -88,12 +104,12 @@ public sealed class ListOrderMessagesTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var order = Order.Render(scope).Trim();
+        var order = Field("order", Order, scope).Trim();
         if (order.Length == 0) throw Invalid("order rendered to an empty string.");
         var limit = Model.ListOrderMessagesDefinition.DefaultLimit;
         if (Limit is not null)
         {
-            var text = Limit.Render(scope).Trim();
+            var text = Field("limit", Limit, scope).Trim();
             if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > Model.ListOrderMessagesDefinition.MaxLimit)
             {
                 throw Invalid($"limit rendered to a value that is not a number between 1 and {Model.ListOrderMessagesDefinition.MaxLimit}.");
@@ -113,12 +129,12 @@ public sealed class CreateOrderMessageTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var order = Order.Render(scope).Trim();
+        var order = Field("order", Order, scope).Trim();
         if (order.Length == 0) throw Invalid("order rendered to an empty string.");
-        var message = Message.Render(scope, TemplateEncoding.Html);
+        var message = Field("message", Message, scope, TemplateEncoding.Html);
         if (string.IsNullOrWhiteSpace(message)) throw Invalid("message rendered to an empty string.");
-        var userId = UserId is null ? (long?)null : ParseId("userId", UserId.Render(scope));
-        var staffOnly = StaffOnly is not null && ParseBool("staffOnly", StaffOnly.Render(scope));
+        var userId = UserId is null ? (long?)null : ParseId("userId", Field("userId", UserId, scope));
+        var staffOnly = StaffOnly is not null && ParseBool("staffOnly", Field("staffOnly", StaffOnly, scope));
         return new CreateOrderMessageAction(order, message, userId, staffOnly);
     }
 }
@@ -128,7 +144,7 @@ public sealed class DeleteOrderMessageTemplate : ActionTemplate
     public required CompiledTemplate MessageId { get; init; }
     public override string Type => DeleteOrderMessageAction.TypeName;
 
-    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", MessageId.Render(scope)));
+    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", Field("messageId", MessageId, scope)));
 }
 
 public sealed class ApiCallTemplate : ActionTemplate
@@ -142,10 +158,10 @@ public sealed class ApiCallTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope) => new ApiCallAction(
         Method,
-        Path.Render(scope, TemplateEncoding.UrlSegment),
-        Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.Render(scope))).ToList(),
-        Headers.ToDictionary(h => h.Key, h => h.Value.Render(scope), StringComparer.OrdinalIgnoreCase),
-        Body?.Render(scope));
+        Field("path", Path, scope, TemplateEncoding.UrlSegment),
+        Query.Select(q => new KeyValuePair<string, string>(q.Key, Field($"query.{q.Key}", q.Value, scope))).ToList(),
+        Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope), StringComparer.OrdinalIgnoreCase),
+        Field("body", () => Body?.Render(scope)));
 }
 
 public sealed class ForwardTemplate : ActionTemplate
@@ -159,10 +175,10 @@ public sealed class ForwardTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var text = Url.Render(scope, TemplateEncoding.None).Trim();
+        var text = Field("url", Url, scope).Trim();
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url)) throw Invalid("url rendered to a value that is not an absolute URL.");
         if (Options.Refusal(url) is { } why) throw Invalid($"forward refused: {why}.");
-        var body = Body?.Render(scope) ?? new JsonObject
+        var body = Field("body", () => Body?.Render(scope)) ?? new JsonObject
         {
             ["id"] = scope["id"]?.DeepClone(),
             ["event"] = scope["event"]?.DeepClone(),
@@ -170,7 +186,7 @@ public sealed class ForwardTemplate : ActionTemplate
             ["created"] = scope["created"]?.DeepClone(),
             ["data"] = scope["data"]?.DeepClone(),
         };
-        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => h.Value.Render(scope), StringComparer.OrdinalIgnoreCase));
+        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope), StringComparer.OrdinalIgnoreCase));
     }
 }
 
