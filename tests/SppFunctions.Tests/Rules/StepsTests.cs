@@ -283,4 +283,14 @@ public class StepsTests
         var texts = app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()).Select(m => m["message"]!.GetValue<string>().Split('\n')[0]);
         Assert.Equal(new[] { "welcome" }, texts);
     }
+
+    [Theory]
+    [InlineData("Processing:MaxStepOutputBytes", "100", "Processing__MaxStepOutputBytes must be between 1024 and 16777216")]
+    [InlineData("Processing:MaxForEachItems", "0", "Processing__MaxForEachItems must be between 1 and 10000")]
+    public async Task A_bad_step_setting_stops_start_up_naming_it(string setting, string value, string expected)
+    {
+        await using var app = await AppHarness.StartAsync(new() { [setting] = value });
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => app.Get<Microsoft.Extensions.Options.IOptions<ProcessingOptions>>().Value);
+        Assert.Contains(expected, ex.Message);
+    }
 }
