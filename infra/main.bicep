@@ -3,6 +3,7 @@
 targetScope = 'subscription'
 
 import { queueNames, tableNames, payloadContainerName, webhookTopics, webhookRoute, maxWebhookTokens, webhookTokenList } from 'app/contract.bicep'
+import { deploymentContainerName } from 'app/flex.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -24,10 +25,20 @@ param functionAppName string = ''
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
-@description('Most instances the app scales out to.')
+// Flex Consumption applies this per function group (the HTTP functions together, each queue function on its own), so
+// the SPP calls in flight reach maximumInstanceCount × the per-instance concurrency for each group that calls SPP.
+// 1–1000 is the documented range; a region that still refuses low values (below 40 was region-limited in preview)
+// fails the deployment, and infra/README.md says what to do then.
+@description('Most instances each function group scales out to (1–1000). Keeps the calls to your SPP workspace bounded: see infra/README.md.')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+param maximumInstanceCount int = 4
+
+// Each always-ready instance is billed all the time, idle or not: see infra/README.md.
+@description('Instances kept running for the HTTP functions, so a webhook after a quiet spell meets no cold start; 0: none.')
+@minValue(0)
+@maxValue(10)
+param httpAlwaysReadyInstances int = 0
 
 @description('SPP API root of your workspace, e.g. https://acme.spp.co/api/ (Spp__BaseUrl).')
 param sppBaseUrl string
@@ -58,6 +69,10 @@ param principalId string = ''
 @description('Kind of principalId.')
 param principalType string = 'User'
 
+// Off by default: the app needs only its own read access.
+@description('Give principalId Key Vault Secrets Officer on the vault, to create, disable or read secrets by hand.')
+param deployerKeyVaultSecretsOfficer bool = false
+
 @description('Enable Key Vault purge protection (recommended in production; a purge-protected vault cannot be purged for 7 days after deletion).')
 param keyVaultPurgeProtection bool = false
 
@@ -67,7 +82,7 @@ var appName = !empty(functionAppName) ? functionAppName : 'func-${resourceToken}
 // Every accepted webhook token by setting index (Spp__WebhookTokens__N); more than the template has room for fail the
 // deployment, naming the limit.
 var webhookTokens = webhookTokenList(sppWebhookToken, sppWebhookTokenSecondary, sppWebhookTokensAdditional, maxWebhookTokens)
-var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(toLower(uniqueString(appName, resourceToken)), 7)}'
+var packageContainerName = deploymentContainerName(appName, uniqueString(appName, resourceToken))
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
@@ -92,7 +107,7 @@ module storage 'app/storage.bicep' = {
     name: 'st${resourceToken}'
     location: location
     tags: tags
-    containers: [deploymentContainerName, payloadContainerName]
+    containers: [packageContainerName, payloadContainerName]
     queues: queueNames
     tables: tableNames
   }
@@ -132,6 +147,7 @@ module rbac 'app/rbac.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
+    deployerKeyVaultSecretsOfficer: deployerKeyVaultSecretsOfficer
   }
 }
 
@@ -148,13 +164,14 @@ module api 'app/api.bicep' = {
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageQueueEndpoint: storage.outputs.queueEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint
-    deploymentContainerName: deploymentContainerName
+    deploymentContainerName: packageContainerName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     keyVaultName: keyVault.outputs.name
     secretVersions: keyVault.outputs.secretVersions
     webhookTokenVersions: keyVault.outputs.webhookTokenVersions
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    httpAlwaysReadyInstances: httpAlwaysReadyInstances
     sppBaseUrl: sppBaseUrl
     appSettingOverrides: appSettingOverrides
   }

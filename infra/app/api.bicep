@@ -1,6 +1,7 @@
 // The Function App: Linux, Flex Consumption (FC1), dotnet-isolated 10.0, deployed from a blob container, running
 // as the user-assigned identity. Its app settings are the contract with the code (see the map below).
 import { secretNames, webhookTokenSecretName } from 'contract.bicep'
+import { checkedAppSettingOverrides } from 'flex.bicep'
 
 param name string
 param planName string
@@ -32,9 +33,15 @@ param webhookTokenVersions array
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Most instances each function group scales out to (Flex Consumption applies it per group).')
 @minValue(1)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+param maximumInstanceCount int = 4
+
+@description('Always-ready instances of the HTTP function group; 0 for none.')
+@minValue(0)
+@maxValue(10)
+param httpAlwaysReadyInstances int = 0
 
 @description('SPP API root, e.g. https://acme.spp.co/api/.')
 param sppBaseUrl string
@@ -110,8 +117,14 @@ var hostAppSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
 }
 
-// Later maps win: overrides cannot replace required or host settings.
-var appSettings = union(optionalAppSettings, appSettingOverrides, requiredAppSettings, hostAppSettings)
+// Later maps win: overrides cannot replace required or host settings. Settings Flex Consumption does not take fail
+// the deployment, naming them.
+var appSettings = union(optionalAppSettings, checkedAppSettingOverrides(appSettingOverrides), requiredAppSettings, hostAppSettings)
+
+// Always-ready instances count towards the group's instances.
+var httpAlwaysReady = httpAlwaysReadyInstances <= maximumInstanceCount
+  ? httpAlwaysReadyInstances
+  : fail('httpAlwaysReadyInstances (${httpAlwaysReadyInstances}) cannot exceed maximumInstanceCount (${maximumInstanceCount}).')
 
 // A Key Vault reference, resolved by the platform with keyVaultReferenceIdentity.
 func keyVaultReference(vaultName string, secretName string, version string) string =>
@@ -146,10 +159,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityResourceId
+    // Only what Flex Consumption supports: it refuses deprecated site properties such as ftpsState in some regions
+    // (FTP is off anyway: no basic publishing credentials, below).
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
       appSettings: [for setting in items(appSettings): { name: setting.key, value: setting.value }]
     }
     functionAppConfig: {
@@ -166,6 +179,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        // An empty list (not a missing one) so a deployment with 0 removes instances an earlier one kept ready.
+        alwaysReady: httpAlwaysReady > 0 ? [{ name: 'http', instanceCount: httpAlwaysReady }] : []
       }
       runtime: {
         name: 'dotnet-isolated'

@@ -13,6 +13,9 @@ param deployerPrincipalId string = ''
 @allowed(['User', 'ServicePrincipal', 'Group'])
 param deployerPrincipalType string = 'User'
 
+@description('Give the deploying principal Key Vault Secrets Officer on the vault (managing secrets by hand); needs deployerPrincipalId.')
+param deployerKeyVaultSecretsOfficer bool = false
+
 // Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -21,6 +24,7 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
 // Blob Data Owner (not Contributor) because the Functions host manages blob leases and the Flex deployment package.
@@ -91,3 +95,14 @@ resource deployerStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
     }
   }
 ]
+
+// An RBAC vault gives its creator no data access: without this role `az keyvault secret set` and `set-attributes` fail.
+resource deployerSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (deployerKeyVaultSecretsOfficer && !empty(deployerPrincipalId)) {
+  name: guid(vault.id, deployerPrincipalId, roles.keyVaultSecretsOfficer)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: deployerPrincipalId
+    principalType: deployerPrincipalType
+  }
+}

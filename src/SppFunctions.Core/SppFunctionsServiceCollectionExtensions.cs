@@ -8,6 +8,7 @@ public static class SppFunctionsServiceCollectionExtensions
     /// <summary>Everything the Functions app needs. Program.cs reads as this table of contents.</summary>
     public static IServiceCollection AddSppFunctions(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddKeyVaultReferenceCheck(configuration);
         services.AddSppClient(configuration);
         services.AddAppStorage(configuration);
         services.AddWebhookIntake(configuration);

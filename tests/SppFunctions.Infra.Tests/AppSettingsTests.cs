@@ -17,17 +17,6 @@ public class AppSettingsTests
     /// </summary>
     public static readonly string[] PendingInCode = [];
 
-    /// <summary>Settings Flex Consumption rejects or ignores, and the shared-key storage connection.</summary>
-    public static readonly string[] ForbiddenOnFlexConsumption =
-    [
-        "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_EXTENSION_VERSION",
-        "FUNCTIONS_MAX_HTTP_CONCURRENCY", "FUNCTIONS_WORKER_PROCESS_COUNT", "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
-        "SCM_DO_BUILD_DURING_DEPLOYMENT", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTOVERVNET",
-        "WEBSITE_CONTENTSHARE", "WEBSITE_DNS_SERVER", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
-        "WEBSITE_NODE_DEFAULT_VERSION", "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
-        "WEBSITE_VNET_ROUTE_ALL", "AzureWebJobsStorage", "APPINSIGHTS_INSTRUMENTATIONKEY",
-    ];
-
     private static readonly Lazy<SettingsContract> CodeContract = new(() => new SettingsContract(
         CodeSettings.Bound(CodeSettings.AppAssemblies()),
         FunctionsMetadataSettings.Load(Path.Combine(TestPaths.FunctionsOutputDirectory, "functions.metadata")),
@@ -125,7 +114,7 @@ public class AppSettingsTests
     [Fact]
     public void No_setting_flex_consumption_rejects_is_written()
     {
-        var forbidden = Settings.Keys.Where(k => ForbiddenOnFlexConsumption.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList();
+        var forbidden = Settings.Keys.Where(FlexConsumption.IsForbiddenAppSetting).ToList();
         Assert.True(forbidden.Count == 0, $"Flex Consumption takes these from functionAppConfig or does not allow them: {string.Join(", ", forbidden)}");
         Assert.DoesNotContain(Settings.Values, v => v.Contains("AccountKey=", StringComparison.OrdinalIgnoreCase));
     }

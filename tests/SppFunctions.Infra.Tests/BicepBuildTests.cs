@@ -10,7 +10,7 @@ public class BicepBuildTests
     /// <summary>The modules of the deployment; new .bicep files are checked too, these must exist.</summary>
     public static readonly string[] ExpectedTemplates =
     [
-        "main.bicep", "app/api.bicep", "app/contract.bicep", "app/identity.bicep", "app/keyvault.bicep",
+        "main.bicep", "app/api.bicep", "app/contract.bicep", "app/flex.bicep", "app/identity.bicep", "app/keyvault.bicep",
         "app/monitoring.bicep", "app/rbac.bicep", "app/storage.bicep",
     ];
 
@@ -40,9 +40,9 @@ public class BicepBuildTests
         var file = Path.Combine(TestPaths.InfraDirectory, template);
         Assert.True(build.Output.ExitCode == 0, build.Output.ToString());
         Assert.True(build.Output.DiagnosticsOf(file).Count == 0, $"{template}:\n{string.Join('\n', build.Output.DiagnosticsOf(file))}");
-        var compiled = Path.Combine(build.OutputDirectory, Path.ChangeExtension(template, ".json"));
-        Assert.True(File.Exists(compiled), $"{template} was not compiled (no {compiled}).\n{build.Output}");
-        Assert.NotNull(JsonNode.Parse(File.ReadAllText(compiled))!["$schema"]);
+        var compiled = Path.ChangeExtension(template, ".json");
+        Assert.True(build.Compiled.ContainsKey(compiled), $"{template} was not compiled (no {compiled}).\n{build.Output}");
+        Assert.NotNull(JsonNode.Parse(build.Compiled[compiled])!["$schema"]);
     }
 
     [Theory]
@@ -61,6 +61,32 @@ public class BicepBuildTests
         // Catches what the per-file checks cannot attribute to a file (e.g. a bicepconfig.json problem).
         Assert.True(Templates.BuildAll.Output.Diagnostics.Count == 0, Templates.BuildAll.Output.ToString());
         Assert.True(Templates.LintAll.Diagnostics.Count == 0, Templates.LintAll.ToString());
+    }
+
+    [Fact]
+    public void The_checks_leave_nothing_in_the_temp_directory()
+    {
+        // The build's output was read into memory and its directory deleted.
+        Assert.NotEmpty(Templates.BuildAll.Compiled);
+        Assert.False(Directory.Exists(Templates.BuildAll.Directory), $"{Templates.BuildAll.Directory} is left over");
+
+        // A scratch directory goes whether the work in it succeeds or fails (e.g. an evaluation ending in fail()).
+        var used = new List<string>();
+        Assert.Equal(1, Templates.InScratch("test", directory =>
+        {
+            used.Add(directory);
+            File.WriteAllText(Path.Combine(directory, "file.txt"), "x");
+            return 1;
+        }));
+        Assert.Throws<InvalidOperationException>(() => Templates.InScratch<int>("test", directory =>
+        {
+            used.Add(directory);
+            Directory.CreateDirectory(Path.Combine(directory, "sub"));
+            throw new InvalidOperationException("the work failed");
+        }));
+        Assert.Equal(2, used.Count);
+        Assert.All(used, directory => Assert.False(Directory.Exists(directory), $"{directory} is left over"));
+        Assert.Throws<InvalidOperationException>(() => Templates.EvaluateSource("output failed string = fail('on purpose')"));
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public class TemplateResourceTests
         public const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
         public const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
         public const string KeyVaultSecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
+        public const string KeyVaultSecretsOfficer = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
     }
 
     public static readonly string[] Queues = ["spp-events", "spp-events-poison", "spp-commands", "spp-commands-poison"];
@@ -83,7 +84,7 @@ public class TemplateResourceTests
 
         var defaults = Main.Single("Microsoft.Web/sites")["properties"]!["functionAppConfig"]!["scaleAndConcurrency"]!;
         Assert.Equal(2048, Snapshot.Int(defaults["instanceMemoryMB"]));
-        Assert.Equal(100, Snapshot.Int(defaults["maximumInstanceCount"]));
+        Assert.Equal(4, Snapshot.Int(defaults["maximumInstanceCount"]));
     }
 
     [Fact]
@@ -185,6 +186,24 @@ public class TemplateResourceTests
         var without = Templates.MainSnapshot(full: false);
         Assert.Equal(5, RoleAssignments(without).Count);
         Assert.DoesNotContain(RoleAssignments(without), a => a.PrincipalId == Templates.DeployerPrincipalId);
+    }
+
+    [Fact]
+    public void The_deploying_principal_gets_key_vault_secrets_officer_only_when_asked()
+    {
+        var parameters = Templates.MainParameters();
+        parameters["deployerKeyVaultSecretsOfficer"] = true;
+        var officer = RoleAssignments(Templates.Evaluate("main.bicep", parameters))
+            .Where(a => a.PrincipalId == Templates.DeployerPrincipalId && a.ScopeType == "Microsoft.KeyVault/vaults").ToList();
+        var assignment = Assert.Single(officer);
+        Assert.Equal(Roles.KeyVaultSecretsOfficer, assignment.Role);
+        Assert.Equal("User", assignment.PrincipalType);
+
+        // Off by default, and nothing without a principal to give it to.
+        Assert.DoesNotContain(RoleAssignments(Main), a => a.Role == Roles.KeyVaultSecretsOfficer);
+        var withoutPrincipal = Templates.MainParameters(full: false);
+        withoutPrincipal["deployerKeyVaultSecretsOfficer"] = true;
+        Assert.DoesNotContain(RoleAssignments(Templates.Evaluate("main.bicep", withoutPrincipal)), a => a.Role == Roles.KeyVaultSecretsOfficer);
     }
 
     [Fact]

@@ -29,11 +29,14 @@ public static class Templates
     public const string Location = "westeurope";
     public const string DeployerPrincipalId = "00000000-0000-0000-0000-00000000cccc";
 
-    private static readonly Lazy<BuildOutput> BuildAllResult = new(() =>
+    private static readonly Lazy<BuildOutput> BuildAllResult = new(() => InScratch("build", directory =>
     {
-        var directory = Scratch("build");
-        return new BuildOutput(Bicep.Run(TestPaths.InfraDirectory, "build", "--pattern", "**/*.bicep", "--outdir", directory), directory);
-    });
+        var result = Bicep.Run(TestPaths.InfraDirectory, "build", "--pattern", "**/*.bicep", "--outdir", directory);
+        // Read into memory: the directory goes when this returns, so a test run leaves nothing in the temp directory.
+        var compiled = Directory.GetFiles(directory, "*.json", SearchOption.AllDirectories).ToDictionary(
+            file => Path.GetRelativePath(directory, file).Replace('\\', '/'), File.ReadAllText, StringComparer.Ordinal);
+        return new BuildOutput(result, compiled, directory);
+    }));
 
     private static readonly Lazy<BicepResult> LintAllResult = new(() =>
         Bicep.Run(TestPaths.InfraDirectory, "lint", "--pattern", "**/*.bicep"));
@@ -134,20 +137,12 @@ public static class Templates
     /// that call functions of infra/: <c>{infra}</c> in the source becomes the relative path of infra/ for imports.
     /// Throws with the CLI's output when the evaluation fails (e.g. a <c>fail()</c>).
     /// </summary>
-    public static Snapshot EvaluateSource(string source)
+    public static Snapshot EvaluateSource(string source) => InScratch("source", directory =>
     {
-        var directory = Scratch("source");
         var infra = Path.GetRelativePath(directory, TestPaths.InfraDirectory).Replace('\\', '/');
         File.WriteAllText(Path.Combine(directory, "test.bicep"), source.Replace("{infra}", infra, StringComparison.Ordinal));
-        try
-        {
-            return Snap(directory, "using 'test.bicep'\n", "rg-test", "the test source");
-        }
-        finally
-        {
-            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        }
-    }
+        return Snap(directory, "using 'test.bicep'\n", "rg-test", "the test source");
+    });
 
     /// <summary>Placeholder values for the parameters of a compiled template that have no default.</summary>
     public static Dictionary<string, JsonNode?> Placeholders(JsonObject compiled)
@@ -176,14 +171,14 @@ public static class Templates
         return Snapshots.GetOrAdd(key, _ => new Lazy<Snapshot>(() => RunSnapshot(relativeTemplate, parameters, resourceGroup))).Value;
     }
 
-    private static Snapshot RunSnapshot(string relativeTemplate, Dictionary<string, JsonNode?> parameters, string? resourceGroup)
-    {
-        var directory = Scratch("snapshot");
-        var template = Path.GetRelativePath(directory, Path.Combine(TestPaths.InfraDirectory, relativeTemplate)).Replace('\\', '/');
-        var text = new StringBuilder($"using '{template}'\n\n");
-        foreach (var (name, value) in parameters) text.Append($"param {name} = {BicepLiteral(value)}\n");
-        return Snap(directory, text.ToString(), resourceGroup, relativeTemplate);
-    }
+    private static Snapshot RunSnapshot(string relativeTemplate, Dictionary<string, JsonNode?> parameters, string? resourceGroup) =>
+        InScratch("snapshot", directory =>
+        {
+            var template = Path.GetRelativePath(directory, Path.Combine(TestPaths.InfraDirectory, relativeTemplate)).Replace('\\', '/');
+            var text = new StringBuilder($"using '{template}'\n\n");
+            foreach (var (name, value) in parameters) text.Append($"param {name} = {BicepLiteral(value)}\n");
+            return Snap(directory, text.ToString(), resourceGroup, relativeTemplate);
+        });
 
     /// <summary>Runs <c>bicep snapshot</c> on test.bicepparam (written from <paramref name="parametersFile"/>) in <paramref name="directory"/>.</summary>
     private static Snapshot Snap(string directory, string parametersFile, string? resourceGroup, string what)
@@ -202,7 +197,6 @@ public static class Templates
         // would be missing from the checks.
         if (snapshot.Document["diagnostics"] is JsonArray { Count: > 0 } diagnostics)
             throw new InvalidOperationException($"Evaluating {what} reported: {diagnostics.ToJsonString()}\n{result}");
-        Directory.Delete(directory, recursive: true);
         return snapshot;
     }
 
@@ -222,15 +216,30 @@ public static class Templates
     private static string BicepString(string s) =>
         "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal).Replace("$", "\\$", StringComparison.Ordinal) + "'";
 
-    private static string Scratch(string purpose)
+    /// <summary>
+    /// Runs <paramref name="work"/> in a new directory under the temp directory and deletes the directory afterwards,
+    /// also when the work fails: every file the Bicep CLI writes for the tests lives in one of these.
+    /// </summary>
+    public static T InScratch<T>(string purpose, Func<string, T> work)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"sppfunctions-infra-{purpose}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
-        return directory;
+        try
+        {
+            return work(directory);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }
 
-public sealed record BuildOutput(BicepResult Output, string OutputDirectory);
+/// <summary>
+/// <c>bicep build</c> of every template: the CLI's output and the ARM JSON it wrote, by path relative to infra/
+/// (<c>app/api.json</c>). <paramref name="Directory"/> is where it was written (deleted since).
+/// </summary>
+public sealed record BuildOutput(BicepResult Output, IReadOnlyDictionary<string, string> Compiled, string Directory);
 
 /// <summary>An evaluated template: the resources a deployment would create and its outputs.</summary>
 public sealed class Snapshot(JsonObject document, string parametersFile)
