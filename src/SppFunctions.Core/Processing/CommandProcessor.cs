@@ -157,5 +157,6 @@ public partial class CommandProcessor
     }
 
     /// <summary>The action types a command may carry.</summary>
-    public static IReadOnlyList<string> CommandTypes { get; } = new[] { CreateOrderMessageAction.TypeName, DeleteOrderMessageAction.TypeName, ApiCallAction.TypeName };
+    public static IReadOnlyList<string> CommandTypes { get; } = new[] { CreateOrderMessageAction.TypeName,
+        DeleteOrderMessageAction.TypeName, ApiCallAction.TypeName };
 }

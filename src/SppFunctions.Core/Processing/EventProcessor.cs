@@ -30,7 +30,8 @@ public class EventProcessor
     private readonly TimeProvider _time;
     private readonly ILogger<EventProcessor> _logger;
 
-    public EventProcessor(RuleSet rules, RuleRunner ruleRunner, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner, ActionRecordStore records,
+    public EventProcessor(RuleSet rules, RuleRunner ruleRunner, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner,
+        ActionRecordStore records,
         EventLog log, PayloadStore payloads, TimeProvider time, ILogger<EventProcessor> logger)
     {
         _rules = rules;

@@ -43,7 +43,8 @@ public sealed class RulesTestSettings : CliSettings
     public override Spectre.Console.ValidationResult Validate()
     {
         if (string.IsNullOrWhiteSpace(Event)) return Spectre.Console.ValidationResult.Error("--event is required: a webhook body file or a sample event name such as order.created.");
-        return AllowWrites && !Live ? Spectre.Console.ValidationResult.Error("--allow-writes needs --live.") : Spectre.Console.ValidationResult.Success();
+        return AllowWrites && !Live ? Spectre.Console.ValidationResult.Error("--allow-writes needs --live.")
+            : Spectre.Console.ValidationResult.Success();
     }
 }
 
@@ -130,7 +131,8 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
             if (settings.Live)
             {
                 spp = Cli.Spp(configuration);
-                live = new ActionExecutor(spp.GetRequiredService<SppClient>(), new NoHttp(), Options.Create(new ProcessingOptions()), NullLogger<ActionExecutor>.Instance);
+                live = new ActionExecutor(spp.GetRequiredService<SppClient>(), new NoHttp(), Options.Create(new ProcessingOptions()),
+                    NullLogger<ActionExecutor>.Instance);
             }
             var executor = new DryRunExecutor(live, settings.AllowWrites);
             var runner = new RuleRunner(Options.Create(new ProcessingOptions()), TimeProvider.System);
@@ -169,13 +171,15 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
             return failed ? ExitCodes.Failed : ExitCodes.Ok;
         }
 
-        Output.Line($"Event {context.Name} ({context.Id}) through {path}{(settings.Live ? settings.AllowWrites ? ", live with writes" : ", live (read-only steps)" : ", dry run")}:");
+        Output.Line($"Event {context.Name} ({context.Id}) through {path}{(settings.Live ? settings.AllowWrites ? ", live with writes"
+            : ", live (read-only steps)" : ", dry run")}:");
         foreach (var (rule, trace) in traces)
         {
             Output.Line("");
             if (trace is null)
             {
-                Output.Line($"Rule '{rule.Name}': not matched (on {string.Join(", ", rule.On.Select(p => p.Text))}{(context.IsOwnMessage ? ", or the app's own message" : "")}).");
+                Output.Line($"Rule '{rule.Name}': not matched (on {string.Join(", ", rule.On.Select(p => p.Text))}{(context.IsOwnMessage
+                    ? ", or the app's own message" : "")}).");
                 continue;
             }
             Output.Line($"Rule '{rule.Name}': {(trace.Matched ? trace.Failures.Count > 0 ? "matched, FAILED" : "matched" : "conditions not met")}");
@@ -205,7 +209,8 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
         var matched = traces.Count(t => t.Trace?.Matched == true);
         var actions = traces.Sum(t => t.Trace?.Steps.Count(s => s.Action is not null) ?? 0);
         Output.Line("");
-        Output.Line($"{traces.Count} rule(s), {matched} matched, {actions} action(s) rendered, {traces.Count(t => t.Trace?.Failures.Count > 0)} failed.");
+        Output.Line($"{traces.Count} rule(s), {matched} matched, {actions} action(s) rendered, {traces.Count(t
+            => t.Trace?.Failures.Count > 0)} failed.");
         return failed ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
@@ -229,13 +234,15 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
 
     private static JsonArray ConditionsJson(List<ConditionResult>? conditions) => new((conditions ?? new()).Select(c => (JsonNode)new JsonObject
     {
-        ["condition"] = c.Condition, ["value"] = c.Value is null ? null : JsonNode.Parse(c.Value.EndsWith('…') ? JsonSerializer.Serialize(c.Value) : c.Value), ["met"] = c.Met,
+        ["condition"] = c.Condition, ["value"] = c.Value is null ? null : JsonNode.Parse(c.Value.EndsWith('…')
+            ? JsonSerializer.Serialize(c.Value) : c.Value), ["met"] = c.Met,
     }).ToArray());
 
     /// <summary>What would be sent, as JSON.</summary>
     internal static JsonObject ActionJson(PlannedAction action) => action switch
     {
-        CreateOrderMessageAction a => new() { ["type"] = a.Type, ["order"] = a.Order, ["message"] = a.Message, ["userId"] = a.UserId, ["staffOnly"] = a.StaffOnly },
+        CreateOrderMessageAction a => new() { ["type"] = a.Type, ["order"] = a.Order, ["message"] = a.Message, ["userId"] = a.UserId,
+            ["staffOnly"] = a.StaffOnly },
         DeleteOrderMessageAction a => new() { ["type"] = a.Type, ["messageId"] = a.MessageId },
         ListOrderMessagesAction a => new() { ["type"] = a.Type, ["order"] = a.Order, ["limit"] = a.Limit },
         ApiCallAction a => new()
@@ -257,7 +264,8 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
         {
             try
             {
-                envelope = JsonNode.Parse(File.ReadAllText(file), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip }) as JsonObject
+                envelope = JsonNode.Parse(File.ReadAllText(file),
+                    documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip }) as JsonObject
                     ?? throw CliException.Usage($"{value} must hold a JSON object: a webhook body {{event, created, data}}.");
             }
             catch (JsonException ex)
@@ -265,16 +273,19 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
                 throw CliException.Usage($"{value} is not JSON: {ex.Message}");
             }
         }
-        else if (value.Contains('.', StringComparison.Ordinal) && !value.Contains('/', StringComparison.Ordinal) && !value.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        else if (value.Contains('.', StringComparison.Ordinal) && !value.Contains('/', StringComparison.Ordinal)
+            && !value.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
             envelope = SampleWebhooks.Envelope(value, token: null);
         }
         else
         {
-            throw CliException.Usage($"--event {value}: no such file, and not an event name (e.g. {string.Join(", ", SampleWebhooks.EventNames.Take(3))}).");
+            throw CliException.Usage($"--event {value}: no such file, and not an event name (e.g. {string.Join(", ",
+                SampleWebhooks.EventNames.Take(3))}).");
         }
         envelope.Remove("token");
-        var name = envelope["event"] is JsonValue e && e.TryGetValue<string>(out var n) ? n : throw CliException.Usage("The event has no \"event\" name.");
+        var name = envelope["event"] is JsonValue e && e.TryGetValue<string>(out var n) ? n
+            : throw CliException.Usage("The event has no \"event\" name.");
         var created = envelope["created"] is JsonValue c && c.TryGetValue<long>(out var t) ? t : SampleWebhooks.Created;
         var id = EventIds.Create(name, envelope["data"]?["id"]?.ToString(), created, envelope.ToJsonString());
         return new EventContext(id, name, SppEventTopics.Classify(name), created, "cli", envelope, isOwnMessage: false);
@@ -283,7 +294,8 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
     /// <summary>Forward actions never run from the CLI: a live forward would post to a third party.</summary>
     private sealed class NoHttp : IHttpClientFactory
     {
-        public HttpClient CreateClient(string name) => throw new ActionFailedException("forward is not sent by rules test.", ActionFailureKind.Permanent);
+        public HttpClient CreateClient(string name) => throw new ActionFailedException("forward is not sent by rules test.",
+            ActionFailureKind.Permanent);
     }
 }
 
@@ -311,13 +323,15 @@ internal sealed class DryRunExecutor(ActionExecutor? live, bool allowWrites) : I
         {
             if (run.Trace is not null)
             {
-                run.Trace.Note = live is null ? "not sent (dry run)" : action is ForwardAction ? "not sent (forward never runs here)" : "not sent (a write: add --allow-writes)";
+                run.Trace.Note = live is null ? "not sent (dry run)" : action is ForwardAction ? "not sent (forward never runs here)"
+                    : "not sent (a write: add --allow-writes)";
             }
             return new ActionOutcome(run.Key, ActionStatus.Succeeded, null, null, false) { Output = new JsonObject() };
         }
         try
         {
-            var result = await live.ExecuteAsync(action with { KeepOutput = true }, new ActionRun("sppfn-rules-test", run.Key, IsRetry: false), cancellationToken).ConfigureAwait(false);
+            var result = await live.ExecuteAsync(action with { KeepOutput = true }, new ActionRun("sppfn-rules-test", run.Key,
+                IsRetry: false), cancellationToken).ConfigureAwait(false);
             if (run.Trace is not null)
             {
                 run.Trace.Note = "sent";

@@ -66,7 +66,8 @@ public partial class ActionExecutor
                     var text = _options.Value.MarkMessages ? $"{create.Message}\n{run.Marker}" : create.Message;
                     var created = await _spp.CreateOrderMessageAsync(create.Order, new SppNewMessage { Message = text, UserId = create.UserId, StaffOnly = create.StaffOnly }, cancellationToken).ConfigureAwait(false);
                     return new ActionResult(created.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                        action.KeepOutput ? StepOutput.Of(201, null, System.Text.Json.JsonSerializer.SerializeToNode(created, Spp.Client.Serialization.SppJson.Options)) : null);
+                        action.KeepOutput ? StepOutput.Of(201, null, System.Text.Json.JsonSerializer.SerializeToNode(created,
+                            Spp.Client.Serialization.SppJson.Options)) : null);
 
                 case DeleteOrderMessageAction delete:
                     try
@@ -81,11 +82,13 @@ public partial class ActionExecutor
 
                 case ListOrderMessagesAction list:
                     var messages = new System.Text.Json.Nodes.JsonArray();
-                    await foreach (var message in _spp.GetOrderMessagesAsync(list.Order, list.Limit, cancellationToken: cancellationToken).ConfigureAwait(false))
+                    await foreach (var message in _spp.GetOrderMessagesAsync(list.Order, list.Limit,
+                        cancellationToken: cancellationToken).ConfigureAwait(false))
                     {
                         messages.Add(System.Text.Json.JsonSerializer.SerializeToNode(message, Spp.Client.Serialization.SppJson.Options));
                     }
-                    return new ActionResult(messages.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), StepOutput.Of(200, null, messages));
+                    return new ActionResult(messages.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), StepOutput.Of(200,
+                        null, messages));
 
                 case ApiCallAction call:
                     var response = await _spp.SendAsync(new SppApiRequest(call.Method, call.Path)

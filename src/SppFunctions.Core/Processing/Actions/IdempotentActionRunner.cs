@@ -96,7 +96,8 @@ public class IdempotentActionRunner
         switch (record)
         {
             case { Status: ActionStatus.Succeeded }:
-                return await WithRecordedOutputAsync(new ActionOutcome(key, ActionStatus.Succeeded, record.Result, null, AlreadyDone: true), record, cancellationToken).ConfigureAwait(false);
+                return await WithRecordedOutputAsync(new ActionOutcome(key, ActionStatus.Succeeded, record.Result, null,
+                    AlreadyDone: true), record, cancellationToken).ConfigureAwait(false);
             case { Status: ActionStatus.Failed or ActionStatus.Unknown } when record.Generation >= generation:
                 return new ActionOutcome(key, record.Status, record.Result, record.Error, AlreadyDone: true);
             case { Status: ActionStatus.Pending } when record.LeaseUntil > now:
@@ -159,7 +160,8 @@ public class IdempotentActionRunner
                 if (action is CreateOrderMessageAction create)
                 {
                     var found = await _executor.FindPostedMessageAsync(create, run, claim.StartedAt ?? now, work.Token).ConfigureAwait(false);
-                    if (found is not null) result = new ActionResult(found, StepOutput.Of(201, null, new System.Text.Json.Nodes.JsonObject { ["id"] = long.Parse(found, System.Globalization.CultureInfo.InvariantCulture) }));
+                    if (found is not null) result = new ActionResult(found, StepOutput.Of(201, null,
+                        new System.Text.Json.Nodes.JsonObject { ["id"] = long.Parse(found, System.Globalization.CultureInfo.InvariantCulture) }));
                     if (found is not null) _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again", key, scope, found);
                 }
                 else if (!action.IsIdempotent && !replayingUnknown)
@@ -177,7 +179,8 @@ public class IdempotentActionRunner
                 ? RecordOwnMessageAsync(messageId, scope, cancellationToken)
                 : Task.CompletedTask;
             var output = action.KeepOutput ? await KeepOutputAsync(claim, result.Output, cancellationToken).ConfigureAwait(false) : null;
-            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result.Result, null, generation, cancellationToken).ConfigureAwait(false);
+            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result.Result, null, generation,
+                cancellationToken).ConfigureAwait(false);
             await ownMessage.ConfigureAwait(false);
             return outcome with { Output = output, OutputError = claim.OutputError };
         }
@@ -221,7 +224,8 @@ public class IdempotentActionRunner
     /// container (named after the event, so housekeeping removes it with the event). Over the cap it is not kept, and
     /// the record says why: the action still succeeded and is never repeated, but steps that read it fail.
     /// </summary>
-    private async Task<System.Text.Json.Nodes.JsonObject?> KeepOutputAsync(ActionRecord claim, System.Text.Json.Nodes.JsonObject? output, CancellationToken cancellationToken)
+    private async Task<System.Text.Json.Nodes.JsonObject?> KeepOutputAsync(ActionRecord claim, System.Text.Json.Nodes.JsonObject? output,
+        CancellationToken cancellationToken)
     {
         claim.Output = null;
         claim.OutputBlob = null;
@@ -241,7 +245,8 @@ public class IdempotentActionRunner
         }
         else
         {
-            claim.OutputBlob = await _payloads.SaveAsync($"{claim.PartitionKey}/step-{claim.RowKey}", BinaryData.FromString(json), cancellationToken).ConfigureAwait(false);
+            claim.OutputBlob = await _payloads.SaveAsync($"{claim.PartitionKey}/step-{claim.RowKey}", BinaryData.FromString(json),
+                cancellationToken).ConfigureAwait(false);
         }
         return output;
     }

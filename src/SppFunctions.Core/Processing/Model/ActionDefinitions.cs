@@ -101,7 +101,8 @@ public abstract class ActionDefinition
 
     /// <summary>The JSON names of this action's fields (a command has no <c>when</c> or <c>description</c>).</summary>
     public IEnumerable<string> KnownFields(bool inRules = true) =>
-        new[] { "type" }.Concat(GetType().GetProperties().Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is null && p.GetCustomAttribute<JsonExtensionDataAttribute>() is null)
+        new[] { "type" }.Concat(GetType().GetProperties().Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is null
+            && p.GetCustomAttribute<JsonExtensionDataAttribute>() is null)
             .Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name))
             .Where(name => inRules || name is not ("when" or "description")));
 
@@ -115,7 +116,8 @@ public abstract class ActionDefinition
     private static string WrongType(string type, string? path)
     {
         var name = FieldOf(path);
-        var derived = typeof(ActionDefinition).GetCustomAttributes<JsonDerivedTypeAttribute>().FirstOrDefault(a => (string?)a.TypeDiscriminator == type)?.DerivedType;
+        var derived = typeof(ActionDefinition).GetCustomAttributes<JsonDerivedTypeAttribute>().FirstOrDefault(a
+            => (string?)a.TypeDiscriminator == type)?.DerivedType;
         var property = derived?.GetProperties().FirstOrDefault(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name) == name);
         return property?.PropertyType switch
         {
@@ -179,7 +181,8 @@ public sealed class CreateOrderMessageDefinition : ActionDefinition
     public override void Validate(ActionErrors errors)
     {
         if (Order is null) errors.Add("order", "is required (an order id or number).");
-        else if (Scalar(Order) is not { } o || string.IsNullOrWhiteSpace(o)) errors.Add("order", "must be an order id or number (a string or a number).");
+        else if (Scalar(Order) is not { } o || string.IsNullOrWhiteSpace(o)) errors.Add("order",
+            "must be an order id or number (a string or a number).");
         if (Message is null) errors.Add("message", "is required (text or HTML).");
         else if (string.IsNullOrWhiteSpace(Message)) errors.Add("message", "must not be empty.");
         if (UserId is not null)
@@ -189,8 +192,10 @@ public sealed class CreateOrderMessageDefinition : ActionDefinition
         }
         if (StaffOnly is not null)
         {
-            if (errors.Templates && !IsTemplateOrKind(StaffOnly, JsonValueKind.True, JsonValueKind.False)) errors.Add("staffOnly", "must be true, false or a template string.");
-            else if (!errors.Templates && StaffOnly.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)) errors.Add("staffOnly", "must be true or false.");
+            if (errors.Templates && !IsTemplateOrKind(StaffOnly, JsonValueKind.True, JsonValueKind.False)) errors.Add("staffOnly",
+                "must be true, false or a template string.");
+            else if (!errors.Templates
+                && StaffOnly.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)) errors.Add("staffOnly", "must be true or false.");
         }
     }
 
@@ -207,7 +212,8 @@ public sealed class DeleteOrderMessageDefinition : ActionDefinition
     public override void Validate(ActionErrors errors)
     {
         if (MessageId is null) errors.Add("messageId", "is required (a positive integer).");
-        else if (errors.Templates && !IsTemplateOrKind(MessageId, JsonValueKind.Number)) errors.Add("messageId", "must be a number or a template string.");
+        else if (errors.Templates && !IsTemplateOrKind(MessageId, JsonValueKind.Number)) errors.Add("messageId",
+            "must be a number or a template string.");
         else if (!errors.Templates && !TryPositiveLong(MessageId, out _)) errors.Add("messageId", "is required (a positive integer).");
     }
 
@@ -227,13 +233,15 @@ public sealed class ListOrderMessagesDefinition : ActionDefinition
     public override void Validate(ActionErrors errors)
     {
         if (Order is null) errors.Add("order", "is required (an order id or number).");
-        else if (Scalar(Order) is not { } o || string.IsNullOrWhiteSpace(o)) errors.Add("order", "must be an order id or number (a string or a number).");
+        else if (Scalar(Order) is not { } o || string.IsNullOrWhiteSpace(o)) errors.Add("order",
+            "must be an order id or number (a string or a number).");
         if (Limit is null) return;
         if (Limit is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
         {
             if (!v.TryGetValue<int>(out var n) || n is < 1 or > MaxLimit) errors.Add("limit", $"must be between 1 and {MaxLimit}.");
         }
-        else if (!errors.Templates || !IsTemplateOrKind(Limit)) errors.Add("limit", $"must be a number between 1 and {MaxLimit}{(errors.Templates ? " or a template string" : "")}.");
+        else if (!errors.Templates || !IsTemplateOrKind(Limit)) errors.Add("limit",
+            $"must be a number between 1 and {MaxLimit}{(errors.Templates ? " or a template string" : "")}.");
     }
 }
 
@@ -300,11 +308,13 @@ public sealed class ForEachDefinition : ActionDefinition
 
     /// <summary>The path of the list, braces removed.</summary>
     [JsonIgnore]
-    public string? ItemsPath => ForEach?.Trim() is { } p && p.StartsWith("{{", StringComparison.Ordinal) && p.EndsWith("}}", StringComparison.Ordinal) ? p[2..^2].Trim() : ForEach?.Trim();
+    public string? ItemsPath => ForEach?.Trim() is { } p && p.StartsWith("{{", StringComparison.Ordinal) && p.EndsWith("}}",
+        StringComparison.Ordinal) ? p[2..^2].Trim() : ForEach?.Trim();
 
     public override void Validate(ActionErrors errors)
     {
-        if (string.IsNullOrWhiteSpace(ForEach)) errors.Add("forEach", "is required: the list to iterate, e.g. \"steps.messages.body\" or \"{{ data.items }}\".");
+        if (string.IsNullOrWhiteSpace(ForEach)) errors.Add("forEach",
+            "is required: the list to iterate, e.g. \"steps.messages.body\" or \"{{ data.items }}\".");
         if (Actions is null || Actions.Count == 0) errors.Add("actions", "is required: a non-empty list of actions to run per item.");
     }
 }

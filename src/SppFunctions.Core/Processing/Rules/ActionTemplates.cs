@@ -54,7 +54,8 @@ public abstract class ActionTemplate : RuleStep
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
             // The event's values only fill the templates; whatever they make a template do, it is this action's failure.
-            throw new ActionFailedException($"The templates of this {Type} action failed on this event's data ({ex.GetType().Name}).", ActionFailureKind.Permanent, ex);
+            throw new ActionFailedException($"The templates of this {Type} action failed on this event's data ({ex.GetType().Name}).",
+                ActionFailureKind.Permanent, ex);
         }
     }
 
@@ -77,7 +78,8 @@ public abstract class ActionTemplate : RuleStep
         }
         catch (Exception ex) when (ex is not TemplateValueMissingException and not ActionFailedException and not OperationCanceledException and not OutOfMemoryException)
         {
-            throw new ActionFailedException($"{field}: the template failed on this event's data ({ex.GetType().Name}).", ActionFailureKind.Permanent, ex);
+            throw new ActionFailedException($"{field}: the template failed on this event's data ({ex.GetType().Name}).",
+                ActionFailureKind.Permanent, ex);
         }
     }
 
@@ -110,7 +112,8 @@ public sealed class ListOrderMessagesTemplate : ActionTemplate
         if (Limit is not null)
         {
             var text = Field("limit", Limit, scope).Trim();
-            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > Model.ListOrderMessagesDefinition.MaxLimit)
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit)
+                || limit is < 1 or > Model.ListOrderMessagesDefinition.MaxLimit)
             {
                 throw Invalid($"limit rendered to a value that is not a number between 1 and {Model.ListOrderMessagesDefinition.MaxLimit}.");
             }
@@ -144,7 +147,8 @@ public sealed class DeleteOrderMessageTemplate : ActionTemplate
     public required CompiledTemplate MessageId { get; init; }
     public override string Type => DeleteOrderMessageAction.TypeName;
 
-    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", Field("messageId", MessageId, scope)));
+    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", Field("messageId",
+        MessageId, scope)));
 }
 
 public sealed class ApiCallTemplate : ActionTemplate
@@ -186,7 +190,8 @@ public sealed class ForwardTemplate : ActionTemplate
             ["created"] = scope["created"]?.DeepClone(),
             ["data"] = scope["data"]?.DeepClone(),
         };
-        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope), StringComparer.OrdinalIgnoreCase));
+        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope),
+            StringComparer.OrdinalIgnoreCase));
     }
 }
 

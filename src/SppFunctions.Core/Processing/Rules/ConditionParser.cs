@@ -27,7 +27,8 @@ public static partial class ConditionParser
         ("notEquals", ConditionOperator.NotEquals), ("contains", ConditionOperator.Contains), ("notContains", ConditionOperator.NotContains),
         ("startsWith", ConditionOperator.StartsWith), ("endsWith", ConditionOperator.EndsWith), ("matches", ConditionOperator.Matches),
         ("gt", ConditionOperator.Gt), ("gte", ConditionOperator.Gte), ("lt", ConditionOperator.Lt), ("lte", ConditionOperator.Lte),
-        ("before", ConditionOperator.Before), ("after", ConditionOperator.After), ("empty", ConditionOperator.Empty), ("length", ConditionOperator.Length),
+        ("before", ConditionOperator.Before), ("after", ConditionOperator.After), ("empty", ConditionOperator.Empty), ("length",
+            ConditionOperator.Length),
     };
 
     /// <summary>Every operator name, as written in rules files.</summary>
@@ -50,7 +51,8 @@ public static partial class ConditionParser
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*\z")]
     private static partial Regex PathShape();
 
-    /// <summary>Reads <c>when</c>: one condition or a list of them (all must hold). Errors go to <paramref name="error"/> as (field, problem).</summary>
+    /// <summary>Reads <c>when</c>: one condition or a list of them (all must hold). Errors go to <paramref name="error"/> as (field,
+    /// problem).</summary>
     public static List<Condition> ReadWhen(JsonNode? node, string field, ScopeShape shape, Action<string, string> error)
     {
         var result = new List<Condition>();
@@ -155,7 +157,8 @@ public static partial class ConditionParser
                 {
                     try
                     {
-                        pattern = new Regex(regex, RegexOptions.CultureInvariant | (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None), RegexTimeout);
+                        pattern = new Regex(regex, RegexOptions.CultureInvariant | (ignoreCase ? RegexOptions.IgnoreCase
+                            : RegexOptions.None), RegexTimeout);
                     }
                     catch (ArgumentException ex)
                     {
@@ -164,16 +167,19 @@ public static partial class ConditionParser
                 }
                 break;
             case ConditionOperator.Gt or ConditionOperator.Gte or ConditionOperator.Lt or ConditionOperator.Lte:
-                if (Values.Number(operand) is null && Values.Real(operand) is null) Error(at, "must be a number (or a numeric string such as \"10.00\").");
+                if (Values.Number(operand) is null && Values.Real(operand) is null) Error(at,
+                    "must be a number (or a numeric string such as \"10.00\").");
                 else if (kind is FieldKind.Name or FieldKind.Object) Error(at, $"cannot apply to {path}, which is never a number.");
                 break;
             case ConditionOperator.Before or ConditionOperator.After:
                 date = ParseDate(operand);
-                if (date is null) Error(at, "must be a date (2026-11-02, 2026-11-02T09:00:00Z, SPP's formats, Unix seconds) or relative to now (now, -2h, +30m, -7d, -1w).");
+                if (date is null) Error(at,
+                    "must be a date (2026-11-02, 2026-11-02T09:00:00Z, SPP's formats, Unix seconds) or relative to now (now, -2h, +30m, -7d, -1w).");
                 else if (kind is FieldKind.Name or FieldKind.Object) Error(at, $"cannot apply to {path}, which is never a date.");
                 break;
             case ConditionOperator.Length:
-                if (Values.Number(operand) is { } n && operand is JsonValue { } lv && lv.GetValueKind() == JsonValueKind.Number && n >= 0 && decimal.Truncate(n) == n)
+                if (Values.Number(operand) is { } n && operand is JsonValue { } lv && lv.GetValueKind() == JsonValueKind.Number && n >= 0
+                    && decimal.Truncate(n) == n)
                 {
                     bounds.Add(new NumberBound(ConditionOperator.Equals, n));
                 }
@@ -181,9 +187,11 @@ public static partial class ConditionParser
                 {
                     foreach (var (k, v) in lengthOps)
                     {
-                        var bop = k switch { "equals" => ConditionOperator.Equals, "gt" => ConditionOperator.Gt, "gte" => ConditionOperator.Gte, "lt" => ConditionOperator.Lt, "lte" => ConditionOperator.Lte, _ => (ConditionOperator?)null };
+                        var bop = k switch { "equals" => ConditionOperator.Equals, "gt" => ConditionOperator.Gt, "gte"
+                            => ConditionOperator.Gte, "lt" => ConditionOperator.Lt, "lte" => ConditionOperator.Lte, _ => (ConditionOperator?)null };
                         if (bop is null) Error($"{at}.{k}", "is not a length comparison (equals, gt, gte, lt, lte).");
-                        else if (v is not JsonValue nv || nv.GetValueKind() != JsonValueKind.Number || Values.Number(nv) is not { } bound) Error($"{at}.{k}", "must be a number.");
+                        else if (v is not JsonValue nv || nv.GetValueKind() != JsonValueKind.Number
+                            || Values.Number(nv) is not { } bound) Error($"{at}.{k}", "must be a number.");
                         else bounds.Add(new NumberBound(bop.Value, bound));
                     }
                 }
@@ -198,7 +206,8 @@ public static partial class ConditionParser
         };
     }
 
-    private static bool IsScalar(JsonNode? node) => node is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False;
+    private static bool IsScalar(JsonNode? node) => node is JsonValue v
+        && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False;
 
     /// <summary>A fixed date or a relative one; null when the operand is neither.</summary>
     public static DateOperand? ParseDate(JsonNode? operand)

@@ -170,7 +170,8 @@ public sealed class FieldCondition : Condition
     {
         var name = ConditionParser.OperatorName(Operator);
         var operand = Operator == ConditionOperator.Length && Bounds.Count > 0 && Operand is not JsonValue
-            ? "{" + string.Join(", ", Bounds.Select(b => $"{ConditionParser.OperatorName(b.Operator)}: {b.Value.ToString(CultureInfo.InvariantCulture)}")) + "}"
+            ? "{" + string.Join(", ", Bounds.Select(b
+                => $"{ConditionParser.OperatorName(b.Operator)}: {b.Value.ToString(CultureInfo.InvariantCulture)}")) + "}"
             : Operand is null ? "null" : Values.Compact(Operand);
         return $"{Field} {name} {operand}{(IgnoreCase ? " (ignoring case)" : "")}";
     }
@@ -256,7 +257,8 @@ public static partial class Values
                 if (Number(a) is { } x && Number(e) is { } y) return x == y;
                 if (Real(a) is { } p && Real(e) is { } q) return p.Equals(q);
             }
-            return Text(a) is { } s && Text(e) is { } t && string.Equals(s, t, ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+            return Text(a) is { } s && Text(e) is { } t && string.Equals(s, t, ignoreCase ? StringComparison.OrdinalIgnoreCase
+                : StringComparison.Ordinal);
         }
         return JsonNode.DeepEquals(actual, expected);
     }
@@ -274,7 +276,8 @@ public static partial class Values
     public static double? Real(JsonNode? node)
     {
         var text = node is JsonValue v && v.GetValueKind() is JsonValueKind.Number or JsonValueKind.String ? Text(v) : null;
-        return text is not null && double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : null;
+        return text is not null && double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
+            && double.IsFinite(d) ? d : null;
     }
 
     /// <summary>Compares two numeric values (decimals, else finite doubles); null when either is not a number.</summary>
@@ -294,7 +297,8 @@ public static partial class Values
             switch (v.GetValueKind())
             {
                 case JsonValueKind.Number:
-                    return long.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var unix) && unix is >= -62135596800 and <= 253402300799
+                    return long.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var unix)
+                        && unix is >= -62135596800 and <= 253402300799
                         ? DateTimeOffset.FromUnixTimeSeconds(unix) : null;
                 case JsonValueKind.String:
                     var text = v.GetValue<string>();

@@ -11,7 +11,8 @@ namespace SppFunctions.Processing.Rules;
 /// <param name="Trace">Set in a dry run: where the executor notes what it would send.</param>
 public sealed record StepRun(string Key, ActionTemplate Step, Func<PlannedAction> Plan, StepTrace? Trace);
 
-/// <summary>Runs a rule's actions: for events, at most once each with records (<see cref="RecordedStepExecutor"/>); in the CLI's dry run, without effect.</summary>
+/// <summary>Runs a rule's actions: for events, at most once each with records (<see cref="RecordedStepExecutor"/>); in the CLI's dry run,
+/// without effect.</summary>
 public interface IStepExecutor
 {
     /// <exception cref="RetryLaterException">A transient failure: the event is to be retried.</exception>
@@ -74,7 +75,8 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
     /// <summary>Stands in for the condition results of a step when there is no trace (never written to).</summary>
     private static readonly List<ConditionResult> NoConditions = new();
 
-    public async Task<RuleRunResult> RunAsync(Rule rule, EventContext context, IStepExecutor executor, CancellationToken cancellationToken, RuleTrace? trace = null)
+    public async Task<RuleRunResult> RunAsync(Rule rule, EventContext context, IStepExecutor executor, CancellationToken cancellationToken,
+        RuleTrace? trace = null)
     {
         var scope = context.Scope;
         if (rule.UsesSteps)
@@ -95,20 +97,23 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
             var conditions = trace is null ? NoConditions : new List<ConditionResult>();
             if (step.When.Count > 0 && !Condition.AllMet(step.When, new ConditionContext(scope, now, trace is null ? null : conditions)))
             {
-                trace?.Steps.Add(new StepTrace { Key = $"{rule.Name}.{step.Index}", Field = step.Field, Type = step.Type, Id = step.Id, Skipped = true }.With(conditions));
+                trace?.Steps.Add(new StepTrace { Key = $"{rule.Name}.{step.Index}", Field = step.Field, Type = step.Type, Id = step.Id,
+                    Skipped = true }.With(conditions));
                 continue;
             }
             string? failure;
             if (step is ActionTemplate action)
             {
                 count++;
-                failure = await RunActionAsync(rule, action, $"{rule.Name}.{action.Index}", null, scope, executor, conditions, trace, cancellationToken).ConfigureAwait(false);
+                failure = await RunActionAsync(rule, action, $"{rule.Name}.{action.Index}", null, scope, executor, conditions, trace,
+                    cancellationToken).ConfigureAwait(false);
                 failure = failure is null ? null : $"rule '{rule.Name}' action {action.Index} ({action.Type}): {failure}";
             }
             else
             {
                 var each = (ForEachStep)step;
-                (failure, var ran) = await RunForEachAsync(rule, each, scope, executor, now, conditions, trace, cancellationToken).ConfigureAwait(false);
+                (failure, var ran) = await RunForEachAsync(rule, each, scope, executor, now, conditions, trace,
+                    cancellationToken).ConfigureAwait(false);
                 count += ran;
             }
             if (failure is not null)
@@ -122,12 +127,15 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
     }
 
     /// <summary>Runs one action; returns why it failed, or null.</summary>
-    private static async Task<string?> RunActionAsync(Rule rule, ActionTemplate action, string key, string? item, JsonObject scope, IStepExecutor executor,
+    private static async Task<string?> RunActionAsync(Rule rule, ActionTemplate action, string key, string? item, JsonObject scope,
+        IStepExecutor executor,
         List<ConditionResult> conditions, RuleTrace? trace, CancellationToken cancellationToken)
     {
-        var stepTrace = trace is null ? null : new StepTrace { Key = key, Field = action.Field, Type = action.Type, Id = action.Id, Item = item }.With(conditions);
+        var stepTrace = trace is null ? null : new StepTrace { Key = key, Field = action.Field, Type = action.Type, Id = action.Id,
+            Item = item }.With(conditions);
         if (stepTrace is not null) trace!.Steps.Add(stepTrace);
-        var outcome = await executor.RunAsync(new StepRun(key, action, () => action.Resolve(scope), stepTrace), cancellationToken).ConfigureAwait(false);
+        var outcome = await executor.RunAsync(new StepRun(key, action, () => action.Resolve(scope), stepTrace),
+            cancellationToken).ConfigureAwait(false);
         if (stepTrace is not null)
         {
             stepTrace.Status = outcome.Status;
@@ -141,15 +149,18 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
         return null;
     }
 
-    private async Task<(string? Failure, int Ran)> RunForEachAsync(Rule rule, ForEachStep each, JsonObject scope, IStepExecutor executor, DateTimeOffset now,
+    private async Task<(string? Failure, int Ran)> RunForEachAsync(Rule rule, ForEachStep each, JsonObject scope, IStepExecutor executor,
+        DateTimeOffset now,
         List<ConditionResult> conditions, RuleTrace? trace, CancellationToken cancellationToken)
     {
         var where = $"rule '{rule.Name}' action {each.Index} (forEach {each.ItemsPath})";
         var list = Values.Resolve(scope, each.ItemsPath);
-        if (trace is not null) trace.Steps.Add(new StepTrace { Key = $"{rule.Name}.{each.Index}", Field = each.Field, Type = each.Type, Note = list is JsonArray a ? $"{a.Count} item(s)" : null }.With(conditions));
+        if (trace is not null) trace.Steps.Add(new StepTrace { Key = $"{rule.Name}.{each.Index}", Field = each.Field, Type = each.Type,
+            Note = list is JsonArray a ? $"{a.Count} item(s)" : null }.With(conditions));
         if (list is not JsonArray items)
         {
-            return ($"{where}: {(list is null ? "the event has no value there" : "the value there is not a list")}; add a when with exists to skip it.", 0);
+            return ($"{where}: {(list is null ? "the event has no value there"
+                : "the value there is not a list")}; add a when with exists to skip it.", 0);
         }
         var max = options.Value.MaxForEachItems;
         if (items.Count > max)
@@ -174,13 +185,16 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
                 {
                     var nestedConditions = trace is null ? NoConditions : new List<ConditionResult>();
                     var key = $"{rule.Name}.{each.Index}.{itemKey}.{nested.Index}";
-                    if (nested.When.Count > 0 && !Condition.AllMet(nested.When, new ConditionContext(scope, now, trace is null ? null : nestedConditions)))
+                    if (nested.When.Count > 0 && !Condition.AllMet(nested.When, new ConditionContext(scope, now, trace is null ? null
+                        : nestedConditions)))
                     {
-                        trace?.Steps.Add(new StepTrace { Key = key, Field = nested.Field, Type = nested.Type, Id = nested.Id, Item = itemKey, Skipped = true }.With(nestedConditions));
+                        trace?.Steps.Add(new StepTrace { Key = key, Field = nested.Field, Type = nested.Type, Id = nested.Id,
+                            Item = itemKey, Skipped = true }.With(nestedConditions));
                         continue;
                     }
                     ran++;
-                    var failure = await RunActionAsync(rule, nested, key, itemKey, scope, executor, nestedConditions, trace, cancellationToken).ConfigureAwait(false);
+                    var failure = await RunActionAsync(rule, nested, key, itemKey, scope, executor, nestedConditions, trace,
+                        cancellationToken).ConfigureAwait(false);
                     if (failure is not null) return ($"rule '{rule.Name}' action {each.Index} item {itemKey} action {nested.Index} ({nested.Type}): {failure}", ran);
                 }
             }

@@ -56,13 +56,15 @@ public static partial class RulesLoader
             array = wrapper["rules"] as JsonArray;
             if (array is null || extra.Count > 0)
             {
-                return new RulesLoadResult(null, new[] { $"{source}: the file must be a JSON array of rules ([] for none), or an object {{\"$schema\": ..., \"rules\": [...]}}" +
+                return new RulesLoadResult(null,
+                    new[] { $"{source}: the file must be a JSON array of rules ([] for none), or an object {{\"$schema\": ..., \"rules\": [...]}}" +
                     (extra.Count > 0 ? $"; {string.Join(", ", extra)} is not a known field." : "; rules is missing or not a list.") });
             }
         }
         if (array is null)
         {
-            return new RulesLoadResult(null, new[] { $"{source}: the file must be a JSON array of rules ([] for none), or an object {{\"$schema\": ..., \"rules\": [...]}}." });
+            return new RulesLoadResult(null,
+                new[] { $"{source}: the file must be a JSON array of rules ([] for none), or an object {{\"$schema\": ..., \"rules\": [...]}}." });
         }
 
         var errors = new List<string>();
@@ -149,7 +151,8 @@ public static partial class RulesLoader
     /// Reads one step. <paramref name="steps"/> holds the ids of the rule's steps so far: conditions and templates may
     /// read those (and only those) as <c>steps.&lt;id&gt;</c>; a step with an id adds it.
     /// </summary>
-    private static RuleStep? ReadStep(JsonNode? node, int index, string field, Errors errors, TemplateEngine engine, ForwardOptions forward, List<string> steps, bool inForEach)
+    private static RuleStep? ReadStep(JsonNode? node, int index, string field, Errors errors, TemplateEngine engine,
+        ForwardOptions forward, List<string> steps, bool inForEach)
     {
         if (node is not JsonObject a)
         {
@@ -166,8 +169,10 @@ public static partial class RulesLoader
         var id = definition.Id;
         if (id is not null)
         {
-            if (!StepIdShape().IsMatch(id)) errors.Add($"{field}.id", "must be 1-64 letters, digits or '_', starting with a letter or '_' (it is read as steps.<id>).");
-            else if (steps.Contains(id)) errors.Add($"{field}.id", $"'{id}' is used by another step of this rule; step ids must be unique in a rule.");
+            if (!StepIdShape().IsMatch(id)) errors.Add($"{field}.id",
+                "must be 1-64 letters, digits or '_', starting with a letter or '_' (it is read as steps.<id>).");
+            else if (steps.Contains(id)) errors.Add($"{field}.id",
+                $"'{id}' is used by another step of this rule; step ids must be unique in a rule.");
         }
 
         RuleStep? step = definition switch
@@ -179,7 +184,8 @@ public static partial class RulesLoader
         return errors.List.Count > before ? null : step;
     }
 
-    private static ForEachStep? ReadForEach(ForEachDefinition each, int index, string field, Errors errors, TemplateEngine engine, ForwardOptions forward,
+    private static ForEachStep? ReadForEach(ForEachDefinition each, int index, string field, Errors errors, TemplateEngine engine,
+        ForwardOptions forward,
         List<string> steps, bool inForEach, ScopeShape shape, List<Condition> when)
     {
         if (inForEach)
@@ -192,7 +198,8 @@ public static partial class RulesLoader
         if (path is not null)
         {
             // The list is read like a condition's field: it must exist at this place in the rule.
-            ConditionParser.Read(new JsonObject { ["field"] = path, ["exists"] = true }, $"{field}.forEach", shape, (f, p) => errors.Add($"{field}.forEach", p));
+            ConditionParser.Read(new JsonObject { ["field"] = path, ["exists"] = true }, $"{field}.forEach", shape, (f, p)
+                => errors.Add($"{field}.forEach", p));
         }
         var nested = new List<ActionTemplate>();
         // The ids of an item's steps are visible to the item's later steps only.
@@ -205,13 +212,15 @@ public static partial class RulesLoader
         return path is null ? null : new ForEachStep { Index = index, Field = field, Id = null, When = when, ItemsPath = path, Steps = nested };
     }
 
-    private static ActionTemplate? CompileAction(ActionDefinition definition, int index, string field, Errors errors, TemplateEngine engine, ForwardOptions forward,
+    private static ActionTemplate? CompileAction(ActionDefinition definition, int index, string field, Errors errors,
+        TemplateEngine engine, ForwardOptions forward,
         ScopeShape shape, List<Condition> when)
     {
         var before = errors.List.Count;
         ActionTemplate? Done(ActionTemplate template) => errors.List.Count > before ? null : template;
         CompiledTemplate? T(string key, string? text, bool allowNumber = false) => Compile(text, $"{field}.{key}", errors, engine, shape);
-        CompiledTemplate? N(string key, JsonNode? node) => node is null ? null : Compile(ActionDefinition.Scalar(node), $"{field}.{key}", errors, engine, shape);
+        CompiledTemplate? N(string key, JsonNode? node) => node is null ? null : Compile(ActionDefinition.Scalar(node), $"{field}.{key}",
+            errors, engine, shape);
 
         switch (definition)
         {
@@ -222,18 +231,21 @@ public static partial class RulesLoader
                 var userId = N("userId", d.UserId);
                 var staffOnly = N("staffOnly", d.StaffOnly);
                 if (order is null || message is null) return null;
-                return Done(new CreateOrderMessageTemplate { Index = index, Field = field, Id = d.Id, When = when, Order = order, Message = message, UserId = userId, StaffOnly = staffOnly });
+                return Done(new CreateOrderMessageTemplate { Index = index, Field = field, Id = d.Id, When = when, Order = order,
+                    Message = message, UserId = userId, StaffOnly = staffOnly });
             }
             case DeleteOrderMessageDefinition d:
             {
                 var id = N("messageId", d.MessageId);
-                return id is null ? null : Done(new DeleteOrderMessageTemplate { Index = index, Field = field, Id = d.Id, When = when, MessageId = id });
+                return id is null ? null : Done(new DeleteOrderMessageTemplate { Index = index, Field = field, Id = d.Id, When = when,
+                    MessageId = id });
             }
             case ListOrderMessagesDefinition d:
             {
                 var order = N("order", d.Order);
                 var limit = N("limit", d.Limit);
-                return order is null ? null : Done(new ListOrderMessagesTemplate { Index = index, Field = field, Id = d.Id, When = when, Order = order, Limit = limit });
+                return order is null ? null : Done(new ListOrderMessagesTemplate { Index = index, Field = field, Id = d.Id, When = when,
+                    Order = order, Limit = limit });
             }
             case ApiCallDefinition d:
             {
@@ -251,7 +263,8 @@ public static partial class RulesLoader
                 }
                 var body = Body(d.Body, field, errors, engine, shape);
                 if (path is null || d.Method is null) return null;
-                return Done(new ApiCallTemplate { Index = index, Field = field, Id = d.Id, When = when, Method = new HttpMethod(d.Method.ToUpperInvariant()), Path = path, Query = query, Headers = headers, Body = body });
+                return Done(new ApiCallTemplate { Index = index, Field = field, Id = d.Id, When = when,
+                    Method = new HttpMethod(d.Method.ToUpperInvariant()), Path = path, Query = query, Headers = headers, Body = body });
             }
             case ForwardDefinition d:
             {
@@ -263,7 +276,8 @@ public static partial class RulesLoader
                 }
                 var headers = Map(d.Headers, "headers", field, errors, engine, shape);
                 var body = Body(d.Body, field, errors, engine, shape);
-                return url is null ? null : Done(new ForwardTemplate { Index = index, Field = field, Id = d.Id, When = when, Url = url, Body = body, Headers = headers, Options = forward });
+                return url is null ? null : Done(new ForwardTemplate { Index = index, Field = field, Id = d.Id, When = when, Url = url,
+                    Body = body, Headers = headers, Options = forward });
             }
             default:
                 errors.Add($"{field}.type", $"'{definition.Kind}' is not an action type ({TypeHint}).");
@@ -314,9 +328,11 @@ public static partial class RulesLoader
     }
 
     /// <summary>True when <c>item</c> at <paramref name="at"/> is a variable (not part of a longer name like data.item).</summary>
-    private static bool IsItemReference(string text, int at) => at == 0 || text[at - 1] is not ('.' or '_' or '-' or '\'' or '"') && !char.IsLetterOrDigit(text[at - 1]);
+    private static bool IsItemReference(string text, int at) => at == 0 || text[at - 1] is not ('.' or '_' or '-' or '\'' or '"')
+        && !char.IsLetterOrDigit(text[at - 1]);
 
-    private static IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Map(Dictionary<string, JsonNode?>? map, string key, string field, Errors errors, TemplateEngine engine, ScopeShape shape)
+    private static IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Map(Dictionary<string, JsonNode?>? map, string key, string field,
+        Errors errors, TemplateEngine engine, ScopeShape shape)
     {
         var result = new List<KeyValuePair<string, CompiledTemplate>>();
         foreach (var (k, v) in map ?? new())
