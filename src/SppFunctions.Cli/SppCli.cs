@@ -81,7 +81,8 @@ public static class SppCli
             rules.SetDescription("The rules file: check it, or try it on an event (Make's \"Run once\").");
             rules.AddCommand<RulesCheckCommand>("check").WithDescription("Check a rules file as the app does at start-up, with every error.")
                 .WithExample("rules", "check", "src/SppFunctions/rules.json");
-            rules.AddCommand<RulesTestCommand>("test").WithDescription("Run the rules on one event without effect: matches, conditions with their values, rendered actions (--live calls SPP for GETs).")
+            rules.AddCommand<RulesTestCommand>("test")
+                .WithDescription("Run the rules on one event without effect: matches, condition values, rendered actions (--live runs GETs).")
                 .WithExample("rules", "test", "--event", "order.created", "--rules", "rules.json")
                 .WithExample("rules", "test", "--event", "webhook.json", "--live");
         });

@@ -42,7 +42,10 @@ public sealed class RulesTestSettings : CliSettings
 
     public override Spectre.Console.ValidationResult Validate()
     {
-        if (string.IsNullOrWhiteSpace(Event)) return Spectre.Console.ValidationResult.Error("--event is required: a webhook body file or a sample event name such as order.created.");
+        if (string.IsNullOrWhiteSpace(Event))
+        {
+            return Spectre.Console.ValidationResult.Error("--event is required: a webhook body file or a sample event name such as order.created.");
+        }
         return AllowWrites && !Live ? Spectre.Console.ValidationResult.Error("--allow-writes needs --live.")
             : Spectre.Console.ValidationResult.Success();
     }
@@ -121,7 +124,10 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
         var configuration = Cli.Settings(settings);
         var path = RulesFileLoader.Resolve(Cli, configuration, settings.Rules);
         var loaded = RulesFileLoader.Load(configuration, path);
-        if (loaded.RuleSet is null) throw CliException.Failed($"{path} has {loaded.Errors.Count} error(s); run 'sppfn rules check' to see them. First: {loaded.Errors[0]}");
+        if (loaded.RuleSet is null)
+        {
+            throw CliException.Failed($"{path} has {loaded.Errors.Count} error(s); run 'sppfn rules check' to see them. First: {loaded.Errors[0]}");
+        }
         var context = ReadEvent(settings.Event);
 
         ServiceProvider? spp = null;

@@ -162,7 +162,11 @@ public class IdempotentActionRunner
                     var found = await _executor.FindPostedMessageAsync(create, run, claim.StartedAt ?? now, work.Token).ConfigureAwait(false);
                     if (found is not null) result = new ActionResult(found, StepOutput.Of(201, null,
                         new System.Text.Json.Nodes.JsonObject { ["id"] = long.Parse(found, System.Globalization.CultureInfo.InvariantCulture) }));
-                    if (found is not null) _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again", key, scope, found);
+                    if (found is not null)
+                    {
+                        _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again",
+                            key, scope, found);
+                    }
                 }
                 else if (!action.IsIdempotent && !replayingUnknown)
                 {

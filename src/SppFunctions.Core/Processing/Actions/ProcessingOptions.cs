@@ -37,7 +37,10 @@ internal sealed class ProcessingOptionsValidator : IValidateOptions<ProcessingOp
         var errors = new List<string>();
         if (options.ActionLease < TimeSpan.FromSeconds(5)
             || options.ActionLease > TimeSpan.FromHours(1)) errors.Add("Processing__ActionLease must be between 00:00:05 and 01:00:00.");
-        if (options.MaxStepOutputBytes is < 1024 or > 16_777_216) errors.Add("Processing__MaxStepOutputBytes must be between 1024 and 16777216 (16 MiB).");
+        if (options.MaxStepOutputBytes is < 1024 or > 16_777_216)
+        {
+            errors.Add("Processing__MaxStepOutputBytes must be between 1024 and 16777216 (16 MiB).");
+        }
         if (options.MaxForEachItems is < 1 or > 10_000) errors.Add("Processing__MaxForEachItems must be between 1 and 10000.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -76,7 +76,8 @@ public abstract class ActionTemplate : RuleStep
         {
             return render();
         }
-        catch (Exception ex) when (ex is not TemplateValueMissingException and not ActionFailedException and not OperationCanceledException and not OutOfMemoryException)
+        catch (Exception ex) when (ex is not TemplateValueMissingException and not ActionFailedException
+            and not OperationCanceledException and not OutOfMemoryException)
         {
             throw new ActionFailedException($"{field}: the template failed on this event's data ({ex.GetType().Name}).",
                 ActionFailureKind.Permanent, ex);

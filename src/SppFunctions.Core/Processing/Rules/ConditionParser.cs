@@ -283,7 +283,8 @@ public static partial class ConditionParser
                         return FieldKind.Any;
                 }
             default:
-                error(field, $"'{path}' is not in the event: fields start with data., steps.<id>., item. (in a forEach), or are id, event, topic, created, source.");
+                error(field, $"'{path}' is not in the event: fields start with data., steps.<id>., item. (in a forEach), " +
+                    "or are id, event, topic, created, source.");
                 return FieldKind.Any;
         }
     }

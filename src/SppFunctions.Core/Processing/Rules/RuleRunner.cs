@@ -143,7 +143,10 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
         }
         if (outcome.Failed) return outcome.Error;
         if (action.Id is null) return null;
-        if (outcome.OutputError is { } outputError) return $"step '{action.Id}' succeeded, but {outputError} Later steps cannot read steps.{action.Id}.";
+        if (outcome.OutputError is { } outputError)
+        {
+            return $"step '{action.Id}' succeeded, but {outputError} Later steps cannot read steps.{action.Id}.";
+        }
         // Re-read from its JSON: a fresh output reads exactly as one read back from its record on a redelivery.
         ((JsonObject)scope["steps"]!)[action.Id] = outcome.Output is null ? new JsonObject() : JsonNode.Parse(outcome.Output.ToJsonString());
         return null;
@@ -195,7 +198,10 @@ public sealed partial class RuleRunner(IOptions<ProcessingOptions> options, Time
                     ran++;
                     var failure = await RunActionAsync(rule, nested, key, itemKey, scope, executor, nestedConditions, trace,
                         cancellationToken).ConfigureAwait(false);
-                    if (failure is not null) return ($"rule '{rule.Name}' action {each.Index} item {itemKey} action {nested.Index} ({nested.Type}): {failure}", ran);
+                    if (failure is not null)
+                    {
+                        return ($"rule '{rule.Name}' action {each.Index} item {itemKey} action {nested.Index} ({nested.Type}): {failure}", ran);
+                    }
                 }
             }
         }
