@@ -70,6 +70,8 @@ var optionalAppSettings = {
   Rules__Path: 'rules.json'
   Processing__ActionLease: '00:02:00'
   Processing__MarkMessages: 'true'
+  Processing__MaxStepOutputBytes: '1048576'
+  Processing__MaxForEachItems: '100'
   Forward__Timeout: '00:00:30'
   Retries__MaxDelay: '01:00:00'
   Retries__GiveUpAfter: '1.00:00:00'

@@ -8,6 +8,7 @@ using Spp.Client;
 using SppFunctions.Cli.Commands;
 using SppFunctions.Cli.Commands.Events;
 using SppFunctions.Cli.Commands.Messages;
+using SppFunctions.Cli.Commands.Rules;
 using SppFunctions.Cli.Commands.Watch;
 using SppFunctions.Cli.Infrastructure;
 
@@ -73,6 +74,17 @@ public static class SppCli
             watch.AddCommand<WatchRemoveCommand>("remove").WithDescription("Stop watching orders.").WithExample("watch", "remove", "666AF315");
             watch.AddCommand<WatchCursorsCommand>("cursors").WithDescription("Watched orders with their cursor (newest message seen).");
             watch.AddCommand<WatchRunsCommand>("runs").WithDescription("The poller's latest runs.");
+        });
+
+        config.AddBranch<CliSettings>("rules", rules =>
+        {
+            rules.SetDescription("The rules file: check it, or try it on an event (Make's \"Run once\").");
+            rules.AddCommand<RulesCheckCommand>("check").WithDescription("Check a rules file as the app does at start-up, with every error.")
+                .WithExample("rules", "check", "src/SppFunctions/rules.json");
+            rules.AddCommand<RulesTestCommand>("test")
+                .WithDescription("Run the rules on one event without effect: matches, condition values, rendered actions (--live runs GETs).")
+                .WithExample("rules", "test", "--event", "order.created", "--rules", "rules.json")
+                .WithExample("rules", "test", "--event", "webhook.json", "--live");
         });
 
         config.AddCommand<ApiCommand>("api")

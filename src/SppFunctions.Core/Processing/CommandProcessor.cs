@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using SppFunctions.Events;
 using SppFunctions.Processing.Actions;
 using SppFunctions.Queueing;
+using SppFunctions.Processing.Model;
 using SppFunctions.Storage;
 
 namespace SppFunctions.Processing;
@@ -145,53 +146,21 @@ public partial class CommandProcessor
             error = "id is required: 1-100 letters, digits, '_', '-', '.', ':' (it is the command's idempotency key).";
             return false;
         }
-        var type = obj["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
-        var known = new[] { "id", "type", "replay", "retry", "retryingSince" };
-        PlannedAction? action = null;
-        error = "";
-        switch (type)
+        // The same typed model as the rules file's actions; a command's values are taken literally (no templates).
+        var problems = new List<string>();
+        var errors = new ActionErrors((field, problem) => problems.Add($"{field} {problem}")) { Tolerated = { "replay", "retry", "retryingSince" } };
+        var definition = ActionDefinition.Read(obj, CommandTypes, errors, string.Join(", ", CommandTypes));
+        if (definition?.When is not null) problems.Add("when is not a known field of this command.");
+        if (definition?.Description is not null) problems.Add("description is not a known field of this command.");
+        if (definition is null || problems.Count > 0)
         {
-            case CreateOrderMessageAction.TypeName:
-                error = Unknown(obj, known.Concat(new[] { "order", "message", "userId", "staffOnly" }));
-                var order = obj["order"] is JsonValue ov && ov.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? ov.ToString() : null;
-                var message = obj["message"] is JsonValue mv && mv.TryGetValue<string>(out var m) ? m : null;
-                if (error.Length == 0 && string.IsNullOrWhiteSpace(order)) error = "order is required (an order id or number).";
-                else if (error.Length == 0 && string.IsNullOrWhiteSpace(message)) error = "message is required (text or HTML).";
-                else if (error.Length == 0 && obj["userId"] is { } u && !TryLong(u, out _)) error = "userId must be a positive integer.";
-                else if (error.Length == 0 && obj["staffOnly"] is { } so && so.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)) error = "staffOnly must be true or false.";
-                if (error.Length == 0)
-                {
-                    long? userId = obj["userId"] is { } un && TryLong(un, out var uid) ? uid : null;
-                    action = new CreateOrderMessageAction(order!.Trim(), message!, userId, obj["staffOnly"]?.GetValue<bool>() ?? false);
-                }
-                break;
-            case DeleteOrderMessageAction.TypeName:
-                error = Unknown(obj, known.Append("messageId"));
-                if (error.Length == 0 && (obj["messageId"] is not { } mid || !TryLong(mid, out var messageId))) error = "messageId is required (a positive integer).";
-                else if (error.Length == 0) action = new DeleteOrderMessageAction(TryLong(obj["messageId"]!, out var id2) ? id2 : 0);
-                break;
-            case ApiCallAction.TypeName:
-                error = Unknown(obj, known.Concat(new[] { "method", "path", "query", "headers", "body" }));
-                var method = obj["method"] is JsonValue mtv && mtv.TryGetValue<string>(out var mt) ? mt.ToUpperInvariant() : null;
-                var path = obj["path"] is JsonValue pv && pv.TryGetValue<string>(out var p) ? p : null;
-                if (error.Length == 0 && method is not ("GET" or "POST" or "PUT" or "PATCH" or "DELETE")) error = "method must be one of GET, POST, PUT, PATCH, DELETE.";
-                else if (error.Length == 0 && string.IsNullOrWhiteSpace(path)) error = "path is required (relative to the SPP API root, e.g. orders/E4A269FC).";
-                else if (error.Length == 0 && obj["query"] is { } q && q is not JsonObject) error = "query must be an object of names to values.";
-                else if (error.Length == 0 && obj["headers"] is { } h && h is not JsonObject) error = "headers must be an object of names to values.";
-                if (error.Length == 0)
-                {
-                    var query = (obj["query"] as JsonObject)?.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.ToString() ?? "")).ToList() ?? new();
-                    var headers = (obj["headers"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase) ?? new(StringComparer.OrdinalIgnoreCase);
-                    action = new ApiCallAction(new HttpMethod(method!), path!, query, headers, obj["body"]?.DeepClone());
-                }
-                break;
-            default:
-                error = type is null
-                    ? "type is required: create_order_message, delete_order_message or api_call."
-                    : $"type '{type}' is not a command (create_order_message, delete_order_message, api_call).";
-                break;
+            error = problems.Count == 0 ? "The command could not be read." : string.Join(" ", problems);
+            if (error.StartsWith("type is required", StringComparison.Ordinal)) error = $"type is required: {string.Join(", ", CommandTypes)}.";
+            return false;
         }
-        if (action is null) return false;
+        var type = definition.Kind;
+        var action = definition.ToPlannedAction();
+        error = "";
 
         var replay = obj["replay"] is JsonValue rv && rv.TryGetValue<int>(out var r) ? r : 0;
         var retry = obj["retry"] is JsonValue rtv && rtv.TryGetValue<int>(out var rt) ? rt : 0;
@@ -203,15 +172,7 @@ public partial class CommandProcessor
         return true;
     }
 
-    private static bool TryLong(JsonNode node, out long value)
-    {
-        value = 0;
-        return node is JsonValue v && (v.TryGetValue<long>(out value) || (v.TryGetValue<string>(out var s) && long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value))) && value > 0;
-    }
-
-    private static string Unknown(JsonObject obj, IEnumerable<string> known)
-    {
-        var unknown = obj.Select(p => p.Key).Except(known).ToList();
-        return unknown.Count == 0 ? "" : $"{string.Join(", ", unknown)} {(unknown.Count == 1 ? "is not a known field" : "are not known fields")} of this command.";
-    }
+    /// <summary>The action types a command may carry.</summary>
+    public static IReadOnlyList<string> CommandTypes { get; } = new[] { CreateOrderMessageAction.TypeName,
+        DeleteOrderMessageAction.TypeName, ApiCallAction.TypeName };
 }

@@ -13,16 +13,17 @@ namespace SppFunctions.Processing;
 
 /// <summary>
 /// Processes one message of the events queue: reads the payload (inline or claim-check blob), moves the event-log
-/// row received → processing → succeeded / failed, and runs every matching rule's actions in order, then the matching
-/// custom handlers, each at most once in effect (<see cref="IdempotentActionRunner"/>).
-/// A permanent failure of an action ends its rule (later actions of that rule depend on it) and fails the event without
-/// a retry; a transient one (<see cref="RetryLaterException"/>) re-schedules the event on a growing schedule
-/// (<see cref="RetryScheduler"/>) until <c>Retries__GiveUpAfter</c>, then fails it; actions that already succeeded are
-/// skipped by every later attempt.
+/// row received → processing → succeeded / failed, and runs every matching rule (<see cref="RuleRunner"/>: conditions,
+/// steps, forEach), then the matching custom handlers, each action at most once in effect (<see cref="IdempotentActionRunner"/>).
+/// A permanent failure of an action ends its rule (later actions of that rule depend on it), never the other rules, and
+/// fails the event without a retry; a transient one (<see cref="RetryLaterException"/>) re-schedules the event on a
+/// growing schedule (<see cref="RetryScheduler"/>) until <c>Retries__GiveUpAfter</c>, then fails it; actions that
+/// already succeeded are skipped by every later attempt.
 /// </summary>
 public class EventProcessor
 {
     private readonly RuleSet _rules;
+    private readonly RuleRunner _ruleRunner;
     private readonly (IEventHandler Handler, EventPattern[] Patterns)[] _handlerPatterns;
     private readonly IdempotentActionRunner _runner;
     private readonly ActionRecordStore _records;
@@ -32,10 +33,12 @@ public class EventProcessor
     private readonly TimeProvider _time;
     private readonly ILogger<EventProcessor> _logger;
 
-    public EventProcessor(RuleSet rules, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner, ActionRecordStore records,
-        EventLog log, PayloadStore payloads, RetryScheduler retries, TimeProvider time, ILogger<EventProcessor> logger)
+    public EventProcessor(RuleSet rules, RuleRunner ruleRunner, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner,
+        ActionRecordStore records, EventLog log, PayloadStore payloads, RetryScheduler retries, TimeProvider time,
+        ILogger<EventProcessor> logger)
     {
         _rules = rules;
+        _ruleRunner = ruleRunner;
         // Handlers and their patterns are fixed for the life of the app: compile the patterns once, not per event.
         _handlerPatterns = handlers.Select(h => (h, h.Patterns.Select(p => new EventPattern(p)).ToArray())).ToArray();
         _runner = runner;
@@ -89,18 +92,12 @@ public class EventProcessor
         var likelyNew = dequeueCount <= 1 && message.Replay == 0;
         try
         {
+            var steps = new RecordedStepExecutor(_runner, message.Id, message.Replay, likelyNew);
             foreach (var rule in _rules.Matching(context))
             {
-                foreach (var action in rule.Actions)
-                {
-                    ran++;
-                    var outcome = await _runner.RunAsync(message.Id, $"{rule.Name}.{action.Index}", message.Replay, () => action.Resolve(context), cancellationToken, likelyNew).ConfigureAwait(false);
-                    if (outcome.Failed)
-                    {
-                        failures.Add($"rule '{rule.Name}' action {action.Index} ({action.Type}): {outcome.Error}");
-                        break;
-                    }
-                }
+                var result = await _ruleRunner.RunAsync(rule, context, steps, cancellationToken).ConfigureAwait(false);
+                ran += result.Actions;
+                failures.AddRange(result.Failures);
             }
             foreach (var handler in _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler))
             {

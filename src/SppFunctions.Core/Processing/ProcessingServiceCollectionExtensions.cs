@@ -44,6 +44,7 @@ public static class ProcessingServiceCollectionExtensions
         services.TryAddSingleton<ActionExecutor>();
         services.TryAddSingleton<IdempotentActionRunner>();
         services.TryAddSingleton<RetryScheduler>();
+        services.TryAddSingleton<RuleRunner>();
         services.TryAddSingleton<EventProcessor>();
         services.TryAddSingleton<CommandProcessor>();
         services.TryAddSingleton<PoisonHandler>();

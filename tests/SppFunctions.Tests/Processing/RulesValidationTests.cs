@@ -18,7 +18,8 @@ public class RulesValidationTests
     public static TheoryData<string, string> BadFiles => new()
     {
         { "{", "rules.json: not valid JSON" },
-        { """{ "rules": [] }""", "must be a JSON array" },
+        { """{ "rule": [] }""", "must be a JSON array of rules ([] for none), or an object" },
+        { "42", "must be a JSON array of rules" },
         { "[42]", "rules[0]: rule: must be an object" },
         { $$"""[{ "on": "order.*", "actions": [{{Ok}}] }]""", "rules[0]: name: is required" },
         { $$"""[{ "name": "has space", "on": "order.*", "actions": [{{Ok}}] }]""", "rules[0] 'has space': name: must be 1-64" },
@@ -79,7 +80,9 @@ public class RulesValidationTests
         var example = RulesLoader.LoadFile(Path.Combine(output, "rules.example.json"), new TemplateEngine(new Dictionary<string, string> { ["SlackWebhook"] = "https://hooks.slack.com/services/T000/B000/XXXX" }), new ForwardOptions { AllowedHosts = { "hooks.slack.com" } });
         Assert.Empty(example.Errors);
         var text = File.ReadAllText(Path.Combine(output, "rules.example.json"));
-        foreach (var type in new[] { "create_order_message", "delete_order_message", "api_call", "forward" }) Assert.Contains($"\"type\": \"{type}\"", text);
+        foreach (var type in new[] { "create_order_message", "delete_order_message", "list_order_messages", "api_call", "forward" }) Assert.Contains($"\"type\": \"{type}\"", text);
+        Assert.Contains("\"forEach\":", text);
+        Assert.Contains("\"$schema\": \"./rules.schema.json\"", text);
     }
 
     [Fact]

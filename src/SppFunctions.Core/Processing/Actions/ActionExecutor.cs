@@ -52,8 +52,11 @@ public partial class ActionExecutor
     internal static string MarkerFor(string idempotencyKey) =>
         $"<!-- sppfn:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)))[..16]} -->";
 
-    /// <summary>Runs the action; returns what it produced (e.g. the new message id), or throws <see cref="ActionFailedException"/>.</summary>
-    public virtual async Task<string?> ExecuteAsync(PlannedAction action, ActionRun run, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the action; returns what it produced (e.g. the new message id) and, when the action keeps its output, the
+    /// step output <c>{status, headers, body}</c>; or throws <see cref="ActionFailedException"/>.
+    /// </summary>
+    public virtual async Task<ActionResult> ExecuteAsync(PlannedAction action, ActionRun run, CancellationToken cancellationToken)
     {
         try
         {
@@ -62,7 +65,9 @@ public partial class ActionExecutor
                 case CreateOrderMessageAction create:
                     var text = _options.Value.MarkMessages ? $"{create.Message}\n{run.Marker}" : create.Message;
                     var created = await _spp.CreateOrderMessageAsync(create.Order, new SppNewMessage { Message = text, UserId = create.UserId, StaffOnly = create.StaffOnly }, cancellationToken).ConfigureAwait(false);
-                    return created.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return new ActionResult(created.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        action.KeepOutput ? StepOutput.Of(201, null, System.Text.Json.JsonSerializer.SerializeToNode(created,
+                            Spp.Client.Serialization.SppJson.Options)) : null);
 
                 case DeleteOrderMessageAction delete:
                     try
@@ -73,7 +78,17 @@ public partial class ActionExecutor
                     {
                         // An earlier attempt of this action deleted it: that is the effect we wanted.
                     }
-                    return null;
+                    return new ActionResult(null, action.KeepOutput ? StepOutput.Of(204, null, null) : null);
+
+                case ListOrderMessagesAction list:
+                    var messages = new System.Text.Json.Nodes.JsonArray();
+                    await foreach (var message in _spp.GetOrderMessagesAsync(list.Order, list.Limit,
+                        cancellationToken: cancellationToken).ConfigureAwait(false))
+                    {
+                        messages.Add(System.Text.Json.JsonSerializer.SerializeToNode(message, Spp.Client.Serialization.SppJson.Options));
+                    }
+                    return new ActionResult(messages.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), StepOutput.Of(200,
+                        null, messages));
 
                 case ApiCallAction call:
                     var response = await _spp.SendAsync(new SppApiRequest(call.Method, call.Path)
@@ -83,7 +98,8 @@ public partial class ActionExecutor
                         Body = call.Body?.DeepClone(),
                     }, cancellationToken).ConfigureAwait(false);
                     ThrowOnFailure(response.Status, $"SPP answered {response.Status} to {call.Method} {call.Path}", Snippet(response.Body), RetryAfterOf(response.Headers));
-                    return response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return new ActionResult(response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        action.KeepOutput ? StepOutput.Of(response.Status, response.Headers, StepOutput.ParseBody(response.Body)) : null);
 
                 case ForwardAction forward:
                     return await ForwardAsync(forward, run, cancellationToken).ConfigureAwait(false);
@@ -91,7 +107,7 @@ public partial class ActionExecutor
                 case HandlerAction handler:
                     handler.Context.IdempotencyKey = run.IdempotencyKey;
                     await handler.Handler.HandleAsync(handler.Context, cancellationToken).ConfigureAwait(false);
-                    return null;
+                    return new ActionResult(null, null);
 
                 default:
                     throw new ActionFailedException($"Unknown action {action.GetType().Name}.", ActionFailureKind.Permanent);
@@ -141,7 +157,7 @@ public partial class ActionExecutor
         }
     }
 
-    private async Task<string?> ForwardAsync(ForwardAction forward, ActionRun run, CancellationToken cancellationToken)
+    private async Task<ActionResult> ForwardAsync(ForwardAction forward, ActionRun run, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, forward.Url)
         {
@@ -182,7 +198,8 @@ public partial class ActionExecutor
             }
             ThrowOnFailure((int)response.StatusCode, $"Forward to {forward.Url.Host} answered {(int)response.StatusCode}", Snippet(body), response.Headers.RetryAfter?.Delta);
             _logger.LogInformation("Forwarded event {EventId} to {Host}: {Status}", run.Scope, forward.Url.Host, (int)response.StatusCode);
-            return ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return new ActionResult(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                forward.KeepOutput ? StepOutput.Of((int)response.StatusCode, null, StepOutput.ParseBody(body)) : null);
         }
     }
 

@@ -41,6 +41,12 @@ public sealed class ActionRecord : ITableEntity
     public DateTimeOffset? CompletedAt { get; set; }
     /// <summary>What the action produced, e.g. the id of the created message.</summary>
     public string? Result { get; set; }
+    /// <summary>A rule step's output (<c>{status, headers, body}</c> as JSON) when it has an id and the output is small.</summary>
+    public string? Output { get; set; }
+    /// <summary>The payload blob holding a larger step output.</summary>
+    public string? OutputBlob { get; set; }
+    /// <summary>Why a succeeded step's output was not kept (over <c>Processing__MaxStepOutputBytes</c>).</summary>
+    public string? OutputError { get; set; }
     public string? Error { get; set; }
 }
 

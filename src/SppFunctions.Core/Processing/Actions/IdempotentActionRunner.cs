@@ -7,6 +7,12 @@ namespace SppFunctions.Processing.Actions;
 public sealed record ActionOutcome(string Key, string Status, string? Result, string? Error, bool AlreadyDone)
 {
     public bool Failed => Status is ActionStatus.Failed or ActionStatus.Unknown;
+
+    /// <summary>The recorded step output (<c>{status, headers, body}</c>) of an action that keeps it; null otherwise.</summary>
+    public System.Text.Json.Nodes.JsonObject? Output { get; init; }
+
+    /// <summary>Why a succeeded action that keeps its output has none (e.g. over <c>Processing__MaxStepOutputBytes</c>).</summary>
+    public string? OutputError { get; init; }
 }
 
 /// <summary>
@@ -33,14 +39,17 @@ public sealed record ActionOutcome(string Key, string Status, string? Result, st
 public class IdempotentActionRunner
 {
     private readonly ActionRecordStore _records;
+    private readonly SppFunctions.Storage.PayloadStore _payloads;
     private readonly ActionExecutor _executor;
     private readonly IOptions<ProcessingOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<IdempotentActionRunner> _logger;
 
-    public IdempotentActionRunner(ActionRecordStore records, ActionExecutor executor, IOptions<ProcessingOptions> options, TimeProvider time, ILogger<IdempotentActionRunner> logger)
+    public IdempotentActionRunner(ActionRecordStore records, SppFunctions.Storage.PayloadStore payloads, ActionExecutor executor,
+        IOptions<ProcessingOptions> options, TimeProvider time, ILogger<IdempotentActionRunner> logger)
     {
         _records = records;
+        _payloads = payloads;
         _executor = executor;
         _options = options;
         _time = time;
@@ -87,7 +96,8 @@ public class IdempotentActionRunner
         switch (record)
         {
             case { Status: ActionStatus.Succeeded }:
-                return new ActionOutcome(key, ActionStatus.Succeeded, record.Result, null, AlreadyDone: true);
+                return await WithRecordedOutputAsync(new ActionOutcome(key, ActionStatus.Succeeded, record.Result, null,
+                    AlreadyDone: true), record, cancellationToken).ConfigureAwait(false);
             case { Status: ActionStatus.Failed or ActionStatus.Unknown } when record.Generation >= generation:
                 return new ActionOutcome(key, record.Status, record.Result, record.Error, AlreadyDone: true);
             case { Status: ActionStatus.Pending } when record.LeaseUntil > now:
@@ -144,13 +154,19 @@ public class IdempotentActionRunner
         using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            string? result = null;
+            ActionResult? result = null;
             if (mayHaveActed)
             {
                 if (action is CreateOrderMessageAction create)
                 {
-                    result = await _executor.FindPostedMessageAsync(create, run, claim.StartedAt ?? now, work.Token).ConfigureAwait(false);
-                    if (result is not null) _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again", key, scope, result);
+                    var found = await _executor.FindPostedMessageAsync(create, run, claim.StartedAt ?? now, work.Token).ConfigureAwait(false);
+                    if (found is not null) result = new ActionResult(found, StepOutput.Of(201, null,
+                        new System.Text.Json.Nodes.JsonObject { ["id"] = long.Parse(found, System.Globalization.CultureInfo.InvariantCulture) }));
+                    if (found is not null)
+                    {
+                        _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again",
+                            key, scope, found);
+                    }
                 }
                 else if (!action.IsIdempotent && !replayingUnknown)
                 {
@@ -163,12 +179,14 @@ public class IdempotentActionRunner
             result ??= await _executor.ExecuteAsync(action, run, work.Token).ConfigureAwait(false);
             // The own-message row (another partition) is written alongside the record, best effort: the marker in
             // the message identifies it as ours as well, and a failure here must never undo the recorded success.
-            var ownMessage = action is CreateOrderMessageAction && long.TryParse(result, out var messageId)
+            var ownMessage = action is CreateOrderMessageAction && long.TryParse(result.Result, out var messageId)
                 ? RecordOwnMessageAsync(messageId, scope, cancellationToken)
                 : Task.CompletedTask;
-            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result, null, generation, cancellationToken).ConfigureAwait(false);
+            var output = action.KeepOutput ? await KeepOutputAsync(claim, result.Output, cancellationToken).ConfigureAwait(false) : null;
+            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result.Result, null, generation,
+                cancellationToken).ConfigureAwait(false);
             await ownMessage.ConfigureAwait(false);
-            return outcome;
+            return outcome with { Output = output, OutputError = claim.OutputError };
         }
         catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -203,6 +221,59 @@ public class IdempotentActionRunner
             await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
             throw new RetryLaterException($"Action {key} of {scope} failed and will be retried: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>
+    /// Puts a step's output on its record before the record is completed: inline when small, else in the payload
+    /// container (named after the event, so housekeeping removes it with the event). Over the cap it is not kept, and
+    /// the record says why: the action still succeeded and is never repeated, but steps that read it fail.
+    /// </summary>
+    private async Task<System.Text.Json.Nodes.JsonObject?> KeepOutputAsync(ActionRecord claim, System.Text.Json.Nodes.JsonObject? output,
+        CancellationToken cancellationToken)
+    {
+        claim.Output = null;
+        claim.OutputBlob = null;
+        claim.OutputError = null;
+        output ??= StepOutput.Of(200, null, null);
+        var json = output.ToJsonString();
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(json);
+        var max = _options.Value.MaxStepOutputBytes;
+        if (bytes > max)
+        {
+            claim.OutputError = $"its output is {bytes} bytes, more than Processing__MaxStepOutputBytes ({max}), so it was not kept.";
+            return null;
+        }
+        if (json.Length <= InlineOutputChars)
+        {
+            claim.Output = json;
+        }
+        else
+        {
+            claim.OutputBlob = await _payloads.SaveAsync($"{claim.PartitionKey}/step-{claim.RowKey}", BinaryData.FromString(json),
+                cancellationToken).ConfigureAwait(false);
+        }
+        return output;
+    }
+
+    /// <summary>Table properties hold up to 32K characters; larger outputs go to a blob.</summary>
+    private const int InlineOutputChars = 16_000;
+
+    private async Task<ActionOutcome> WithRecordedOutputAsync(ActionOutcome outcome, ActionRecord record, CancellationToken cancellationToken)
+    {
+        if (record.OutputError is { } error) return outcome with { OutputError = error };
+        string? json = record.Output;
+        if (json is null && record.OutputBlob is { } blob)
+        {
+            try
+            {
+                json = (await _payloads.ReadAsync(blob, cancellationToken).ConfigureAwait(false)).ToString();
+            }
+            catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+            {
+                return outcome with { OutputError = $"its recorded output ({blob}) is gone." };
+            }
+        }
+        return json is null ? outcome : outcome with { Output = System.Text.Json.Nodes.JsonNode.Parse(json) as System.Text.Json.Nodes.JsonObject };
     }
 
     private async Task RecordOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken)

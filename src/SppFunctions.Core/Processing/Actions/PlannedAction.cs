@@ -16,6 +16,12 @@ public abstract record PlannedAction
 
     /// <summary>A one-line description for logs and the action record (no payload data beyond ids).</summary>
     public abstract string Describe();
+
+    /// <summary>
+    /// Record what the action returned (<c>{status, headers, body}</c>) with its action record, so later steps read it
+    /// as <c>steps.&lt;id&gt;</c>, also on a redelivery that skips this action. Set for rule steps that have an id.
+    /// </summary>
+    public bool KeepOutput { get; init; }
 }
 
 /// <summary>Make's "Create an Order Message".</summary>
@@ -34,6 +40,15 @@ public sealed record DeleteOrderMessageAction(long MessageId) : PlannedAction
     public override string Type => TypeName;
     public override bool IsIdempotent => true;
     public override string Describe() => $"delete order message {MessageId}";
+}
+
+/// <summary>Make's "List Order Messages": the order's newest messages, newest first; its output's body is the list.</summary>
+public sealed record ListOrderMessagesAction(string Order, int Limit) : PlannedAction
+{
+    public const string TypeName = "list_order_messages";
+    public override string Type => TypeName;
+    public override bool IsIdempotent => true;
+    public override string Describe() => $"list the {Limit} newest messages of order {Order}";
 }
 
 /// <summary>Make's "Make an API Call", through the SPP client's guarded raw call.</summary>

@@ -19,12 +19,29 @@ public sealed class ProcessingOptions
     /// unknown outcome can find the message it may already have posted, and the app can recognise its own messages.
     /// </summary>
     public bool MarkMessages { get; set; } = true;
+
+    /// <summary>
+    /// The largest output (status, headers and body as JSON, in bytes) a rule step with an <c>id</c> keeps for later
+    /// steps. A larger one is not kept: the step still counts as done (it is never repeated) and its rule fails, naming it.
+    /// </summary>
+    public int MaxStepOutputBytes { get; set; } = 1_048_576;
+
+    /// <summary>The most items one <c>forEach</c> of a rule runs for in one event; a longer list fails the rule before any item runs.</summary>
+    public int MaxForEachItems { get; set; } = 100;
 }
 
 internal sealed class ProcessingOptionsValidator : IValidateOptions<ProcessingOptions>
 {
-    public ValidateOptionsResult Validate(string? name, ProcessingOptions options) =>
-        options.ActionLease < TimeSpan.FromSeconds(5) || options.ActionLease > TimeSpan.FromHours(1)
-            ? ValidateOptionsResult.Fail("Processing__ActionLease must be between 00:00:05 and 01:00:00.")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, ProcessingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.ActionLease < TimeSpan.FromSeconds(5)
+            || options.ActionLease > TimeSpan.FromHours(1)) errors.Add("Processing__ActionLease must be between 00:00:05 and 01:00:00.");
+        if (options.MaxStepOutputBytes is < 1024 or > 16_777_216)
+        {
+            errors.Add("Processing__MaxStepOutputBytes must be between 1024 and 16777216 (16 MiB).");
+        }
+        if (options.MaxForEachItems is < 1 or > 10_000) errors.Add("Processing__MaxForEachItems must be between 1 and 10000.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }

@@ -6,30 +6,83 @@ using SppFunctions.Processing.Templates;
 
 namespace SppFunctions.Processing.Rules;
 
-/// <summary>An action of a rule, its text fields parsed as templates at start-up; resolved per event.</summary>
-public abstract class ActionTemplate
+/// <summary>
+/// A step of a rule: an action, or a forEach over a list. <see cref="Id"/> names its output for later steps
+/// (<c>steps.&lt;id&gt;</c>); <see cref="When"/> must hold for it to run (a step whose conditions do not hold is skipped).
+/// </summary>
+public abstract class RuleStep
 {
-    /// <summary>Position in its rule's <c>actions</c> list.</summary>
+    /// <summary>Position in its list (the rule's <c>actions</c>, or the forEach's).</summary>
     public int Index { get; init; }
-
+    /// <summary>Where it is in the rules file, e.g. <c>actions[1]</c> or <c>actions[1].actions[0]</c>.</summary>
+    public string Field { get; init; } = "";
+    public string? Id { get; init; }
+    public IReadOnlyList<Condition> When { get; init; } = Array.Empty<Condition>();
     public abstract string Type { get; }
+}
 
-    /// <summary>Renders the templates over the event; a missing value or an invalid result fails the action for good.</summary>
-    public PlannedAction Resolve(EventContext context)
+/// <summary>Make's Iterator: the nested steps run once per item of the list at <see cref="ItemsPath"/>, which read it as <c>item</c>.</summary>
+public sealed class ForEachStep : RuleStep
+{
+    public required string ItemsPath { get; init; }
+    public required IReadOnlyList<ActionTemplate> Steps { get; init; }
+    public override string Type => Model.ForEachDefinition.TypeName;
+}
+
+/// <summary>An action of a rule, its text fields parsed as templates at start-up; resolved per event.</summary>
+public abstract class ActionTemplate : RuleStep
+{
+    /// <summary>
+    /// Renders the templates over the scope (the event, plus <c>steps</c> and <c>item</c>). Throws only
+    /// <see cref="ActionFailedException"/> (permanent): a missing value, an invalid result, or any other error of the
+    /// templates on this event's data, which fails the action for good, never the event's other rules.
+    /// </summary>
+    public PlannedAction Resolve(JsonObject scope)
     {
         try
         {
-            return ResolveCore(context.Scope);
+            return ResolveCore(scope) with { KeepOutput = Id is not null };
         }
         catch (TemplateValueMissingException ex)
         {
             throw new ActionFailedException(ex.Message, ActionFailureKind.Permanent, ex);
         }
+        catch (ActionFailedException)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // The event's values only fill the templates; whatever they make a template do, it is this action's failure.
+            throw new ActionFailedException($"The templates of this {Type} action failed on this event's data ({ex.GetType().Name}).",
+                ActionFailureKind.Permanent, ex);
+        }
     }
+
+    /// <summary>Resolves over the event alone (no steps), as before steps existed.</summary>
+    public PlannedAction Resolve(EventContext context) => Resolve(context.Scope);
 
     protected abstract PlannedAction ResolveCore(JsonObject scope);
 
     protected static ActionFailedException Invalid(string message) => new(message, ActionFailureKind.Permanent);
+
+    /// <summary>Renders one field; an error of the template on this event's data (e.g. divided_by: 0) names the field, never the data.</summary>
+    protected static string Field(string field, CompiledTemplate template, JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None) =>
+        Field(field, () => template.Render(scope, encoding));
+
+    protected static T Field<T>(string field, Func<T> render)
+    {
+        try
+        {
+            return render();
+        }
+        catch (Exception ex) when (ex is not TemplateValueMissingException and not ActionFailedException
+            and not OperationCanceledException and not OutOfMemoryException)
+        {
+            throw new ActionFailedException($"{field}: the template failed on this event's data ({ex.GetType().Name}).",
+                ActionFailureKind.Permanent, ex);
+        }
+    }
 
     protected static long ParseId(string field, string text) =>
         long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
@@ -45,6 +98,31 @@ public abstract class ActionTemplate
 
 }
 
+/// <summary>Make's "List Order Messages".</summary>
+public sealed class ListOrderMessagesTemplate : ActionTemplate
+{
+    public required CompiledTemplate Order { get; init; }
+    public CompiledTemplate? Limit { get; init; }
+    public override string Type => ListOrderMessagesAction.TypeName;
+
+    protected override PlannedAction ResolveCore(JsonObject scope)
+    {
+        var order = Field("order", Order, scope).Trim();
+        if (order.Length == 0) throw Invalid("order rendered to an empty string.");
+        var limit = Model.ListOrderMessagesDefinition.DefaultLimit;
+        if (Limit is not null)
+        {
+            var text = Field("limit", Limit, scope).Trim();
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit)
+                || limit is < 1 or > Model.ListOrderMessagesDefinition.MaxLimit)
+            {
+                throw Invalid($"limit rendered to a value that is not a number between 1 and {Model.ListOrderMessagesDefinition.MaxLimit}.");
+            }
+        }
+        return new ListOrderMessagesAction(order, limit);
+    }
+}
+
 public sealed class CreateOrderMessageTemplate : ActionTemplate
 {
     public required CompiledTemplate Order { get; init; }
@@ -55,12 +133,12 @@ public sealed class CreateOrderMessageTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var order = Order.Render(scope).Trim();
+        var order = Field("order", Order, scope).Trim();
         if (order.Length == 0) throw Invalid("order rendered to an empty string.");
-        var message = Message.Render(scope, TemplateEncoding.Html);
+        var message = Field("message", Message, scope, TemplateEncoding.Html);
         if (string.IsNullOrWhiteSpace(message)) throw Invalid("message rendered to an empty string.");
-        var userId = UserId is null ? (long?)null : ParseId("userId", UserId.Render(scope));
-        var staffOnly = StaffOnly is not null && ParseBool("staffOnly", StaffOnly.Render(scope));
+        var userId = UserId is null ? (long?)null : ParseId("userId", Field("userId", UserId, scope));
+        var staffOnly = StaffOnly is not null && ParseBool("staffOnly", Field("staffOnly", StaffOnly, scope));
         return new CreateOrderMessageAction(order, message, userId, staffOnly);
     }
 }
@@ -70,7 +148,8 @@ public sealed class DeleteOrderMessageTemplate : ActionTemplate
     public required CompiledTemplate MessageId { get; init; }
     public override string Type => DeleteOrderMessageAction.TypeName;
 
-    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", MessageId.Render(scope)));
+    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", Field("messageId",
+        MessageId, scope)));
 }
 
 public sealed class ApiCallTemplate : ActionTemplate
@@ -84,10 +163,10 @@ public sealed class ApiCallTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope) => new ApiCallAction(
         Method,
-        Path.Render(scope, TemplateEncoding.UrlSegment),
-        Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.Render(scope))).ToList(),
-        Headers.ToDictionary(h => h.Key, h => h.Value.Render(scope), StringComparer.OrdinalIgnoreCase),
-        Body?.Render(scope));
+        Field("path", Path, scope, TemplateEncoding.UrlSegment),
+        Query.Select(q => new KeyValuePair<string, string>(q.Key, Field($"query.{q.Key}", q.Value, scope))).ToList(),
+        Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope), StringComparer.OrdinalIgnoreCase),
+        Field("body", () => Body?.Render(scope)));
 }
 
 public sealed class ForwardTemplate : ActionTemplate
@@ -101,10 +180,10 @@ public sealed class ForwardTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var text = Url.Render(scope, TemplateEncoding.None).Trim();
+        var text = Field("url", Url, scope).Trim();
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url)) throw Invalid("url rendered to a value that is not an absolute URL.");
         if (Options.Refusal(url) is { } why) throw Invalid($"forward refused: {why}.");
-        var body = Body?.Render(scope) ?? new JsonObject
+        var body = Field("body", () => Body?.Render(scope)) ?? new JsonObject
         {
             ["id"] = scope["id"]?.DeepClone(),
             ["event"] = scope["event"]?.DeepClone(),
@@ -112,7 +191,8 @@ public sealed class ForwardTemplate : ActionTemplate
             ["created"] = scope["created"]?.DeepClone(),
             ["data"] = scope["data"]?.DeepClone(),
         };
-        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => h.Value.Render(scope), StringComparer.OrdinalIgnoreCase));
+        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope),
+            StringComparer.OrdinalIgnoreCase));
     }
 }
 

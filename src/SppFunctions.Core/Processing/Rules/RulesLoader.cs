@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Spp.Client;
 using SppFunctions.Processing.Actions;
+using SppFunctions.Processing.Model;
 using SppFunctions.Processing.Templates;
 
 namespace SppFunctions.Processing.Rules;
@@ -12,14 +13,14 @@ public sealed record RulesLoadResult(RuleSet? RuleSet, IReadOnlyList<string> Err
 
 /// <summary>
 /// Reads and validates a rules file: a JSON array (comments and trailing commas allowed) of
-/// <c>{name, on, when?, includeOwnMessages?, enabled?, description?, actions}</c>. Unknown fields are errors, so a
-/// typo never silently disables part of a rule.
+/// <c>{name, on, when?, includeOwnMessages?, enabled?, description?, actions}</c> (or <c>{"$schema", "rules": [...]}</c>).
+/// Actions are read with the typed model of <see cref="ActionDefinition"/>. Unknown fields are errors, so a typo never
+/// silently disables part of a rule.
 /// </summary>
 public static partial class RulesLoader
 {
     private static readonly JsonDocumentOptions Json = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
     private static readonly Uri CheckRoot = new("https://workspace.invalid/api/");
-    private static readonly string[] Methods = { "GET", "POST", "PUT", "PATCH", "DELETE" };
 
     [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,64}\z")]
     private static partial Regex NameShape();
@@ -47,9 +48,23 @@ public static partial class RulesLoader
         {
             return new RulesLoadResult(null, new[] { $"{source}: not valid JSON at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}." });
         }
-        if (root is not JsonArray array)
+        // A file is a list of rules, or {"$schema": ..., "rules": [...]} so editors find the schema.
+        var array = root as JsonArray;
+        if (root is JsonObject wrapper)
         {
-            return new RulesLoadResult(null, new[] { $"{source}: the file must be a JSON array of rules ([] for none)." });
+            var extra = wrapper.Select(p => p.Key).Where(k => k is not ("$schema" or "rules")).ToList();
+            array = wrapper["rules"] as JsonArray;
+            if (array is null || extra.Count > 0)
+            {
+                return new RulesLoadResult(null,
+                    new[] { $"{source}: the file must be a JSON array of rules ([] for none), or an object {{\"$schema\": ..., \"rules\": [...]}}" +
+                    (extra.Count > 0 ? $"; {string.Join(", ", extra)} is not a known field." : "; rules is missing or not a list.") });
+            }
+        }
+        if (array is null)
+        {
+            return new RulesLoadResult(null,
+                new[] { $"{source}: the file must be a JSON array of rules ([] for none), or an object {{\"$schema\": ..., \"rules\": [...]}}." });
         }
 
         var errors = new List<string>();
@@ -104,34 +119,22 @@ public static partial class RulesLoader
             }
         }
 
-        var when = new List<Condition>();
-        switch (obj["when"])
-        {
-            case null: break;
-            case JsonArray conditions:
-                for (var i = 0; i < conditions.Count; i++) if (ReadCondition(conditions[i], $"when[{i}]", errors) is { } c) when.Add(c);
-                break;
-            case JsonObject single:
-                if (ReadCondition(single, "when", errors) is { } one) when.Add(one);
-                break;
-            default:
-                errors.Add("when", "must be a condition or a list of conditions.");
-                break;
-        }
+        var when = ConditionParser.ReadWhen(obj["when"], "when", ScopeShape.Event, errors.Add);
 
         var includeOwn = ReadBool(obj, "includeOwnMessages", errors) ?? false;
         var enabled = ReadBool(obj, "enabled", errors) ?? true;
 
-        var actions = new List<ActionTemplate>();
+        var actions = new List<RuleStep>();
         if (obj["actions"] is not JsonArray actionArray || actionArray.Count == 0)
         {
             errors.Add("actions", "is required: a non-empty list of actions.");
         }
         else
         {
+            var steps = new List<string>();
             for (var i = 0; i < actionArray.Count; i++)
             {
-                if (ReadAction(actionArray[i], i, $"actions[{i}]", errors, engine, forward) is { } action) actions.Add(action);
+                if (ReadStep(actionArray[i], i, $"actions[{i}]", errors, engine, forward, steps, inForEach: false) is { } step) actions.Add(step);
             }
         }
 
@@ -139,172 +142,213 @@ public static partial class RulesLoader
         return new Rule { Name = name, On = on, When = when, Actions = actions, IncludeOwnMessages = includeOwn };
     }
 
-    private static Condition? ReadCondition(JsonNode? node, string field, Errors errors)
-    {
-        if (node is not JsonObject c)
-        {
-            errors.Add(field, "must be an object {field, equals | oneOf | exists}.");
-            return null;
-        }
-        Unknown(c, errors, field + ".", "field", "equals", "oneOf", "exists");
-        var path = c["field"] is JsonValue fv && fv.TryGetValue<string>(out var f) && f.Length > 0 ? f : null;
-        if (path is null) errors.Add($"{field}.field", "is required: a dot path such as data.status.");
-        var ops = new[] { "equals", "oneOf", "exists" }.Where(c.ContainsKey).ToList();
-        if (ops.Count != 1)
-        {
-            errors.Add(field, "needs exactly one of equals, oneOf, exists.");
-            return null;
-        }
-        switch (ops[0])
-        {
-            case "equals":
-                return path is null ? null : new Condition(path, Condition.Kind.Equals, new[] { c["equals"]?.DeepClone() });
-            case "oneOf":
-                if (c["oneOf"] is not JsonArray list || list.Count == 0)
-                {
-                    errors.Add($"{field}.oneOf", "must be a non-empty list of values.");
-                    return null;
-                }
-                return path is null ? null : new Condition(path, Condition.Kind.OneOf, list.Select(x => x?.DeepClone()).ToList());
-            default:
-                if (c["exists"] is not JsonValue ev || !ev.TryGetValue<bool>(out var exists))
-                {
-                    errors.Add($"{field}.exists", "must be true or false.");
-                    return null;
-                }
-                return path is null ? null : new Condition(path, Condition.Kind.Exists, Array.Empty<JsonNode?>(), exists);
-        }
-    }
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,63}\z")]
+    private static partial Regex StepIdShape();
 
-    private static ActionTemplate? ReadAction(JsonNode? node, int index, string field, Errors errors, TemplateEngine engine, ForwardOptions forward)
+    private const string TypeHint = "create_order_message, delete_order_message, list_order_messages, api_call, forward or forEach";
+
+    /// <summary>
+    /// Reads one step. <paramref name="steps"/> holds the ids of the rule's steps so far: conditions and templates may
+    /// read those (and only those) as <c>steps.&lt;id&gt;</c>; a step with an id adds it.
+    /// </summary>
+    private static RuleStep? ReadStep(JsonNode? node, int index, string field, Errors errors, TemplateEngine engine,
+        ForwardOptions forward, List<string> steps, bool inForEach)
     {
         if (node is not JsonObject a)
         {
             errors.Add(field, "must be an object with a type.");
             return null;
         }
-        var type = a["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
         var before = errors.List.Count;
-        switch (type)
+        var actionErrors = new ActionErrors((f, p) => errors.Add($"{field}.{f}", p)) { Templates = true };
+        var definition = ActionDefinition.Read(a, ActionDefinition.RuleTypes, actionErrors, TypeHint);
+        if (definition is null) return null;
+
+        var shape = new ScopeShape(steps.ToArray(), inForEach);
+        var when = ConditionParser.ReadWhen(definition.When, $"{field}.when", shape, errors.Add);
+        var id = definition.Id;
+        if (id is not null)
         {
-            case CreateOrderMessageAction.TypeName:
+            if (!StepIdShape().IsMatch(id)) errors.Add($"{field}.id",
+                "must be 1-64 letters, digits or '_', starting with a letter or '_' (it is read as steps.<id>).");
+            else if (steps.Contains(id)) errors.Add($"{field}.id",
+                $"'{id}' is used by another step of this rule; step ids must be unique in a rule.");
+        }
+
+        RuleStep? step = definition switch
+        {
+            ForEachDefinition each => ReadForEach(each, index, field, errors, engine, forward, steps, inForEach, shape, when),
+            _ => CompileAction(definition, index, field, errors, engine, forward, shape, when),
+        };
+        if (id is not null && StepIdShape().IsMatch(id) && !steps.Contains(id)) steps.Add(id);
+        return errors.List.Count > before ? null : step;
+    }
+
+    private static ForEachStep? ReadForEach(ForEachDefinition each, int index, string field, Errors errors, TemplateEngine engine,
+        ForwardOptions forward,
+        List<string> steps, bool inForEach, ScopeShape shape, List<Condition> when)
+    {
+        if (inForEach)
+        {
+            errors.Add(field, "a forEach cannot be nested in another forEach.");
+            return null;
+        }
+        if (each.Id is not null) errors.Add($"{field}.id", "a forEach has no output of its own: give ids to its actions instead.");
+        var path = each.ItemsPath;
+        if (path is not null)
+        {
+            // The list is read like a condition's field: it must exist at this place in the rule.
+            ConditionParser.Read(new JsonObject { ["field"] = path, ["exists"] = true }, $"{field}.forEach", shape, (f, p)
+                => errors.Add($"{field}.forEach", p));
+        }
+        var nested = new List<ActionTemplate>();
+        // The ids of an item's steps are visible to the item's later steps only.
+        var inner = new List<string>(steps);
+        for (var i = 0; i < (each.Actions?.Count ?? 0); i++)
+        {
+            var step = ReadStep(each.Actions![i], i, $"{field}.actions[{i}]", errors, engine, forward, inner, inForEach: true);
+            if (step is ActionTemplate action) nested.Add(action);
+        }
+        return path is null ? null : new ForEachStep { Index = index, Field = field, Id = null, When = when, ItemsPath = path, Steps = nested };
+    }
+
+    private static ActionTemplate? CompileAction(ActionDefinition definition, int index, string field, Errors errors,
+        TemplateEngine engine, ForwardOptions forward,
+        ScopeShape shape, List<Condition> when)
+    {
+        var before = errors.List.Count;
+        ActionTemplate? Done(ActionTemplate template) => errors.List.Count > before ? null : template;
+        CompiledTemplate? T(string key, string? text, bool allowNumber = false) => Compile(text, $"{field}.{key}", errors, engine, shape);
+        CompiledTemplate? N(string key, JsonNode? node) => node is null ? null : Compile(ActionDefinition.Scalar(node), $"{field}.{key}",
+            errors, engine, shape);
+
+        switch (definition)
+        {
+            case CreateOrderMessageDefinition d:
             {
-                Unknown(a, errors, field + ".", "type", "order", "message", "userId", "staffOnly", "description");
-                var order = Text(a, "order", field, errors, engine, required: true);
-                var message = Text(a, "message", field, errors, engine, required: true);
-                var userId = Text(a, "userId", field, errors, engine, required: false, allowNumber: true);
-                var staffOnly = Text(a, "staffOnly", field, errors, engine, required: false, allowBool: true);
-                return errors.List.Count > before ? null : new CreateOrderMessageTemplate { Index = index, Order = order!, Message = message!, UserId = userId, StaffOnly = staffOnly };
+                var order = N("order", d.Order);
+                var message = T("message", d.Message);
+                var userId = N("userId", d.UserId);
+                var staffOnly = N("staffOnly", d.StaffOnly);
+                if (order is null || message is null) return null;
+                return Done(new CreateOrderMessageTemplate { Index = index, Field = field, Id = d.Id, When = when, Order = order,
+                    Message = message, UserId = userId, StaffOnly = staffOnly });
             }
-            case DeleteOrderMessageAction.TypeName:
+            case DeleteOrderMessageDefinition d:
             {
-                Unknown(a, errors, field + ".", "type", "messageId", "description");
-                var id = Text(a, "messageId", field, errors, engine, required: true, allowNumber: true);
-                return errors.List.Count > before ? null : new DeleteOrderMessageTemplate { Index = index, MessageId = id! };
+                var id = N("messageId", d.MessageId);
+                return id is null ? null : Done(new DeleteOrderMessageTemplate { Index = index, Field = field, Id = d.Id, When = when,
+                    MessageId = id });
             }
-            case ApiCallAction.TypeName:
+            case ListOrderMessagesDefinition d:
             {
-                Unknown(a, errors, field + ".", "type", "method", "path", "query", "headers", "body", "description");
-                var method = a["method"] is JsonValue mv && mv.TryGetValue<string>(out var m) ? m.ToUpperInvariant() : null;
-                if (method is null || !Methods.Contains(method)) errors.Add($"{field}.method", $"must be one of {string.Join(", ", Methods)}.");
-                var path = Text(a, "path", field, errors, engine, required: true);
+                var order = N("order", d.Order);
+                var limit = N("limit", d.Limit);
+                return order is null ? null : Done(new ListOrderMessagesTemplate { Index = index, Field = field, Id = d.Id, When = when,
+                    Order = order, Limit = limit });
+            }
+            case ApiCallDefinition d:
+            {
+                var path = T("path", d.Path);
                 if (path is { IsLiteral: true })
                 {
                     try { SppPathGuard.Resolve(CheckRoot, path.Source); }
                     catch (ArgumentException ex) { errors.Add($"{field}.path", ex.Message); }
                 }
-                var query = Map(a, "query", field, errors, engine);
-                var headers = Map(a, "headers", field, errors, engine);
+                var query = Map(d.Query, "query", field, errors, engine, shape);
+                var headers = Map(d.Headers, "headers", field, errors, engine, shape);
                 foreach (var h in headers.Where(h => h.Key.Equals("Authorization", StringComparison.OrdinalIgnoreCase) || h.Key.Equals("Host", StringComparison.OrdinalIgnoreCase)))
                 {
                     errors.Add($"{field}.headers.{h.Key}", "is set by the SPP client and cannot be overridden.");
                 }
-                var body = Body(a, field, errors, engine);
-                return errors.List.Count > before ? null : new ApiCallTemplate { Index = index, Method = new HttpMethod(method!), Path = path!, Query = query, Headers = headers, Body = body };
+                var body = Body(d.Body, field, errors, engine, shape);
+                if (path is null || d.Method is null) return null;
+                return Done(new ApiCallTemplate { Index = index, Field = field, Id = d.Id, When = when,
+                    Method = new HttpMethod(d.Method.ToUpperInvariant()), Path = path, Query = query, Headers = headers, Body = body });
             }
-            case ForwardAction.TypeName:
+            case ForwardDefinition d:
             {
-                Unknown(a, errors, field + ".", "type", "url", "body", "headers", "description");
-                var url = Text(a, "url", field, errors, engine, required: true);
+                var url = T("url", d.Url);
                 if (url is { IsLiteral: true })
                 {
                     if (!Uri.TryCreate(url.Source, UriKind.Absolute, out var uri)) errors.Add($"{field}.url", "must be an absolute https URL.");
                     else if (forward.Refusal(uri) is { } why) errors.Add($"{field}.url", $"is refused: {why}.");
                 }
-                var headers = Map(a, "headers", field, errors, engine);
-                var body = Body(a, field, errors, engine);
-                return errors.List.Count > before ? null : new ForwardTemplate { Index = index, Url = url!, Body = body, Headers = headers, Options = forward };
+                var headers = Map(d.Headers, "headers", field, errors, engine, shape);
+                var body = Body(d.Body, field, errors, engine, shape);
+                return url is null ? null : Done(new ForwardTemplate { Index = index, Field = field, Id = d.Id, When = when, Url = url,
+                    Body = body, Headers = headers, Options = forward });
             }
-            case null:
-                errors.Add($"{field}.type", "is required: create_order_message, delete_order_message, api_call or forward.");
-                return null;
             default:
-                errors.Add($"{field}.type", $"'{type}' is not an action type (create_order_message, delete_order_message, api_call, forward).");
+                errors.Add($"{field}.type", $"'{definition.Kind}' is not an action type ({TypeHint}).");
                 return null;
         }
     }
 
-    private static CompiledTemplate? Text(JsonObject a, string key, string field, Errors errors, TemplateEngine engine, bool required, bool allowNumber = false, bool allowBool = false)
+    /// <summary>Parses a template and checks the <c>steps.</c> and <c>item.</c> values it reads exist at its place in the rule.</summary>
+    private static CompiledTemplate? Compile(string? text, string field, Errors errors, TemplateEngine engine, ScopeShape shape)
     {
-        var node = a[key];
-        string? text = node switch
-        {
-            JsonValue v when v.TryGetValue<string>(out var s) => s,
-            JsonValue v when allowNumber && v.GetValueKind() == JsonValueKind.Number => v.ToJsonString(),
-            JsonValue v when allowBool && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.ToJsonString(),
-            _ => null,
-        };
-        if (node is null)
-        {
-            if (required) errors.Add($"{field}.{key}", "is required.");
-            return null;
-        }
-        if (text is null)
-        {
-            errors.Add($"{field}.{key}", allowNumber ? "must be a number or a template string." : allowBool ? "must be true, false or a template string." : "must be a string.");
-            return null;
-        }
-        if (required && string.IsNullOrWhiteSpace(text))
-        {
-            errors.Add($"{field}.{key}", "must not be empty.");
-            return null;
-        }
+        if (text is null) return null;
         if (!engine.TryParse(text, out var template, out var error))
         {
-            errors.Add($"{field}.{key}", $"template error: {error}");
+            errors.Add(field, $"template error: {error}");
             return null;
         }
+        CheckReferences(text, field, errors, shape);
         return template;
     }
 
-    private static IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Map(JsonObject a, string key, string field, Errors errors, TemplateEngine engine)
+    [GeneratedRegex(@"\b(steps\.([A-Za-z0-9_]+)|item)\b(?![A-Za-z0-9_(])")]
+    private static partial Regex ScopeReference();
+
+    [GeneratedRegex(@"\{\{.*?\}\}|\{%.*?%\}", RegexOptions.Singleline)]
+    private static partial Regex LiquidTag();
+
+    [GeneratedRegex(@"\{%-?\s*(for|assign|capture)\s+item\b")]
+    private static partial Regex DeclaresItem();
+
+    private static void CheckReferences(string text, string field, Errors errors, ScopeShape shape)
+    {
+        // A template may name its own variable item ({% for item in data.items %}): then item is not the forEach's.
+        if (!shape.HasItem && DeclaresItem().IsMatch(text)) shape = shape with { HasItem = true };
+        foreach (Match tag in LiquidTag().Matches(text))
+        {
+            foreach (Match m in ScopeReference().Matches(tag.Value))
+            {
+                if (m.Groups[2].Success && !shape.Steps.Contains(m.Groups[2].Value))
+                {
+                    errors.Add(field, $"reads steps.{m.Groups[2].Value}, but no earlier step of this rule has the id '{m.Groups[2].Value}'.");
+                }
+                else if (!m.Groups[2].Success && !shape.HasItem && IsItemReference(tag.Value, m.Index))
+                {
+                    errors.Add(field, "reads item, which exists only inside a forEach.");
+                }
+            }
+        }
+    }
+
+    /// <summary>True when <c>item</c> at <paramref name="at"/> is a variable (not part of a longer name like data.item).</summary>
+    private static bool IsItemReference(string text, int at) => at == 0 || text[at - 1] is not ('.' or '_' or '-' or '\'' or '"')
+        && !char.IsLetterOrDigit(text[at - 1]);
+
+    private static IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Map(Dictionary<string, JsonNode?>? map, string key, string field,
+        Errors errors, TemplateEngine engine, ScopeShape shape)
     {
         var result = new List<KeyValuePair<string, CompiledTemplate>>();
-        switch (a[key])
+        foreach (var (k, v) in map ?? new())
         {
-            case null: break;
-            case JsonObject map:
-                foreach (var (k, v) in map)
-                {
-                    var text = v is JsonValue jv && jv.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False
-                        ? (jv.TryGetValue<string>(out var s) ? s : jv.ToJsonString()) : null;
-                    if (text is null) errors.Add($"{field}.{key}.{k}", "must be a string.");
-                    else if (!engine.TryParse(text, out var template, out var error)) errors.Add($"{field}.{key}.{k}", $"template error: {error}");
-                    else result.Add(KeyValuePair.Create(k, template));
-                }
-                break;
-            default:
-                errors.Add($"{field}.{key}", "must be an object of names to values.");
-                break;
+            if (ActionDefinition.Scalar(v) is not { } text) continue; // reported by the model's checks
+            if (Compile(text, $"{field}.{key}.{k}", errors, engine, shape) is { } template) result.Add(KeyValuePair.Create(k, template));
         }
         return result;
     }
 
-    private static JsonTemplate? Body(JsonObject a, string field, Errors errors, TemplateEngine engine)
+    private static JsonTemplate? Body(JsonNode? body, string field, Errors errors, TemplateEngine engine, ScopeShape shape)
     {
-        if (!a.ContainsKey("body")) return null;
-        var template = JsonTemplate.Compile(a["body"], engine, out var error);
+        if (body is null) return null;
+        var template = JsonTemplate.Compile(body, engine, out var error);
         if (error is not null) errors.Add($"{field}.body", $"template error at {error}");
+        else CheckReferences(body.ToJsonString(), $"{field}.body", errors, shape);
         return template;
     }
 
