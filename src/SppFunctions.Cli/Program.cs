@@ -9,4 +9,4 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancellation.Cancel();
 };
-return await SppCli.RunAsync(args, CliHost.FromProcess(), cancellation.Token);
+return await SppCli.RunAsync(args, CliEnvironment.FromProcess(), cancellation.Token);

@@ -19,11 +19,11 @@ public static class SppCli
     public const string Name = "sppfn";
 
     /// <summary>Runs one command line; returns the exit code (see <see cref="ExitCodes"/>).</summary>
-    public static async Task<int> RunAsync(string[] args, CliHost host, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(string[] args, CliEnvironment environment, CancellationToken cancellationToken = default)
     {
-        var output = new CliOutput(host);
+        var output = new CliOutput(environment);
         var services = new ServiceCollection();
-        services.AddSingleton(host);
+        services.AddSingleton(environment);
         services.AddSingleton(output);
         services.AddSingleton<CliContext>();
         var app = new CommandApp(new TypeRegistrar(services));

@@ -100,7 +100,7 @@ public sealed class ApiCommand(CliContext cli) : CliCommand<ApiSettings>(cli)
         var source = "--body";
         if (body.StartsWith('@'))
         {
-            var path = System.IO.Path.GetFullPath(body[1..], Cli.Host.CurrentDirectory);
+            var path = System.IO.Path.GetFullPath(body[1..], Cli.Environment.CurrentDirectory);
             if (!File.Exists(path)) throw CliException.Usage($"--body file {path} does not exist.");
             text = File.ReadAllText(path);
             source = path;

@@ -36,15 +36,15 @@ public sealed class CliConfiguration
 
     public string? this[string setting] => Configuration[setting.Replace("__", ":", StringComparison.Ordinal)];
 
-    public static CliConfiguration Load(CliHost host, string? explicitPath)
+    public static CliConfiguration Load(CliEnvironment environment, string? explicitPath)
     {
-        var file = Find(host, explicitPath);
+        var file = Find(environment, explicitPath);
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         if (file is not null)
         {
             foreach (var (key, value) in ReadValues(file)) values[Key(key)] = value;
         }
-        foreach (var (key, value) in host.Environment) values[Key(key)] = value;
+        foreach (var (key, value) in environment.Variables) values[Key(key)] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         return new CliConfiguration(configuration, file, FindSecrets(configuration));
     }
@@ -63,17 +63,17 @@ public sealed class CliConfiguration
 
     private static string Key(string name) => name.Replace("__", ":", StringComparison.Ordinal);
 
-    private static string? Find(CliHost host, string? explicitPath)
+    private static string? Find(CliEnvironment environment, string? explicitPath)
     {
         if (explicitPath is not null)
         {
-            var path = Path.GetFullPath(explicitPath, host.CurrentDirectory);
+            var path = Path.GetFullPath(explicitPath, environment.CurrentDirectory);
             if (!System.IO.File.Exists(path)) throw CliException.Settings($"The settings file {path} does not exist (--settings).");
             return path;
         }
-        var local = Path.Combine(host.CurrentDirectory, FileName);
+        var local = Path.Combine(environment.CurrentDirectory, FileName);
         if (System.IO.File.Exists(local)) return local;
-        foreach (var start in new[] { host.CurrentDirectory, host.BaseDirectory })
+        foreach (var start in new[] { environment.CurrentDirectory, environment.BaseDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {

@@ -7,19 +7,19 @@ using SppFunctions.Storage;
 namespace SppFunctions.Cli.Infrastructure;
 
 /// <summary>
-/// What every command gets: the host, the output, and the app's services built from the app's settings. A command
+/// What every command gets: the environment, the output, and the app's services built from the app's settings. A command
 /// registers only what it needs (storage stores, or the SPP client): no host is started, so nothing else (the rules
 /// file, the poller's schedule) is loaded or validated.
 /// </summary>
-public sealed class CliContext(CliHost host, CliOutput output)
+public sealed class CliContext(CliEnvironment environment, CliOutput output)
 {
-    public CliHost Host { get; } = host;
+    public CliEnvironment Environment { get; } = environment;
     public CliOutput Output { get; } = output;
 
     /// <summary>The settings (local.settings.json + environment); their secrets are registered for redaction.</summary>
     public CliConfiguration Settings(CliSettings settings)
     {
-        var configuration = CliConfiguration.Load(Host, settings.SettingsFile);
+        var configuration = CliConfiguration.Load(Environment, settings.SettingsFile);
         Output.AddSecrets(configuration.Secrets);
         return configuration;
     }
@@ -40,7 +40,7 @@ public sealed class CliContext(CliHost host, CliOutput output)
             throw CliException.Settings($"{ex.Message} {settings.Origin}");
         }
         add?.Invoke(services);
-        Host.ConfigureServices?.Invoke(services);
+        Environment.ConfigureServices?.Invoke(services);
         return services.BuildServiceProvider();
     }
 
@@ -51,7 +51,7 @@ public sealed class CliContext(CliHost host, CliOutput output)
         settings.Require("Spp__ApiKey", "copy the key from SPP under Modules → API → Settings.");
         var services = Base(settings);
         services.AddSppClient(settings.Configuration);
-        Host.ConfigureServices?.Invoke(services);
+        Environment.ConfigureServices?.Invoke(services);
         var provider = services.BuildServiceProvider();
         try
         {

@@ -12,26 +12,26 @@ namespace SppFunctions.Cli.Infrastructure;
 public sealed class CliOutput
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-    private readonly CliHost _host;
+    private readonly CliEnvironment _environment;
     private readonly List<string> _secrets = new();
 
-    public CliOutput(CliHost host)
+    public CliOutput(CliEnvironment environment)
     {
-        _host = host;
+        _environment = environment;
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = host.Interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = host.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = host.Interactive ? InteractionSupport.Yes : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(host.Out),
+            Ansi = environment.Interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = environment.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = environment.Interactive ? InteractionSupport.Yes : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(environment.Out),
         });
-        Console.Profile.Width = host.Width;
+        Console.Profile.Width = environment.Width;
     }
 
     /// <summary>Human-readable output on stdout.</summary>
     public IAnsiConsole Console { get; }
 
-    public bool Interactive => _host.Interactive;
+    public bool Interactive => _environment.Interactive;
 
     /// <summary>Adds values never to print (longest first, so a token containing another is hidden whole).</summary>
     public void AddSecrets(IEnumerable<string> secrets)
@@ -49,16 +49,16 @@ public sealed class CliOutput
     }
 
     /// <summary>Writes a JSON document on stdout (indented, redacted).</summary>
-    public void Json(JsonNode? node) => _host.Out.WriteLine(Redact(node?.ToJsonString(Indented) ?? "null"));
+    public void Json(JsonNode? node) => _environment.Out.WriteLine(Redact(node?.ToJsonString(Indented) ?? "null"));
 
     /// <summary>Writes a plain line on stdout (redacted, no markup).</summary>
-    public void Line(string text = "") => _host.Out.WriteLine(Redact(text));
+    public void Line(string text = "") => _environment.Out.WriteLine(Redact(text));
 
     /// <summary>A warning on stderr.</summary>
-    public void Warn(string text) => _host.Error.WriteLine("warning: " + Redact(text));
+    public void Warn(string text) => _environment.Error.WriteLine("warning: " + Redact(text));
 
     /// <summary>The one-line error on stderr.</summary>
-    public void Error(string text) => _host.Error.WriteLine("error: " + Redact(text.ReplaceLineEndings(" ").Trim()));
+    public void Error(string text) => _environment.Error.WriteLine("error: " + Redact(text.ReplaceLineEndings(" ").Trim()));
 
     /// <summary>A table with the given columns, ready to fill and <see cref="Write"/>.</summary>
     public static Table Table(params string[] columns)

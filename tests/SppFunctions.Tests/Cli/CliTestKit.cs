@@ -74,11 +74,11 @@ public static class CliTestKit
         var dir = directory ?? Directory.CreateTempSubdirectory("sppfn-cli-").FullName;
         var output = new StringWriter();
         var error = new StringWriter();
-        var host = new CliHost
+        var cli = new CliEnvironment
         {
             Out = output,
             Error = error,
-            Environment = environment,
+            Variables = environment,
             CurrentDirectory = dir,
             BaseDirectory = dir,
             Interactive = false,
@@ -87,7 +87,7 @@ public static class CliTestKit
         };
         try
         {
-            var code = await SppCli.RunAsync(args, host, cancellationToken);
+            var code = await SppCli.RunAsync(args, cli, cancellationToken);
             var run = new CliRun(code, output.ToString(), error.ToString());
             if (System.Environment.GetEnvironmentVariable("SPPFN_TEST_DUMP") is { Length: > 0 } dump)
             {
