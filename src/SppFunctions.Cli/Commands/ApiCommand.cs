@@ -21,7 +21,7 @@ public sealed class ApiSettings : CliSettings
     public string Path { get; init; } = "";
 
     [CommandOption("-q|--query <KEY=VALUE>")]
-    [Description("A query parameter (repeatable; a key may repeat, e.g. filters[id][$in][]=1).")]
+    [Description("A query parameter (repeatable; a key may repeat, e.g. filters[[id]][[$in]][[]]=1).")]
     public string[] Query { get; init; } = [];
 
     [CommandOption("-H|--header <KEY=VALUE>")]

@@ -49,6 +49,7 @@ public sealed class CliContext(CliEnvironment environment, CliOutput output)
     {
         settings.Require("Spp__BaseUrl", "set it to your workspace's API root, e.g. https://acme.spp.co/api/.");
         settings.Require("Spp__ApiKey", "copy the key from SPP under Modules → API → Settings.");
+        if (settings.Sandbox is { } sandbox) Output.Note(SandboxNote(sandbox));
         var services = Base(settings);
         services.AddSppClient(settings.Configuration);
         Environment.ConfigureServices?.Invoke(services);
@@ -64,6 +65,10 @@ public sealed class CliContext(CliEnvironment environment, CliOutput output)
         }
         return provider;
     }
+
+    /// <summary>Says that SPP is the sandbox, and how to use a workspace instead.</summary>
+    public static string SandboxNote(Sandbox.SandboxState sandbox) =>
+        $"SPP is the local sandbox at {sandbox.BaseUrl} (local.settings.json has no SPP settings; fill in Spp__BaseUrl and Spp__ApiKey for your workspace).";
 
     private static ServiceCollection Base(CliConfiguration settings)
     {

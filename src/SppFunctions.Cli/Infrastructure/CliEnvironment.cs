@@ -28,6 +28,9 @@ public sealed class CliEnvironment
     /// <summary>True when stdout is a terminal: progress bars and colours only then.</summary>
     public bool Interactive { get; init; }
 
+    /// <summary>Off a terminal, long-running commands print a progress line at most this often.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Width of human-readable output (tables).</summary>
     public int Width { get; init; } = 200;
 

@@ -54,11 +54,51 @@ public sealed class CliOutput
     /// <summary>Writes a plain line on stdout (redacted, no markup).</summary>
     public void Line(string text = "") => _environment.Out.WriteLine(Redact(text));
 
+    /// <summary>A note on stderr: something the user should know that is not wrong.</summary>
+    public void Note(string text) => _environment.Error.WriteLine("note: " + Redact(text));
+
     /// <summary>A warning on stderr.</summary>
     public void Warn(string text) => _environment.Error.WriteLine("warning: " + Redact(text));
 
     /// <summary>The one-line error on stderr.</summary>
     public void Error(string text) => _environment.Error.WriteLine("error: " + Redact(text.ReplaceLineEndings(" ").Trim()));
+
+    /// <summary>
+    /// Runs work that reports its steps through the callback it gets: a progress bar on a terminal (a spinner when the total
+    /// is unknown), otherwise a plain line on stdout at most every <see cref="CliEnvironment.ProgressInterval"/>
+    /// ("Sending: 120 of 1000"), and nothing with <c>--json</c>. The callback may be called from several threads.
+    /// </summary>
+    public async Task<T> ProgressAsync<T>(string description, int? total, bool json, Func<Action<int>, Task<T>> work)
+    {
+        if (json) return await work(_ => { }).ConfigureAwait(false);
+        if (Interactive)
+        {
+            return await Console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask(Markup.Escape(description), maxValue: total ?? 1);
+                    task.IsIndeterminate = total is null;
+                    var result = await work(n => task.Increment(total is null ? 0 : n)).ConfigureAwait(false);
+                    task.IsIndeterminate = false;
+                    task.Value = task.MaxValue;
+                    return result;
+                }).ConfigureAwait(false);
+        }
+        var gate = new object();
+        var done = 0;
+        var last = System.Diagnostics.Stopwatch.StartNew();
+        return await work(n =>
+        {
+            lock (gate)
+            {
+                done += n;
+                if (last.Elapsed < _environment.ProgressInterval) return;
+                last.Restart();
+                Line($"{description}: {done}{(total is { } t ? $" of {t}" : "")}");
+            }
+        }).ConfigureAwait(false);
+    }
 
     /// <summary>A table with the given columns, ready to fill and <see cref="Write"/>.</summary>
     public static Table Table(params string[] columns)

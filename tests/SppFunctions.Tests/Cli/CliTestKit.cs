@@ -69,7 +69,12 @@ public static class CliTestKit
         RunAsync(environment, names, directory, CancellationToken.None, args);
 
     /// <summary>A run that Ctrl-C (the token) may stop.</summary>
-    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken, params string[] args)
+    public static Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken, params string[] args) =>
+        RunAsync(environment, names, directory, cancellationToken, interactive: false, progressInterval: TimeSpan.FromMinutes(10), args);
+
+    /// <summary>A run as on a terminal (<paramref name="interactive"/>) or off one with progress lines every <paramref name="progressInterval"/>.</summary>
+    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken,
+        bool interactive, TimeSpan progressInterval, params string[] args)
     {
         var dir = directory ?? Directory.CreateTempSubdirectory("sppfn-cli-").FullName;
         var output = new StringWriter();
@@ -81,7 +86,8 @@ public static class CliTestKit
             Variables = environment,
             CurrentDirectory = dir,
             BaseDirectory = dir,
-            Interactive = false,
+            Interactive = interactive,
+            ProgressInterval = progressInterval,
             Width = 240,
             ConfigureServices = names is null ? null : services => services.AddSingleton(names),
         };
