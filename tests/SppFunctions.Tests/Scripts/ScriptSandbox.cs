@@ -102,14 +102,18 @@ public sealed class ScriptSandbox : IDisposable
     }
 
     /// <summary>Starts <c>scripts/run-local.sh</c> in the copy, stdin from /dev/null, stdout and stderr to files.</summary>
-    public Process StartRunLocal()
+    public Process StartRunLocal() => Start("scripts/run-local.sh");
+
+    /// <summary>Starts a script of the copy with arguments (quoted for the shell), as <see cref="StartRunLocal"/> does.</summary>
+    public Process Start(string script, params string[] args)
     {
+        var command = string.Join(' ', new[] { script }.Concat(args).Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
         var start = new ProcessStartInfo("/bin/bash") { WorkingDirectory = Root, UseShellExecute = false };
         // exec: the process the test signals is the script itself. Ctrl-C on a terminal reaches a script whose SIGINT is not
         // ignored, whatever this test process inherited (a test run started in the background ignores it, and bash
         // cannot trap a signal ignored on entry): env resets it.
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"exec env --default-signal=INT /bin/bash scripts/run-local.sh </dev/null >'{StdoutPath}' 2>'{StderrPath}'");
+        start.ArgumentList.Add($"exec env --default-signal=INT /bin/bash {command} </dev/null >'{StdoutPath}' 2>'{StderrPath}'");
         start.Environment.Clear();
         foreach (var (key, value) in Environment) start.Environment[key] = value;
         return Process.Start(start)!;
