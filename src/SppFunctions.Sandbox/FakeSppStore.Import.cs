@@ -16,6 +16,12 @@ public enum FakeSppResource
 public sealed partial class FakeSppStore
 {
     /// <summary>
+    /// The author of a message posted through the API without <c>user_id</c>: SPP takes the API key's user (a staff
+    /// member). Null keeps the tests' simplification, the order's client.
+    /// </summary>
+    public long? ApiUserId { get; set; }
+
+    /// <summary>
     /// Puts a resource in as it is, with its own integer <c>id</c> and hex <c>number</c> (a seed such as the sandbox's
     /// sample data). Ids and numbers the store hands out later start above every imported one, so they never collide.
     /// </summary>

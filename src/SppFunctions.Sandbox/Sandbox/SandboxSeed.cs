@@ -22,13 +22,14 @@ public static class SandboxSeed
     /// <summary>How many sample variants are seeded (<c>sppfn send --count</c> up to this finds its orders).</summary>
     public const int Variants = 3;
 
-    /// <summary>The user id staff messages are posted as.</summary>
+    /// <summary>The staff member seeded messages are posted as, and the API key's user (the app's messages).</summary>
     public const long StaffUserId = 1;
 
     private static readonly string[] OrderStatuses = ["Working", "Pending", "Submitted"];
 
     public static SandboxContents Apply(FakeSppStore store, DateTimeOffset now)
     {
+        store.ApiUserId = StaffUserId;
         var orders = new List<string>();
         var messages = 0;
         for (var variant = 0; variant < Variants; variant++)

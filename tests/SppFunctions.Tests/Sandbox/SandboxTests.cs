@@ -186,6 +186,8 @@ public class SandboxTests
             Assert.StartsWith("<p>Thanks for your message on order 666AF315! We will answer within one working day.</p>", texts[0]);
             Assert.Equal("Any news on my logo?", texts[1]);
             Assert.StartsWith("<p>Thanks Jane Doe!", texts[2]);
+            // The app posts as the API key's user, a staff member; the client wrote the middle one.
+            Assert.Equal(new long[] { SandboxSeed.StaffUserId, 12, SandboxSeed.StaffUserId }, after.Json.AsArray().Select(m => m!["user_id"]!.GetValue<long>()));
             var events = await Sppfn("events", "list", "--json");
             // The poller's event is dated by the message (the sandbox's clock here), the webhook's by sppfn send.
             Assert.Equal(new[] { "order.created", "order_message.created" }, events.Json.AsArray().Select(e => e!["event"]!.GetValue<string>()).Order());
