@@ -92,6 +92,7 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
     {
         var configuration = Cli.Settings(settings);
         var token = settings.Token;
+        string? sandboxNote = null;
         if (string.IsNullOrEmpty(token))
         {
             token = configuration["Spp__WebhookTokens__0"];
@@ -107,7 +108,7 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
             }
             else if (configuration.Sandbox is { } sandbox && token == sandbox.WebhookToken)
             {
-                Output.Note("Spp__WebhookTokens__0 is not filled in: sending with the SPP sandbox's token, which run-local.sh gives the app.");
+                sandboxNote = "Spp__WebhookTokens__0 is not filled in: sending with the SPP sandbox's token, which run-local.sh gives the app.";
             }
         }
         else
@@ -126,6 +127,7 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
         {
             throw CliException.Unreachable($"Cannot reach {DisplayUrl(plan.Url)}: {refused}. Is the Functions host running? ./scripts/run-local.sh starts it.");
         }
+        if (sandboxNote is not null) Output.Note(sandboxNote);
 
         if (!settings.Json)
         {
