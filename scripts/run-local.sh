@@ -138,7 +138,8 @@ if [ "$spp_mode" = sandbox ]; then
   # Started once its state file names it (it writes the file after it listens).
   for ((i = 0; i < 600; i++)); do
     kill -0 "$SANDBOX_PID" 2>/dev/null || die "the SPP sandbox did not start (its lines above say why)."
-    if [ -f "$sandbox_state" ] && node -e 'process.exit(require(process.argv[1]).ProcessId == process.argv[2] ? 0 : 1)' "$sandbox_state" "$SANDBOX_PID" 2>/dev/null; then
+    if [ -f "$sandbox_state" ] &&
+      node -e 'process.exit(require(process.argv[1]).ProcessId == process.argv[2] ? 0 : 1)' "$sandbox_state" "$SANDBOX_PID" 2>/dev/null; then
       break
     fi
     sleep 0.1
@@ -156,7 +157,8 @@ if [ "$spp_mode" = sandbox ]; then
       const rules = JSON.parse(text);
       console.log(Array.isArray(rules) && rules.length === 0 ? "yes" : "no");
     } catch { console.log("no"); }' src/SppFunctions/rules.json)
-  rules_path=${Rules__Path:-$(node -e 'console.log((JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).Values || {}).Rules__Path || "")' local.settings.json)}
+  rules_path=${Rules__Path:-$(node -e '
+    console.log((JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).Values || {}).Rules__Path || "")' local.settings.json)}
   if [ -z "$rules_path" ] && [ "$rules_empty" = yes ]; then
     export Rules__Path=rules.sandbox.json
     echo "Rules: src/SppFunctions/rules.sandbox.json (thank new orders, answer client messages), as rules.json is empty."

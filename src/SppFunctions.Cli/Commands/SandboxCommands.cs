@@ -67,9 +67,11 @@ public sealed class SandboxRunCommand(CliContext cli) : CliCommand<SandboxRunSet
         {
             sandbox = await SppSandbox.StartAsync(settings.Port, log, cancellationToken: cancellationToken);
         }
-        catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
+            || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
-            throw CliException.Unreachable($"The SPP sandbox cannot listen on 127.0.0.1:{settings.Port}: the port is in use. Pick another with --port (run-local.sh: SPPFN_SANDBOX_PORT).");
+            throw CliException.Unreachable($"The SPP sandbox cannot listen on 127.0.0.1:{settings.Port}: the port is in use. " +
+                "Pick another with --port (run-local.sh: SPPFN_SANDBOX_PORT).");
         }
 
         await using (sandbox)
@@ -81,7 +83,10 @@ public sealed class SandboxRunCommand(CliContext cli) : CliCommand<SandboxRunSet
             {
                 if (settings.Json)
                 {
-                    Output.Json(new JsonObject { ["baseUrl"] = sandbox.BaseUrl.ToString(), ["stateFile"] = statePath, ["processId"] = state.ProcessId });
+                    Output.Json(new JsonObject
+                    {
+                        ["baseUrl"] = sandbox.BaseUrl.ToString(), ["stateFile"] = statePath, ["processId"] = state.ProcessId,
+                    });
                 }
                 else
                 {
@@ -101,9 +106,11 @@ public sealed class SandboxRunCommand(CliContext cli) : CliCommand<SandboxRunSet
         return ExitCodes.Ok;
     }
 
-    private string Relative(string path) => System.IO.Path.GetRelativePath(Cli.Environment.CurrentDirectory, path) is var relative && !relative.StartsWith("..", StringComparison.Ordinal)
-        ? relative
-        : path;
+    private string Relative(string path)
+    {
+        var relative = System.IO.Path.GetRelativePath(Cli.Environment.CurrentDirectory, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
+    }
 }
 
 /// <summary>
@@ -117,7 +124,8 @@ public sealed class SandboxMessageCommand(CliContext cli) : CliCommand<SandboxMe
         var statePath = CliConfiguration.SandboxStatePath(Cli.Environment);
         if (SandboxState.Read(statePath) is not { IsRunning: true } sandbox)
         {
-            throw CliException.Unreachable("No SPP sandbox is running: ./scripts/run-local.sh starts one while local.settings.json has no SPP settings, or run 'sppfn sandbox'.");
+            throw CliException.Unreachable("No SPP sandbox is running: ./scripts/run-local.sh starts one while local.settings.json has no SPP " +
+                "settings, or run 'sppfn sandbox'.");
         }
         Output.AddSecrets([sandbox.ApiKey, sandbox.WebhookToken]);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -131,7 +139,8 @@ public sealed class SandboxMessageCommand(CliContext cli) : CliCommand<SandboxMe
         var client = services.GetRequiredService<SppClient>();
 
         var order = await client.GetOrderAsync(settings.Order, cancellationToken);
-        var created = await client.CreateOrderMessageAsync(settings.Order, new SppNewMessage { Message = settings.Text, UserId = order.UserId }, cancellationToken);
+        var created = await client.CreateOrderMessageAsync(settings.Order,
+            new SppNewMessage { Message = settings.Text, UserId = order.UserId }, cancellationToken);
         if (settings.Json)
         {
             Output.Json(MessageText.ToJson(created));

@@ -68,7 +68,8 @@ public sealed class CliContext(CliEnvironment environment, CliOutput output)
 
     /// <summary>Says that SPP is the sandbox, and how to use a workspace instead.</summary>
     public static string SandboxNote(Sandbox.SandboxState sandbox) =>
-        $"SPP is the local sandbox at {sandbox.BaseUrl} (local.settings.json has no SPP settings; fill in Spp__BaseUrl and Spp__ApiKey for your workspace).";
+        $"SPP is the local sandbox at {sandbox.BaseUrl} (local.settings.json has no SPP settings; " +
+        "fill in Spp__BaseUrl and Spp__ApiKey for your workspace).";
 
     private static ServiceCollection Base(CliConfiguration settings)
     {
