@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SppFunctions.Cli;
 using SppFunctions.Cli.Infrastructure;
 
@@ -9,4 +10,10 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancellation.Cancel();
 };
-return await SppCli.RunAsync(args, CliHost.FromProcess(), cancellation.Token);
+// SIGTERM (what scripts and service managers send) stops a command as Ctrl-C does, so `sandbox` removes its state file.
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    cancellation.Cancel();
+});
+return await SppCli.RunAsync(args, CliEnvironment.FromProcess(), cancellation.Token);

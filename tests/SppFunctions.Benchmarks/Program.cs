@@ -35,6 +35,8 @@ if (options.Out is { } path)
 }
 Console.WriteLine($"\nSummary ({clock.Elapsed.TotalMinutes:F1} min):");
 foreach (var h in report.Headlines) Console.WriteLine($"  {(h.Pass is { } p ? (p ? "PASS" : "MISS") : "info")}  {h.Figure}: {h.Measured}");
+Console.WriteLine();
+Console.WriteLine(Report.Verdict(report.Headlines));
 return 0;
 
 namespace SppFunctions.Benchmarks

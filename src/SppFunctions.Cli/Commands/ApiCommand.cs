@@ -21,7 +21,7 @@ public sealed class ApiSettings : CliSettings
     public string Path { get; init; } = "";
 
     [CommandOption("-q|--query <KEY=VALUE>")]
-    [Description("A query parameter (repeatable; a key may repeat, e.g. filters[id][$in][]=1).")]
+    [Description("A query parameter (repeatable; a key may repeat, e.g. filters[[id]][[$in]][[]]=1).")]
     public string[] Query { get; init; } = [];
 
     [CommandOption("-H|--header <KEY=VALUE>")]
@@ -105,7 +105,7 @@ public sealed class ApiCommand(CliContext cli) : CliCommand<ApiSettings>(cli)
         var source = "--body";
         if (body.StartsWith('@'))
         {
-            var path = System.IO.Path.GetFullPath(body[1..], Cli.Host.CurrentDirectory);
+            var path = System.IO.Path.GetFullPath(body[1..], Cli.Environment.CurrentDirectory);
             if (!File.Exists(path)) throw CliException.Usage($"--body file {path} does not exist.");
             text = File.ReadAllText(path);
             source = path;

@@ -92,12 +92,23 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
     {
         var configuration = Cli.Settings(settings);
         var token = settings.Token;
+        string? sandboxNote = null;
         if (string.IsNullOrEmpty(token))
         {
             token = configuration["Spp__WebhookTokens__0"];
             if (string.IsNullOrEmpty(token))
             {
                 throw CliException.Settings($"Spp__WebhookTokens__0 is not set: pass --token or set it to the token the app accepts. {configuration.Origin}");
+            }
+            if (CliConfiguration.IsPlaceholder(token))
+            {
+                // The app refuses to start on it; an app started with real tokens answers 401.
+                Output.Warn("Spp__WebhookTokens__0 still holds the placeholder of local.settings.sample.json: the app refuses to start on it " +
+                    "and answers 401 to it. Fill it in (or pass --token).");
+            }
+            else if (configuration.Sandbox is { } sandbox && token == sandbox.WebhookToken)
+            {
+                sandboxNote = "Spp__WebhookTokens__0 is not filled in: sending with the SPP sandbox's token, which run-local.sh gives the app.";
             }
         }
         else
@@ -111,6 +122,13 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
         Output.AddSecrets(FunctionKeys(plan.Url));
         var shownUrl = DisplayUrl(plan.Url) + (plan.TopicRoutes ? " (+ /{topic})" : "");
 
+        // A stopped app is the common case: say so before printing anything else.
+        if (await WebhookSender.ConnectAsync(plan.Url, plan.Timeout, cancellationToken) is { } refused)
+        {
+            throw CliException.Unreachable($"Cannot reach {DisplayUrl(plan.Url)}: {refused}. Is the Functions host running? ./scripts/run-local.sh starts it.");
+        }
+        if (sandboxNote is not null) Output.Note(sandboxNote);
+
         if (!settings.Json)
         {
             Output.Line($"Sending {plan.Total} webhook(s) ({events.Count} event(s) × {plan.Count}) to {shownUrl}" +
@@ -119,32 +137,20 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
 
         var sender = new WebhookSender();
         var clock = Stopwatch.StartNew();
-        IReadOnlyList<SendResult> results;
-        if (!settings.Json && Output.Interactive)
-        {
-            results = await Output.Console.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .StartAsync(async progress =>
-                {
-                    var task = progress.AddTask("Sending", maxValue: plan.Total);
-                    return await sender.SendAsync(plan, _ => task.Increment(1), cancellationToken);
-                });
-        }
-        else
-        {
-            results = await sender.SendAsync(plan, null, cancellationToken);
-        }
+        var results = await Output.ProgressAsync("Sending", plan.Total, settings.Json,
+            report => sender.SendAsync(plan, _ => report(1), cancellationToken));
         var summary = new SendSummary(plan, results, clock.Elapsed);
+        var noAnswer = summary.Sent > 0 && summary.NoAnswer == summary.Sent;
 
         if (settings.Json) Output.Json(ToJson(summary, DisplayUrl(plan.Url)));
-        else Print(summary, shownUrl);
+        else if (!noAnswer || cancellationToken.IsCancellationRequested) Print(summary, shownUrl);
 
         if (cancellationToken.IsCancellationRequested)
         {
             Output.Error($"cancelled after {summary.Sent} of {plan.Total} webhook(s).");
             return ExitCodes.Cancelled;
         }
-        if (summary.Sent > 0 && summary.NoAnswer == summary.Sent)
+        if (noAnswer)
         {
             throw CliException.Unreachable($"Cannot reach {DisplayUrl(plan.Url)}: {summary.Errors[0].Message}. Is the Functions host running? ./scripts/run-local.sh starts it.");
         }

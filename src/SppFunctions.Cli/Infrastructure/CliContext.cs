@@ -7,19 +7,19 @@ using SppFunctions.Storage;
 namespace SppFunctions.Cli.Infrastructure;
 
 /// <summary>
-/// What every command gets: the host, the output, and the app's services built from the app's settings. A command
+/// What every command gets: the environment, the output, and the app's services built from the app's settings. A command
 /// registers only what it needs (storage stores, or the SPP client): no host is started, so nothing else (the rules
 /// file, the poller's schedule) is loaded or validated.
 /// </summary>
-public sealed class CliContext(CliHost host, CliOutput output)
+public sealed class CliContext(CliEnvironment environment, CliOutput output)
 {
-    public CliHost Host { get; } = host;
+    public CliEnvironment Environment { get; } = environment;
     public CliOutput Output { get; } = output;
 
     /// <summary>The settings (local.settings.json + environment); their secrets are registered for redaction.</summary>
     public CliConfiguration Settings(CliSettings settings)
     {
-        var configuration = CliConfiguration.Load(Host, settings.SettingsFile);
+        var configuration = CliConfiguration.Load(Environment, settings.SettingsFile);
         Output.AddSecrets(configuration.Secrets);
         return configuration;
     }
@@ -40,7 +40,7 @@ public sealed class CliContext(CliHost host, CliOutput output)
             throw CliException.Settings($"{ex.Message} {settings.Origin}");
         }
         add?.Invoke(services);
-        Host.ConfigureServices?.Invoke(services);
+        Environment.ConfigureServices?.Invoke(services);
         return services.BuildServiceProvider();
     }
 
@@ -49,9 +49,10 @@ public sealed class CliContext(CliHost host, CliOutput output)
     {
         settings.Require("Spp__BaseUrl", "set it to your workspace's API root, e.g. https://acme.spp.co/api/.");
         settings.Require("Spp__ApiKey", "copy the key from SPP under Modules → API → Settings.");
+        if (settings.Sandbox is { } sandbox) Output.Note(SandboxNote(sandbox));
         var services = Base(settings);
         services.AddSppClient(settings.Configuration);
-        Host.ConfigureServices?.Invoke(services);
+        Environment.ConfigureServices?.Invoke(services);
         var provider = services.BuildServiceProvider();
         try
         {
@@ -64,6 +65,11 @@ public sealed class CliContext(CliHost host, CliOutput output)
         }
         return provider;
     }
+
+    /// <summary>Says that SPP is the sandbox, and how to use a workspace instead.</summary>
+    public static string SandboxNote(Sandbox.SandboxState sandbox) =>
+        $"SPP is the local sandbox at {sandbox.BaseUrl} (local.settings.json has no SPP settings; " +
+        "fill in Spp__BaseUrl and Spp__ApiKey for your workspace).";
 
     private static ServiceCollection Base(CliConfiguration settings)
     {

@@ -12,26 +12,26 @@ namespace SppFunctions.Cli.Infrastructure;
 public sealed class CliOutput
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-    private readonly CliHost _host;
+    private readonly CliEnvironment _environment;
     private readonly List<string> _secrets = new();
 
-    public CliOutput(CliHost host)
+    public CliOutput(CliEnvironment environment)
     {
-        _host = host;
+        _environment = environment;
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = host.Interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = host.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = host.Interactive ? InteractionSupport.Yes : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(host.Out),
+            Ansi = environment.Interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = environment.Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = environment.Interactive ? InteractionSupport.Yes : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(environment.Out),
         });
-        Console.Profile.Width = host.Width;
+        Console.Profile.Width = environment.Width;
     }
 
     /// <summary>Human-readable output on stdout.</summary>
     public IAnsiConsole Console { get; }
 
-    public bool Interactive => _host.Interactive;
+    public bool Interactive => _environment.Interactive;
 
     /// <summary>Adds values never to print (longest first, so a token containing another is hidden whole).</summary>
     public void AddSecrets(IEnumerable<string> secrets)
@@ -49,16 +49,56 @@ public sealed class CliOutput
     }
 
     /// <summary>Writes a JSON document on stdout (indented, redacted).</summary>
-    public void Json(JsonNode? node) => _host.Out.WriteLine(Redact(node?.ToJsonString(Indented) ?? "null"));
+    public void Json(JsonNode? node) => _environment.Out.WriteLine(Redact(node?.ToJsonString(Indented) ?? "null"));
 
     /// <summary>Writes a plain line on stdout (redacted, no markup).</summary>
-    public void Line(string text = "") => _host.Out.WriteLine(Redact(text));
+    public void Line(string text = "") => _environment.Out.WriteLine(Redact(text));
+
+    /// <summary>A note on stderr: something the user should know that is not wrong.</summary>
+    public void Note(string text) => _environment.Error.WriteLine("note: " + Redact(text));
 
     /// <summary>A warning on stderr.</summary>
-    public void Warn(string text) => _host.Error.WriteLine("warning: " + Redact(text));
+    public void Warn(string text) => _environment.Error.WriteLine("warning: " + Redact(text));
 
     /// <summary>The one-line error on stderr.</summary>
-    public void Error(string text) => _host.Error.WriteLine("error: " + Redact(text.ReplaceLineEndings(" ").Trim()));
+    public void Error(string text) => _environment.Error.WriteLine("error: " + Redact(text.ReplaceLineEndings(" ").Trim()));
+
+    /// <summary>
+    /// Runs work that reports its steps through the callback it gets: a progress bar on a terminal (a spinner when the total
+    /// is unknown), otherwise a plain line on stdout at most every <see cref="CliEnvironment.ProgressInterval"/>
+    /// ("Sending: 120 of 1000"), and nothing with <c>--json</c>. The callback may be called from several threads.
+    /// </summary>
+    public async Task<T> ProgressAsync<T>(string description, int? total, bool json, Func<Action<int>, Task<T>> work)
+    {
+        if (json) return await work(_ => { }).ConfigureAwait(false);
+        if (Interactive)
+        {
+            return await Console.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask(Markup.Escape(description), maxValue: total ?? 1);
+                    task.IsIndeterminate = total is null;
+                    var result = await work(n => task.Increment(total is null ? 0 : n)).ConfigureAwait(false);
+                    task.IsIndeterminate = false;
+                    task.Value = task.MaxValue;
+                    return result;
+                }).ConfigureAwait(false);
+        }
+        var gate = new object();
+        var done = 0;
+        var last = System.Diagnostics.Stopwatch.StartNew();
+        return await work(n =>
+        {
+            lock (gate)
+            {
+                done += n;
+                if (last.Elapsed < _environment.ProgressInterval) return;
+                last.Restart();
+                Line($"{description}: {done}{(total is { } t ? $" of {t}" : "")}");
+            }
+        }).ConfigureAwait(false);
+    }
 
     /// <summary>A table with the given columns, ready to fill and <see cref="Write"/>.</summary>
     public static Table Table(params string[] columns)

@@ -73,6 +73,31 @@ public sealed class WebhookSender(HttpMessageHandler? handler = null)
         return results.OrderBy(r => r.Index).ToList();
     }
 
+    /// <summary>
+    /// For an endpoint on this machine, whether anything listens: null when a connection can be made, else why not
+    /// ("Connection refused (localhost:7071)"). Other hosts are not probed (a proxy may be the way to them).
+    /// </summary>
+    public static async Task<string?> ConnectAsync(Uri url, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!url.IsLoopback) return null;
+        using var client = new System.Net.Sockets.TcpClient();
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(timeout);
+        try
+        {
+            await client.ConnectAsync(url.Host, url.Port, attempt.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            return $"{ex.Message} ({url.Host}:{url.Port})";
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"no connection within {timeout.TotalSeconds:0.#} s ({url.Host}:{url.Port})";
+        }
+    }
+
     /// <summary>The URL a webhook goes to: the given one, or with <c>/{topic}</c> appended (query string kept).</summary>
     public static Uri Target(SendPlan plan, string eventName)
     {

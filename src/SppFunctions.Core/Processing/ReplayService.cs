@@ -41,7 +41,8 @@ public class ReplayService
         _logger = logger;
     }
 
-    public virtual async Task<ReplayReport> ReplayAsync(ReplayRequest request, CancellationToken cancellationToken)
+    /// <summary>Replays what the request names; <paramref name="onReplayed"/> hears of each event put back on its queue (progress).</summary>
+    public virtual async Task<ReplayReport> ReplayAsync(ReplayRequest request, CancellationToken cancellationToken, Action<string>? onReplayed = null)
     {
         var replayed = new List<string>();
         var skipped = new List<ReplaySkip>();
@@ -103,6 +104,7 @@ public class ReplayService
                 return current;
             }, cancellationToken).ConfigureAwait(false);
             replayed.Add(entry.RowKey);
+            onReplayed?.Invoke(entry.RowKey);
             _logger.LogInformation("Replayed event {EventId} ({EventName}), generation {Generation}", entry.RowKey, entry.EventName, generation);
         }
         return new ReplayReport(replayed, skipped, truncated);

@@ -105,7 +105,8 @@ public class CliSettingsTests
     {
         var storage = TestStorage.Unreachable();
         var run = await RunAsync(new Dictionary<string, string> { ["AzureWebJobsStorage"] = storage }, null, null, args);
-        AssertFails(run, 4, "Cannot reach storage (AzureWebJobsStorage)", "Connection refused", "Is Azurite running?");
+        AssertFails(run, 4, "Cannot reach storage (AzureWebJobsStorage)", "Connection refused", "Is Azurite running?",
+            "Start it alone from the repository with 'npx azurite --silent --location .azurite'");
         Assert.DoesNotContain("bm90IGEga2V5", run.All); // the account key of the unreachable connection string
     }
 

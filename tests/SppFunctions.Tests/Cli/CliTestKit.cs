@@ -69,25 +69,31 @@ public static class CliTestKit
         RunAsync(environment, names, directory, CancellationToken.None, args);
 
     /// <summary>A run that Ctrl-C (the token) may stop.</summary>
-    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken, params string[] args)
+    public static Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken, params string[] args) =>
+        RunAsync(environment, names, directory, cancellationToken, interactive: false, progressInterval: TimeSpan.FromMinutes(10), args);
+
+    /// <summary>A run as on a terminal (<paramref name="interactive"/>) or off one with progress lines every <paramref name="progressInterval"/>.</summary>
+    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken,
+        bool interactive, TimeSpan progressInterval, params string[] args)
     {
         var dir = directory ?? Directory.CreateTempSubdirectory("sppfn-cli-").FullName;
         var output = new StringWriter();
         var error = new StringWriter();
-        var host = new CliHost
+        var cli = new CliEnvironment
         {
             Out = output,
             Error = error,
-            Environment = environment,
+            Variables = environment,
             CurrentDirectory = dir,
             BaseDirectory = dir,
-            Interactive = false,
+            Interactive = interactive,
+            ProgressInterval = progressInterval,
             Width = 240,
             ConfigureServices = names is null ? null : services => services.AddSingleton(names),
         };
         try
         {
-            var code = await SppCli.RunAsync(args, host, cancellationToken);
+            var code = await SppCli.RunAsync(args, cli, cancellationToken);
             var run = new CliRun(code, output.ToString(), error.ToString());
             if (System.Environment.GetEnvironmentVariable("SPPFN_TEST_DUMP") is { Length: > 0 } dump)
             {

@@ -142,19 +142,58 @@ public class SendCommandTests
         AssertNoSecrets(run, Secrets(app).Append(wrong));
     }
 
-    [Fact]
-    public async Task An_unreachable_endpoint_exits_4_with_a_clear_message()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_stopped_app_gets_only_the_error_exit_4_saying_how_to_start_it(bool json)
     {
         await using var app = await AppHarness.StartAsync();
         var url = $"http://127.0.0.1:{TestStorage.FreePort()}/api/webhooks/spp";
 
-        var run = await RunAsync(app, "send", "--url", url, "--event", "order.created", "--json");
+        var run = await RunAsync(app, json ? ["send", "--url", url, "--json"] : ["send", "--url", url]);
 
-        Assert.Equal(4, run.ExitCode);
-        Assert.Contains($"error: Cannot reach {url}", run.Error);
-        Assert.Contains("Is the Functions host running? ./scripts/run-local.sh starts it.", run.Error);
-        Assert.Equal(1, run.Json["noAnswer"]!.GetValue<int>());
-        Assert.Equal(1, run.Json["statuses"]!["none"]!.GetValue<int>());
+        AssertFails(run, 4, $"error: Cannot reach {url}: Connection refused (127.0.0.1:", "Is the Functions host running? ./scripts/run-local.sh starts it.");
+    }
+
+    [Fact]
+    public async Task The_samples_placeholder_token_is_sent_with_a_warning_and_refused_by_the_app()
+    {
+        await using var app = await AppHarness.StartAsync();
+        await using var web = await WebhookHost.StartAsync(app);
+        var environment = Environment(app);
+        environment["Spp__WebhookTokens__0"] = "FILL-IN: token SPP shows for your webhook (Modules → Webhooks)";
+
+        var run = await RunAsync(environment, app.Names, null, "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created");
+
+        Assert.Equal(1, run.ExitCode);
+        var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("warning: Spp__WebhookTokens__0 still holds the placeholder of local.settings.sample.json: the app refuses to start on it", lines[0]);
+        Assert.Contains("Fill it in (or pass --token).", lines[0]);
+        Assert.StartsWith("error: 1 of 1 webhook(s) were not accepted; first error: 401", lines[1]);
+        Assert.Empty(await QueuedAsync(app));
+    }
+
+    [Fact]
+    public async Task Off_a_terminal_a_long_send_prints_plain_progress_lines_and_on_one_a_progress_bar()
+    {
+        await using var app = await AppHarness.StartAsync();
+        await using var web = await WebhookHost.StartAsync(app);
+        string[] args = ["send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "4", "--concurrency", "1"];
+
+        var plain = await RunAsync(Environment(app), app.Names, null, CancellationToken.None, interactive: false, progressInterval: TimeSpan.Zero, args);
+        Assert.True(plain.ExitCode == 0, plain.ToString());
+        var progress = plain.Out.Split('\n').Where(l => l.StartsWith("Sending: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(new[] { "Sending: 1 of 4", "Sending: 2 of 4", "Sending: 3 of 4", "Sending: 4 of 4" }, progress);
+        Assert.DoesNotContain("\u001b[", plain.Out);
+
+        var quiet = await RunAsync(app, [.. args, "--json"]);
+        Assert.DoesNotContain("Sending", quiet.Out);
+
+        var terminal = await RunAsync(Environment(app), app.Names, null, CancellationToken.None, interactive: true, progressInterval: TimeSpan.Zero, args);
+        Assert.True(terminal.ExitCode == 0, terminal.ToString());
+        Assert.Contains("100%", terminal.Out);
+        Assert.DoesNotContain("Sending: 1 of 4", terminal.Out);
+        Assert.Contains("Sent 4 webhook(s)", terminal.Out);
     }
 
     [Fact]

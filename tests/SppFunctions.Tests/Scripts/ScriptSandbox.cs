@@ -17,9 +17,10 @@ public sealed class ScriptSandbox : IDisposable
     {
         Root = root;
         Bin = bin;
-        var ports = Enumerable.Range(0, 3).Select(_ => TestStorage.FreePort()).Distinct().ToArray();
-        while (ports.Length < 3) ports = Enumerable.Range(0, 3).Select(_ => TestStorage.FreePort()).Distinct().ToArray();
-        Ports = ports;
+        var ports = Enumerable.Range(0, 4).Select(_ => TestStorage.FreePort()).Distinct().ToArray();
+        while (ports.Length < 4) ports = Enumerable.Range(0, 4).Select(_ => TestStorage.FreePort()).Distinct().ToArray();
+        Ports = ports[..3];
+        SandboxPort = ports[3];
     }
 
     public string Root { get; }
@@ -27,6 +28,8 @@ public sealed class ScriptSandbox : IDisposable
     public string Bin { get; }
     /// <summary>Blob, queue and table ports for Azurite.</summary>
     public IReadOnlyList<int> Ports { get; }
+    /// <summary>The SPP sandbox's port (SPPFN_SANDBOX_PORT).</summary>
+    public int SandboxPort { get; }
     public string StdoutPath => Path.Combine(Root, "..", "stdout.txt");
     public string StderrPath => Path.Combine(Root, "..", "stderr.txt");
     public string Stdout => File.Exists(StdoutPath) ? File.ReadAllText(StdoutPath) : "";
@@ -52,7 +55,7 @@ public sealed class ScriptSandbox : IDisposable
         Directory.CreateSymbolicLink(Path.Combine(root, "node_modules"), nodeModules);
         if (withSources)
         {
-            foreach (var project in new[] { "Spp.Client", "SppFunctions.Core", "SppFunctions" })
+            foreach (var project in new[] { "Spp.Client", "SppFunctions.Core", "SppFunctions", "SppFunctions.Sandbox", "SppFunctions.Cli" })
             {
                 CopyTree(Path.Combine(repo, "src", project), Path.Combine(root, "src", project));
             }
@@ -86,6 +89,7 @@ public sealed class ScriptSandbox : IDisposable
         sandbox.Environment["SPPFN_AZURITE_BLOB_PORT"] = sandbox.Ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture);
         sandbox.Environment["SPPFN_AZURITE_QUEUE_PORT"] = sandbox.Ports[1].ToString(System.Globalization.CultureInfo.InvariantCulture);
         sandbox.Environment["SPPFN_AZURITE_TABLE_PORT"] = sandbox.Ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        sandbox.Environment["SPPFN_SANDBOX_PORT"] = sandbox.SandboxPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return sandbox;
     }
 
@@ -98,12 +102,18 @@ public sealed class ScriptSandbox : IDisposable
     }
 
     /// <summary>Starts <c>scripts/run-local.sh</c> in the copy, stdin from /dev/null, stdout and stderr to files.</summary>
-    public Process StartRunLocal()
+    public Process StartRunLocal() => Start("scripts/run-local.sh");
+
+    /// <summary>Starts a script of the copy with arguments (quoted for the shell), as <see cref="StartRunLocal"/> does.</summary>
+    public Process Start(string script, params string[] args)
     {
+        var command = string.Join(' ', new[] { script }.Concat(args).Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
         var start = new ProcessStartInfo("/bin/bash") { WorkingDirectory = Root, UseShellExecute = false };
-        // exec: the process the test signals is the script itself.
+        // exec: the process the test signals is the script itself. Ctrl-C on a terminal reaches a script whose SIGINT is not
+        // ignored, whatever this test process inherited (a test run started in the background ignores it, and bash
+        // cannot trap a signal ignored on entry): env resets it.
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"exec /bin/bash scripts/run-local.sh </dev/null >'{StdoutPath}' 2>'{StderrPath}'");
+        start.ArgumentList.Add($"exec env --default-signal=INT /bin/bash {command} </dev/null >'{StdoutPath}' 2>'{StderrPath}'");
         start.Environment.Clear();
         foreach (var (key, value) in Environment) start.Environment[key] = value;
         return Process.Start(start)!;

@@ -48,8 +48,10 @@ public sealed class EventsReplayCommand(CliContext cli) : CliCommand<EventsRepla
         Parse.Range(from, to);
         var configuration = Cli.Settings(settings);
         await using var services = Cli.Storage(configuration, s => s.AddReplay());
-        var report = await services.GetRequiredService<ReplayService>().ReplayAsync(
-            new ReplayRequest(settings.Ids.Length > 0 ? settings.Ids : null, from, to, settings.Limit), cancellationToken);
+        // A range's size is known only as it is read: a spinner with a count then, a bar for a list of ids.
+        var request = new ReplayRequest(settings.Ids.Length > 0 ? settings.Ids : null, from, to, settings.Limit);
+        var report = await Output.ProgressAsync("Replaying", from is null && to is null ? settings.Ids.Length : null, settings.Json,
+            step => services.GetRequiredService<ReplayService>().ReplayAsync(request, cancellationToken, _ => step(1)));
 
         if (settings.Json)
         {

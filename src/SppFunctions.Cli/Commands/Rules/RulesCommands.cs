@@ -56,11 +56,11 @@ internal static class RulesFileLoader
 {
     public static string Resolve(CliContext cli, CliConfiguration settings, string? file)
     {
-        if (!string.IsNullOrWhiteSpace(file)) return Path.GetFullPath(file, cli.Host.CurrentDirectory);
-        if (settings["Rules__Path"] is { Length: > 0 } configured) return Path.GetFullPath(configured, cli.Host.CurrentDirectory);
-        var local = Path.Combine(cli.Host.CurrentDirectory, RulesOptions.DefaultFileName);
+        if (!string.IsNullOrWhiteSpace(file)) return Path.GetFullPath(file, cli.Environment.CurrentDirectory);
+        if (settings["Rules__Path"] is { Length: > 0 } configured) return Path.GetFullPath(configured, cli.Environment.CurrentDirectory);
+        var local = Path.Combine(cli.Environment.CurrentDirectory, RulesOptions.DefaultFileName);
         if (System.IO.File.Exists(local)) return local;
-        for (var dir = new DirectoryInfo(cli.Host.CurrentDirectory); dir is not null; dir = dir.Parent)
+        for (var dir = new DirectoryInfo(cli.Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
         {
             var shipped = Path.Combine(dir.FullName, "src", "SppFunctions", RulesOptions.DefaultFileName);
             if (System.IO.File.Exists(shipped)) return shipped;
@@ -265,7 +265,7 @@ public sealed class RulesTestCommand(CliContext cli) : CliCommand<RulesTestSetti
     private EventContext ReadEvent(string value)
     {
         JsonObject envelope;
-        var file = Path.GetFullPath(value, Cli.Host.CurrentDirectory);
+        var file = Path.GetFullPath(value, Cli.Environment.CurrentDirectory);
         if (File.Exists(file))
         {
             try

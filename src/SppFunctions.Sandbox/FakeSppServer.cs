@@ -22,6 +22,10 @@ public sealed class FakeSppServerOptions
     public int Seed { get; init; } = 12345;
     /// <summary>Keep a record of each request (turn off for long benchmarks).</summary>
     public bool RecordRequests { get; init; } = true;
+    /// <summary>The port on 127.0.0.1 to listen on; 0 picks a free one. The server never listens beyond loopback.</summary>
+    public int Port { get; init; }
+    /// <summary>Called after each answer with the method, path and status (the sandbox's request log).</summary>
+    public Action<string, string, int>? OnAnswered { get; init; }
 }
 
 /// <summary>
@@ -100,10 +104,18 @@ public sealed class FakeSppServer : IAsyncDisposable
         options ??= new FakeSppServerOptions();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
         var app = builder.Build();
         var server = new FakeSppServer(app, options);
+        if (options.OnAnswered is { } answered)
+        {
+            app.Use(async (context, next) =>
+            {
+                await next(context).ConfigureAwait(false);
+                answered(context.Request.Method, context.Request.Path.Value ?? "", context.Response.StatusCode);
+            });
+        }
         app.Use(server.Pipeline);
         FakeSppEndpoints.Map(app, server.Store);
         app.MapFallback((HttpContext ctx) => FakeSppEndpoints.NotFound($"The route {ctx.Request.Path.Value?.TrimStart('/')} could not be found."));

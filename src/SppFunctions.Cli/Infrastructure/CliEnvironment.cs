@@ -8,7 +8,7 @@ namespace SppFunctions.Cli.Infrastructure;
 /// <see cref="FromProcess"/> is the real process; tests pass their own (string writers, an environment dictionary, and a
 /// services hook, e.g. to give the stores storage names of their own).
 /// </summary>
-public sealed class CliHost
+public sealed class CliEnvironment
 {
     /// <summary>Standard output: the results (and only JSON with <c>--json</c>).</summary>
     public required TextWriter Out { get; init; }
@@ -17,7 +17,7 @@ public sealed class CliHost
     public required TextWriter Error { get; init; }
 
     /// <summary>Environment variables, overlaid on local.settings.json's Values.</summary>
-    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The directory relative paths start from (and where local.settings.json is looked for first).</summary>
     public string CurrentDirectory { get; init; } = System.Environment.CurrentDirectory;
@@ -28,6 +28,9 @@ public sealed class CliHost
     /// <summary>True when stdout is a terminal: progress bars and colours only then.</summary>
     public bool Interactive { get; init; }
 
+    /// <summary>Off a terminal, long-running commands print a progress line at most this often.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Width of human-readable output (tables).</summary>
     public int Width { get; init; } = 200;
 
@@ -35,7 +38,7 @@ public sealed class CliHost
     public Action<IServiceCollection>? ConfigureServices { get; init; }
 
     /// <summary>The real process: Console streams, the process environment, the current directory.</summary>
-    public static CliHost FromProcess()
+    public static CliEnvironment FromProcess()
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in global::System.Environment.GetEnvironmentVariables())
@@ -46,11 +49,11 @@ public sealed class CliHost
         int width;
         try { width = interactive ? Console.WindowWidth : 200; }
         catch (IOException) { width = 200; }
-        return new CliHost
+        return new CliEnvironment
         {
             Out = Console.Out,
             Error = Console.Error,
-            Environment = environment,
+            Variables = environment,
             CurrentDirectory = global::System.Environment.CurrentDirectory,
             Interactive = interactive,
             Width = width > 0 ? width : 200,

@@ -8,7 +8,7 @@ namespace SppFunctions.FakeSpp;
 /// reference). Orders, invoices and tickets have an integer <c>id</c> and a hex <c>number</c>; paths accept either.
 /// Thread-safe: every access takes one lock.
 /// </summary>
-public sealed class FakeSppStore
+public sealed partial class FakeSppStore
 {
     /// <summary>Order status integers (write side) and the labels SPP reads back. SPP's mapping is per workspace; this is the fake's.</summary>
     public static readonly IReadOnlyDictionary<int, string> OrderStatuses = new Dictionary<int, string>

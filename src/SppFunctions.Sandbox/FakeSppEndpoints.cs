@@ -76,7 +76,7 @@ internal static class FakeSppEndpoints
             var o = store.FindOrder(order);
             if (o is null) return NotFound("No query results for model [App\\Models\\Order].");
             if (errors.Count > 0) return Validation(errors);
-            var message = store.CreateMessage(o, text!, userId ?? o["user_id"]!.GetValue<long>(), staffOnly);
+            var message = store.CreateMessage(o, text!, userId ?? store.ApiUserId ?? o["user_id"]!.GetValue<long>(), staffOnly);
             return Json(201, MessageView(message, o));
         }
     }
