@@ -75,6 +75,12 @@ public sealed record RecordedRequest(
     FaultKind? Fault,
     DateTimeOffset At)
 {
+    /// <summary>
+    /// The workspace's endpoint ran (its side effect happened), whatever answer followed. False when the client gave up
+    /// before that, e.g. while its body was read, even if a fault was planned for the request.
+    /// </summary>
+    public bool Handled { get; init; }
+
     /// <summary>A query parameter's values (keys as sent, e.g. <c>filters[id][$in][]</c>).</summary>
     public IReadOnlyList<string> Query(string key) =>
         Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(QueryString).TryGetValue(key, out var v) ? v.Select(x => x ?? "").ToArray() : Array.Empty<string>();

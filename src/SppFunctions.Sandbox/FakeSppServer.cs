@@ -135,11 +135,12 @@ public sealed class FakeSppServer : IAsyncDisposable
         // Recorded before the client can see any answer (or a dropped connection), so a test that has its answer
         // always finds the request in the log, however loaded the machine.
         var recorded = 0;
+        var handled = false;
         void Record(int status)
         {
             if (!_options.RecordRequests || Interlocked.Exchange(ref recorded, 1) == 1) return;
             _requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "",
-                headers, body, status, fault?.Kind, _options.Time.GetUtcNow()));
+                headers, body, status, fault?.Kind, _options.Time.GetUtcNow()) { Handled = handled });
         }
         context.Response.OnStarting(() =>
         {
@@ -186,6 +187,7 @@ public sealed class FakeSppServer : IAsyncDisposable
                 var realBody = context.Response.Body;
                 context.Response.Body = new MemoryStream();
                 await next(context).ConfigureAwait(false);
+                handled = true;
                 context.Response.Body = realBody;
                 if (fault.Kind == FaultKind.DropAfterHandling)
                 {
@@ -199,6 +201,7 @@ public sealed class FakeSppServer : IAsyncDisposable
                 return;
             }
 
+            handled = true; // recorded when the endpoint starts its answer, by then it has acted
             await next(context).ConfigureAwait(false);
         }
         catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException or BadHttpRequestException)
