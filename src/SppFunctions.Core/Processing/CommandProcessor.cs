@@ -7,6 +7,7 @@ using SppFunctions.Events;
 using SppFunctions.Processing.Actions;
 using SppFunctions.Queueing;
 using SppFunctions.Storage;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Processing;
 
@@ -46,10 +47,11 @@ public partial class CommandProcessor
     private static partial Regex IdShape();
 
     /// <summary>
-    /// A parsed command: its id, the action, the log row it belongs to, and (set by <see cref="RetryScheduler"/>) how
-    /// often it was re-scheduled and since when.
+    /// A parsed command: its id, the action, the log row it belongs to, (set by <see cref="RetryScheduler"/>) how
+    /// often it was re-scheduled and since when, and the sender's trace context when it sent one.
     /// </summary>
-    public sealed record Command(string Id, PlannedAction Action, string EventId, int Replay, int Retry = 0, DateTimeOffset? RetryingSince = null);
+    public sealed record Command(string Id, PlannedAction Action, string EventId, int Replay, int Retry = 0, DateTimeOffset? RetryingSince = null,
+        MessageTraceContext? Trace = null);
 
     /// <param name="insertedAt">When the message was put on the queue (names the log row of a new command).</param>
     public virtual async Task ProcessAsync(string messageText, long dequeueCount, DateTimeOffset insertedAt, CancellationToken cancellationToken)
@@ -66,6 +68,9 @@ public partial class CommandProcessor
         }
 
         command = await WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
+        // Continues the sender's trace when the command carries one, and tags every log line with the log row's id.
+        using var span = EventTracing.StartProcessing(_logger, EventTracing.ProcessCommand, command.EventId, $"command.{command.Action.Type}",
+            EventSources.Command, command.Trace, command.Retry, command.Replay);
         dequeueCount += command.Retry; // attempts so far: the deliveries of this copy and of the re-scheduled ones before it
         var name = $"command.{command.Action.Type}";
         await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
@@ -103,6 +108,7 @@ public partial class CommandProcessor
             row.CompletedAt = _time.GetUtcNow();
             return row;
         }, cancellationToken).ConfigureAwait(false);
+        EventTracing.SetOutcome(outcome.Failed ? EventTracing.Outcomes.Failed : EventTracing.Outcomes.Succeeded, outcome.Failed ? outcome.Error ?? "failed" : null);
         _logger.LogInformation("Command {CommandId} ({Type}) {Status}", command.Id, command.Action.Type, outcome.Status);
     }
 
@@ -146,7 +152,7 @@ public partial class CommandProcessor
             return false;
         }
         var type = obj["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
-        var known = new[] { "id", "type", "replay", "retry", "retryingSince" };
+        var known = new[] { "id", "type", "replay", "retry", "retryingSince", MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField };
         PlannedAction? action = null;
         error = "";
         switch (type)
@@ -192,6 +198,14 @@ public partial class CommandProcessor
                 break;
         }
         if (action is null) return false;
+        foreach (var field in new[] { MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField })
+        {
+            if (obj[field] is { } value && value.GetValueKind() != JsonValueKind.String)
+            {
+                error = $"{field} must be a string (a W3C {field}).";
+                return false;
+            }
+        }
 
         var replay = obj["replay"] is JsonValue rv && rv.TryGetValue<int>(out var r) ? r : 0;
         var retry = obj["retry"] is JsonValue rtv && rtv.TryGetValue<int>(out var rt) ? rt : 0;
@@ -199,7 +213,8 @@ public partial class CommandProcessor
         // The log id is derived, never taken from the message: a command cannot take over another event's row. Its
         // first value is remembered per command id (WithLogIdAsync), so redeliveries and replays share one row.
         var eventId = EventIds.Create($"command.{type}", id, insertedAt.ToUnixTimeSeconds(), id);
-        command = new Command(id, action, eventId, replay, retry, retryingSince);
+        // A traceparent that does not parse is ignored, as W3C asks: the command then runs in a trace of its own.
+        command = new Command(id, action, eventId, replay, retry, retryingSince, MessageTraceContext.ReadFrom(obj));
         return true;
     }
 
