@@ -108,7 +108,8 @@ public partial class CommandProcessor
             row.CompletedAt = _time.GetUtcNow();
             return row;
         }, cancellationToken).ConfigureAwait(false);
-        EventTracing.SetOutcome(outcome.Failed ? EventTracing.Outcomes.Failed : EventTracing.Outcomes.Succeeded, outcome.Failed ? outcome.Error ?? "failed" : null);
+        if (outcome.Failed) EventTracing.SetOutcome(EventTracing.Outcomes.Failed, outcome.Error ?? "failed");
+        else EventTracing.SetOutcome(EventTracing.Outcomes.Succeeded);
         _logger.LogInformation("Command {CommandId} ({Type}) {Status}", command.Id, command.Action.Type, outcome.Status);
     }
 
@@ -152,7 +153,10 @@ public partial class CommandProcessor
             return false;
         }
         var type = obj["type"] is JsonValue tv && tv.TryGetValue<string>(out var t) ? t : null;
-        var known = new[] { "id", "type", "replay", "retry", "retryingSince", MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField };
+        var known = new[]
+        {
+            "id", "type", "replay", "retry", "retryingSince", MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField,
+        };
         PlannedAction? action = null;
         error = "";
         switch (type)

@@ -81,7 +81,8 @@ public class EventPublisher
         return result;
     }
 
-    private async Task<PublishResult> PublishCoreAsync(NewEvent evt, TimeSpan dedupeWindow, MessageTraceContext? trace, CancellationToken cancellationToken)
+    private async Task<PublishResult> PublishCoreAsync(NewEvent evt, TimeSpan dedupeWindow, MessageTraceContext? trace,
+        CancellationToken cancellationToken)
     {
         string? blob = null;
         ETag? logEtag = null;

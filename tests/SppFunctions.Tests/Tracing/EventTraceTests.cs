@@ -96,7 +96,8 @@ public class EventTraceTests
         var logs = app.Logs.GetSnapshot();
         var queued = Assert.Single(logs, r => r.Category == typeof(SppFunctions.Intake.WebhookIntake).FullName && r.Message.Contains(id));
         Assert.True(SpanRecorder.HasEventScope(queued, id), "intake's log line has no event scope");
-        var settled = Assert.Single(logs, r => r.Category == typeof(SppFunctions.Processing.EventProcessor).FullName && r.Message.Contains("succeeded"));
+        var settled = Assert.Single(logs,
+            r => r.Category == typeof(SppFunctions.Processing.EventProcessor).FullName && r.Message.Contains("succeeded"));
         Assert.True(SpanRecorder.HasEventScope(settled, id), "processing's log line has no event scope");
         // Log lines that do not name the event (the action runner's, the SPP client's) carry it through the scope.
         var inScope = logs.Where(r => SpanRecorder.HasEventScope(r, id)).ToList();
@@ -136,7 +137,8 @@ public class EventTraceTests
         Assert.Equal(runTrace, process.TraceId);
         Assert.Equal(send.SpanId, process.ParentSpanId);
 
-        var emitted = Assert.Single(app.Logs.GetSnapshot(), r => r.Category == typeof(OrderMessagePoller).FullName && r.Message.StartsWith("Emitted message"));
+        var emitted = Assert.Single(app.Logs.GetSnapshot(),
+            r => r.Category == typeof(OrderMessagePoller).FullName && r.Message.StartsWith("Emitted message"));
         Assert.Contains(id, emitted.Message);
         Assert.True(SpanRecorder.HasEventScope(emitted, id), "the poller's emit has no event scope");
     }
@@ -190,7 +192,8 @@ public class EventTraceTests
         Assert.Equal(delivery.TraceParent, kept["traceparent"]!.GetValue<string>());
         Assert.Equal("vendor=1", kept["tracestate"]!.GetValue<string>());
 
-        var taken = JsonNode.Parse(SppFunctions.Queueing.RetryScheduler.WithRetry("""{"id":"c2","traceparent":"garbage"}""", plan, attempt).ToString())!.AsObject();
+        var garbled = SppFunctions.Queueing.RetryScheduler.WithRetry("""{"id":"c2","traceparent":"garbage"}""", plan, attempt);
+        var taken = JsonNode.Parse(garbled.ToString())!.AsObject();
         Assert.Equal(attempt.TraceParent, taken["traceparent"]!.GetValue<string>());
         Assert.Null(taken["tracestate"]);
     }
@@ -262,7 +265,8 @@ public class EventTraceTests
         using (var request = SpanRecorder.Invocation("ReplayEvents"))
         {
             replayTrace = request.TraceId;
-            var result = (ContentResult)await app.Function<ReplayFunction>().Run(app.Request("POST", $$"""{ "ids": ["{{id}}"] }"""), CancellationToken.None);
+            var body = $$"""{ "ids": ["{{id}}"] }""";
+            var result = (ContentResult)await app.Function<ReplayFunction>().Run(app.Request("POST", body), CancellationToken.None);
             Assert.Equal(200, result.StatusCode);
         }
         await app.Driver().DrainAsync();
