@@ -36,6 +36,24 @@ public sealed class EventMessage
     public int Retry { get; set; }
     /// <summary>When the first transient failure of this event re-scheduled it (null until then).</summary>
     public DateTimeOffset? RetryingSince { get; set; }
+    /// <summary>
+    /// The sender's W3C trace context (optional; <see cref="Tracing.MessageTraceContext"/>): the processing continues
+    /// that trace. Re-scheduled copies keep it, so every attempt of an event belongs to the trace of its delivery.
+    /// </summary>
+    [JsonPropertyName(Tracing.MessageTraceContext.TraceParentField)]
+    public string? TraceParent { get; set; }
+    [JsonPropertyName(Tracing.MessageTraceContext.TraceStateField)]
+    public string? TraceState { get; set; }
+
+    /// <summary>The trace context the message carries, or null (none, or not a valid one).</summary>
+    public Tracing.MessageTraceContext? TraceContext() => Tracing.MessageTraceContext.Parse(TraceParent, TraceState);
+
+    /// <summary>Sets (or clears) the trace context the message carries.</summary>
+    public void SetTraceContext(Tracing.MessageTraceContext? context)
+    {
+        TraceParent = context?.TraceParent;
+        TraceState = context?.TraceState;
+    }
 
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {

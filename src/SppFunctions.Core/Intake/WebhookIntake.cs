@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SppFunctions.Events;
 using SppFunctions.Queueing;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Intake;
 
@@ -180,6 +181,9 @@ public sealed partial class WebhookIntake
         var dataId = data["id"] is JsonValue idValue && idValue.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? idValue.ToString() : null;
         var sanitized = System.Text.Encoding.UTF8.GetBytes(envelope.ToJsonString());
         var id = EventIds.Create(eventName, dataId, created, sanitized);
+        // From here on every log line carries the event id, and so does the webhook's invocation.
+        using var scope = EventTracing.BeginScope(_logger, id, eventName);
+        EventTracing.TagInvocation(id, eventName);
         try
         {
             var published = await _publisher.PublishAsync(

@@ -10,6 +10,7 @@ using SppFunctions.Events;
 using SppFunctions.Intake;
 using SppFunctions.Processing.Actions;
 using SppFunctions.Queueing;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Polling;
 
@@ -379,8 +380,15 @@ public class OrderMessagePoller
         {
             if (await ShouldSkipAsync(message, cancellationToken).ConfigureAwait(false)) continue;
             var evt = Build(message, entry, status, orderUserId);
+            using var scope = EventTracing.BeginScope(_logger, evt.Id, evt.Name);
             var result = await _publisher.PublishAsync(evt, _webhooks.Value.DedupeWindow, cancellationToken).ConfigureAwait(false);
-            if (!result.Duplicate) run.Emitted();
+            if (result.Duplicate)
+            {
+                _logger.LogDebug("Message {MessageId} of order {Order} was emitted before as event {EventId}", message.Id, entry.RowKey, evt.Id);
+                continue;
+            }
+            run.Emitted();
+            _logger.LogInformation("Emitted message {MessageId} of order {Order} as event {EventId}", message.Id, entry.RowKey, evt.Id);
         }
 
         if (newestSeen > entry.LastMessageId)

@@ -8,6 +8,7 @@ using SppFunctions.Processing.Actions;
 using SppFunctions.Queueing;
 using SppFunctions.Processing.Model;
 using SppFunctions.Storage;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Processing;
 
@@ -47,10 +48,11 @@ public partial class CommandProcessor
     private static partial Regex IdShape();
 
     /// <summary>
-    /// A parsed command: its id, the action, the log row it belongs to, and (set by <see cref="RetryScheduler"/>) how
-    /// often it was re-scheduled and since when.
+    /// A parsed command: its id, the action, the log row it belongs to, (set by <see cref="RetryScheduler"/>) how
+    /// often it was re-scheduled and since when, and the sender's trace context when it sent one.
     /// </summary>
-    public sealed record Command(string Id, PlannedAction Action, string EventId, int Replay, int Retry = 0, DateTimeOffset? RetryingSince = null);
+    public sealed record Command(string Id, PlannedAction Action, string EventId, int Replay, int Retry = 0, DateTimeOffset? RetryingSince = null,
+        MessageTraceContext? Trace = null);
 
     /// <param name="insertedAt">When the message was put on the queue (names the log row of a new command).</param>
     public virtual async Task ProcessAsync(string messageText, long dequeueCount, DateTimeOffset insertedAt, CancellationToken cancellationToken)
@@ -67,6 +69,9 @@ public partial class CommandProcessor
         }
 
         command = await WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
+        // Continues the sender's trace when the command carries one, and tags every log line with the log row's id.
+        using var span = EventTracing.StartProcessing(_logger, EventTracing.ProcessCommand, command.EventId, $"command.{command.Action.Type}",
+            EventSources.Command, command.Trace, command.Retry, command.Replay);
         dequeueCount += command.Retry; // attempts so far: the deliveries of this copy and of the re-scheduled ones before it
         var name = $"command.{command.Action.Type}";
         await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
@@ -104,6 +109,8 @@ public partial class CommandProcessor
             row.CompletedAt = _time.GetUtcNow();
             return row;
         }, cancellationToken).ConfigureAwait(false);
+        if (outcome.Failed) EventTracing.SetOutcome(EventTracing.Outcomes.Failed, outcome.Error ?? "failed");
+        else EventTracing.SetOutcome(EventTracing.Outcomes.Succeeded);
         _logger.LogInformation("Command {CommandId} ({Type}) {Status}", command.Id, command.Action.Type, outcome.Status);
     }
 
@@ -148,7 +155,7 @@ public partial class CommandProcessor
         }
         // The same typed model as the rules file's actions; a command's values are taken literally (no templates).
         var problems = new List<string>();
-        var errors = new ActionErrors((field, problem) => problems.Add($"{field} {problem}")) { Tolerated = { "replay", "retry", "retryingSince" } };
+        var errors = new ActionErrors((field, problem) => problems.Add($"{field} {problem}")) { Tolerated = { "replay", "retry", "retryingSince", MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField } };
         var definition = ActionDefinition.Read(obj, CommandTypes, errors, string.Join(", ", CommandTypes));
         if (definition?.When is not null) problems.Add("when is not a known field of this command.");
         if (definition?.Description is not null) problems.Add("description is not a known field of this command.");
@@ -157,6 +164,14 @@ public partial class CommandProcessor
             error = problems.Count == 0 ? "The command could not be read." : string.Join(" ", problems);
             if (error.StartsWith("type is required", StringComparison.Ordinal)) error = $"type is required: {string.Join(", ", CommandTypes)}.";
             return false;
+        }
+        foreach (var field in new[] { MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField })
+        {
+            if (obj[field] is { } value && value.GetValueKind() != JsonValueKind.String)
+            {
+                error = $"{field} must be a string (a W3C {field}).";
+                return false;
+            }
         }
         var type = definition.Kind;
         var action = definition.ToPlannedAction();
@@ -168,7 +183,8 @@ public partial class CommandProcessor
         // The log id is derived, never taken from the message: a command cannot take over another event's row. Its
         // first value is remembered per command id (WithLogIdAsync), so redeliveries and replays share one row.
         var eventId = EventIds.Create($"command.{type}", id, insertedAt.ToUnixTimeSeconds(), id);
-        command = new Command(id, action, eventId, replay, retry, retryingSince);
+        // A traceparent that does not parse is ignored, as W3C asks: the command then runs in a trace of its own.
+        command = new Command(id, action, eventId, replay, retry, retryingSince, MessageTraceContext.ReadFrom(obj));
         return true;
     }
 

@@ -8,6 +8,7 @@ using SppFunctions.Processing.Handlers;
 using SppFunctions.Processing.Rules;
 using SppFunctions.Queueing;
 using SppFunctions.Storage;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Processing;
 
@@ -66,7 +67,9 @@ public class EventProcessor
             return;
         }
 
-        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["EventId"] = message.Id, ["EventName"] = message.Event });
+        // Continues the sender's trace (kept by re-scheduled copies) and tags every log line with the event id.
+        using var span = EventTracing.StartProcessing(_logger, EventTracing.ProcessEvent, message.Id, message.Event, message.Source,
+            message.TraceContext(), message.Retry, message.Replay);
         dequeueCount += message.Retry; // attempts so far: the deliveries of this copy and of the re-scheduled ones before it
         var payload = await ReadPayloadAsync(message, cancellationToken).ConfigureAwait(false);
         if (payload is null)
@@ -179,6 +182,8 @@ public class EventProcessor
             entry.CompletedAt = now;
             return entry;
         }, cancellationToken, known).ConfigureAwait(false);
+        EventTracing.SetOutcome(failures.Count == 0 ? EventTracing.Outcomes.Succeeded : EventTracing.Outcomes.Failed,
+            failures.Count == 0 ? null : string.Join("\n", failures));
     }
 
     /// <summary>The row (created if missing) moved to <paramref name="status"/> by this delivery.</summary>

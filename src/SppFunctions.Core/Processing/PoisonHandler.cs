@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using SppFunctions.Events;
 using SppFunctions.Storage;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Processing;
 
@@ -39,6 +40,9 @@ public class PoisonHandler
             _logger.LogError("A message on the events poison queue is not an event and was dropped: {Reason}", ex.Message);
             return;
         }
+        // The failure shows in the event's own trace, where its attempts are.
+        using var span = EventTracing.StartProcessing(_logger, EventTracing.EventPoison, message.Id, message.Event, message.Source,
+            message.TraceContext(), message.Retry, message.Replay);
         var blob = message.PayloadBlob ?? await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(message.Payload!.ToJsonString()), cancellationToken).ConfigureAwait(false);
         await MarkFailedAsync(message.Id, blob, () => EventProcessor.NewEntry(message, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
     }
@@ -51,6 +55,8 @@ public class PoisonHandler
             return;
         }
         command = await _commands.WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
+        using var span = EventTracing.StartProcessing(_logger, EventTracing.CommandPoison, command.EventId, $"command.{command.Action.Type}",
+            EventSources.Command, command.Trace, command.Retry, command.Replay);
         var blob = await _payloads.SaveAsync($"{command.EventId}/command", BinaryData.FromString(messageText), cancellationToken).ConfigureAwait(false);
         await MarkFailedAsync(command.EventId, blob, () => new EventLogEntry
         {
@@ -74,6 +80,7 @@ public class PoisonHandler
             entry.CompletedAt = now;
             return entry;
         }, cancellationToken).ConfigureAwait(false);
+        EventTracing.SetOutcome(EventTracing.Outcomes.Poisoned, "The message reached the poison queue.");
         _logger.LogError("Event {EventId} failed: it reached the poison queue", id);
     }
 }

@@ -3,6 +3,7 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.Logging;
 using SppFunctions.Events;
 using SppFunctions.Storage;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Processing;
 
@@ -73,6 +74,10 @@ public class ReplayService
                 continue;
             }
             var generation = entry.Replays + 1;
+            // A replay is a new delivery: its processing continues the replay request's trace (the original is found by
+            // the event id), and its log lines carry the event id.
+            using var span = EventTracing.StartSending(_logger, EventTracing.ReplayEvent, entry.RowKey, entry.EventName, EventSources.Replay);
+            var trace = span.Context;
             if (entry.Source == EventSources.Command)
             {
                 var command = JsonNode.Parse((await _payloads.ReadAsync(entry.PayloadBlob, cancellationToken).ConfigureAwait(false)).ToString())!.AsObject();
@@ -80,6 +85,9 @@ public class ReplayService
                 // A replay starts a retry window of its own.
                 command.Remove("retry");
                 command.Remove("retryingSince");
+                command.Remove(MessageTraceContext.TraceParentField);
+                command.Remove(MessageTraceContext.TraceStateField);
+                trace?.WriteTo(command);
                 await _commands.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
                 await _commands.SendMessageAsync(BinaryData.FromString(command.ToJsonString()), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
             }
@@ -90,6 +98,7 @@ public class ReplayService
                     Id = entry.RowKey, Event = entry.EventName, Topic = entry.Topic, Created = entry.CreatedAt.ToUnixTimeSeconds(),
                     ReceivedAt = _time.GetUtcNow(), Source = EventSources.Replay, Size = entry.Size, PayloadBlob = entry.PayloadBlob, Replay = generation,
                 };
+                message.SetTraceContext(trace);
                 await _events.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
                 await _events.SendMessageAsync(message.ToBinaryData(), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
             }
@@ -105,6 +114,7 @@ public class ReplayService
             }, cancellationToken).ConfigureAwait(false);
             replayed.Add(entry.RowKey);
             onReplayed?.Invoke(entry.RowKey);
+            span.SetOutcome(EventTracing.Outcomes.Queued);
             _logger.LogInformation("Replayed event {EventId} ({EventName}), generation {Generation}", entry.RowKey, entry.EventName, generation);
         }
         return new ReplayReport(replayed, skipped, truncated);

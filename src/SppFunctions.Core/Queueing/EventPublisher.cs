@@ -5,6 +5,7 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Logging;
 using SppFunctions.Events;
 using SppFunctions.Storage;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Queueing;
 
@@ -72,6 +73,17 @@ public class EventPublisher
     /// <remarks>Any other exception (a bug) is logged as an error and rethrown as it is, after the same rollback.</remarks>
     public virtual async Task<PublishResult> PublishAsync(NewEvent evt, TimeSpan dedupeWindow, CancellationToken cancellationToken)
     {
+        // A producer span (a child of the webhook's or the poll run's invocation) whose context the message carries,
+        // and the event's log scope over everything logged meanwhile.
+        using var span = EventTracing.StartSending(_logger, EventTracing.QueueEvent, evt.Id, evt.Name, evt.Source);
+        var result = await PublishCoreAsync(evt, dedupeWindow, span.Context, cancellationToken).ConfigureAwait(false);
+        span.SetOutcome(result.Duplicate ? EventTracing.Outcomes.Duplicate : EventTracing.Outcomes.Queued);
+        return result;
+    }
+
+    private async Task<PublishResult> PublishCoreAsync(NewEvent evt, TimeSpan dedupeWindow, MessageTraceContext? trace,
+        CancellationToken cancellationToken)
+    {
         string? blob = null;
         ETag? logEtag = null;
         var insertedLog = false;
@@ -85,7 +97,8 @@ public class EventPublisher
                 Id = evt.Id, Event = evt.Name, Topic = evt.Topic, Created = evt.Created, Source = evt.Source,
                 ReceivedAt = _time.GetUtcNow(), Size = payloadBytes.ToMemory().Length, Payload = evt.Payload, DataId = evt.DataId,
             };
-            if (payloadBytes.ToMemory().Length + EnvelopeAllowance(evt) > MaxInlineBytes)
+            message.SetTraceContext(trace);
+            if (payloadBytes.ToMemory().Length + EnvelopeAllowance(evt) + (trace?.EnvelopeBytes ?? 0) > MaxInlineBytes)
             {
                 // Rare: look for a duplicate first, so a repeated delivery does not upload its blob again.
                 if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
@@ -179,8 +192,8 @@ public class EventPublisher
     };
 
     /// <summary>
-    /// Room the queue message takes besides the payload: its other fields (names escaped at worst to twice their
-    /// length) and the log row's ETag. The payload goes inline when it fits in <see cref="MaxInlineBytes"/> with it.
+    /// Room the queue message takes besides the payload and its trace context: its other fields (names escaped at worst
+    /// to twice their length) and the log row's ETag. The payload goes inline when it fits in <see cref="MaxInlineBytes"/> with it.
     /// </summary>
     private static int EnvelopeAllowance(NewEvent evt) =>
         512 + 2 * (evt.Id.Length + evt.Name.Length + evt.Topic.Length + evt.Source.Length + (evt.DataId?.Length ?? 0));

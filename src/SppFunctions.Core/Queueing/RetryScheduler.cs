@@ -5,6 +5,7 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SppFunctions.Storage;
+using SppFunctions.Tracing;
 
 namespace SppFunctions.Queueing;
 
@@ -100,9 +101,10 @@ public class RetryScheduler
     /// <param name="reason">Why it failed (for the log; it never holds secrets: the processors' failure texts do not).</param>
     public async Task ScheduleAsync(RetryQueue queue, string messageText, RetryPlan plan, string reason, CancellationToken cancellationToken)
     {
-        var body = WithRetry(messageText, plan);
+        var body = WithRetry(messageText, plan, MessageTraceContext.Current());
         var client = queue == RetryQueue.Events ? _events : _commands;
         var receipt = await SendAsync(client, body, plan, reason, cancellationToken).ConfigureAwait(false);
+        EventTracing.SetOutcome(EventTracing.Outcomes.Retrying, reason);
         _logger.LogInformation("Re-scheduled a {Queue} message as retry {Retry} in {DelaySeconds} s (message {MessageId}, retrying since {Since:O}): {Reason}",
             queue, plan.Retry, (int)plan.Delay.TotalSeconds, receipt.MessageId, plan.Since, reason);
     }
@@ -113,14 +115,17 @@ public class RetryScheduler
 
     /// <summary>
     /// The message with <c>retry</c> and <c>retryingSince</c> set. The publisher's <c>logETag</c> is dropped: the event-log
-    /// row has moved on since, and a stale ETag would only cost a failed write.
+    /// row has moved on since, and a stale ETag would only cost a failed write. The trace context is kept as it is, so
+    /// every attempt continues the trace of the event's delivery; a message that came without one takes
+    /// <paramref name="attempt"/>'s (the failed attempt's span), so its attempts at least share one trace.
     /// </summary>
-    public static BinaryData WithRetry(string messageText, RetryPlan plan)
+    public static BinaryData WithRetry(string messageText, RetryPlan plan, MessageTraceContext? attempt = null)
     {
         var message = JsonNode.Parse(messageText) as JsonObject ?? throw new ArgumentException("A re-scheduled message must be a JSON object.", nameof(messageText));
         message["retry"] = plan.Retry;
         message["retryingSince"] = plan.Since.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
         message.Remove("logETag");
+        if (MessageTraceContext.ReadFrom(message) is null && attempt is not null) attempt.WriteTo(message);
         return BinaryData.FromString(message.ToJsonString());
     }
 

@@ -2,7 +2,9 @@ using Azure.Identity;
 using Microsoft.ApplicationInsights.Extensibility;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using SppFunctions.Telemetry;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -11,13 +13,18 @@ public static class TelemetryServiceCollectionExtensions
     public const string ApplicationInsightsLoggerProvider = "Microsoft.Extensions.Logging.ApplicationInsights.ApplicationInsightsLoggerProvider";
 
     /// <summary>
-    /// Application Insights for the worker's own logs. In Azure the resource accepts only Entra-authenticated telemetry
-    /// (local auth disabled), so when <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> names a managed identity
-    /// (<c>ClientId=...;Authorization=AAD</c>, as the host reads it) the worker signs its telemetry with that identity too.
+    /// Application Insights for the worker's own logs and the app's event spans. In Azure the resource accepts only
+    /// Entra-authenticated telemetry (local auth disabled), so when <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> names a
+    /// managed identity (<c>ClientId=...;Authorization=AAD</c>, as the host reads it) the worker signs its telemetry with
+    /// that identity too.
     /// </summary>
     public static IServiceCollection AddWorkerTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
+        // One event, one transaction: the app's spans (queueing, processing) become requests and dependencies of the
+        // sender's trace, and everything recorded within them carries the event id (README, "Follow one event").
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITelemetryModule, EventSpanTelemetryModule>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITelemetryInitializer, EventIdTelemetryInitializer>());
         // The Application Insights SDK adds a rule that keeps only warnings and errors; remove it so the worker's
         // Information logs (event outcomes, poll-run summaries) reach Application Insights, filtered by host.json's levels.
         services.Configure<LoggerFilterOptions>(options =>
