@@ -232,7 +232,7 @@ public class ChaosProcessingTests(ITestOutputHelper output)
     /// </summary>
     private static bool ActedOn(RecordedRequest r) => r.Fault switch
     {
-        FaultKind.StatusAfterHandling or FaultKind.DropAfterHandling => true,
+        FaultKind.StatusAfterHandling or FaultKind.DropAfterHandling => r.Handled, // unless the client gave up before
         null => r.Status is >= 200 and < 300,
         FaultKind.Delay => r.Status == 201,
         _ => false,
