@@ -154,7 +154,8 @@ if [ "$spp_mode" = sandbox ]; then
   rules_empty=$(node -e '
     try {
       const text = require("fs").readFileSync(process.argv[1], "utf8").replace(/^\s*\/\/.*$/gm, "");
-      const rules = JSON.parse(text);
+      const file = JSON.parse(text);
+      const rules = Array.isArray(file) ? file : file && file.rules;
       console.log(Array.isArray(rules) && rules.length === 0 ? "yes" : "no");
     } catch { console.log("no"); }' src/SppFunctions/rules.json)
   rules_path=${Rules__Path:-$(node -e '
