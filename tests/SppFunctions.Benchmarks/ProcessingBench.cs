@@ -192,7 +192,7 @@ public static class ProcessingBench
 
     private static async Task CheckSucceededAsync(BenchApp app, IEnumerable<string> texts)
     {
-        var log = app.Get<EventLog>();
+        var log = app.Get<EventStore>();
         foreach (var text in texts)
         {
             var id = EventMessage.Parse(text).Id;

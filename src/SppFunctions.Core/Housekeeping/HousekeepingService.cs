@@ -58,14 +58,14 @@ public class HousekeepingService
 
     private readonly DedupeStore _dedupe;
     private readonly PollRunStore _pollRuns;
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly ActionRecordStore _actions;
     private readonly PayloadStore _payloads;
     private readonly IOptions<HousekeepingOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<HousekeepingService> _logger;
 
-    public HousekeepingService(DedupeStore dedupe, PollRunStore pollRuns, EventLog log, ActionRecordStore actions, PayloadStore payloads,
+    public HousekeepingService(DedupeStore dedupe, PollRunStore pollRuns, EventStore log, ActionRecordStore actions, PayloadStore payloads,
         IOptions<HousekeepingOptions> options, TimeProvider time, ILogger<HousekeepingService> logger)
     {
         _dedupe = dedupe;
@@ -190,7 +190,7 @@ public class HousekeepingService
     /// <summary>Event-log rows past their retention, a day partition at a time, in transactions of up to 100 rows.</summary>
     private async Task<bool> PurgeEventsAsync(Run run, CancellationToken cancellationToken)
     {
-        var batch = new List<EventLogEntry>();
+        var batch = new List<EventEntry>();
         var taken = 0;
         var finished = true;
         await foreach (var entry in _log.QueryRetentionCandidatesAsync(run.EventCutoff, run.FailedEventCutoff, cancellationToken).ConfigureAwait(false))
@@ -213,7 +213,7 @@ public class HousekeepingService
         return finished;
     }
 
-    private async Task DeleteEventsAsync(Run run, List<EventLogEntry> batch, CancellationToken cancellationToken)
+    private async Task DeleteEventsAsync(Run run, List<EventEntry> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0) return;
         foreach (var entry in await _log.DeleteUnchangedAsync(batch, cancellationToken).ConfigureAwait(false))
@@ -226,7 +226,7 @@ public class HousekeepingService
     }
 
     /// <summary>The latest of the times a row records: created (SPP), received, updated, completed.</summary>
-    private static DateTimeOffset LastActivity(EventLogEntry entry)
+    private static DateTimeOffset LastActivity(EventEntry entry)
     {
         var last = entry.CreatedAt > entry.ReceivedAt ? entry.CreatedAt : entry.ReceivedAt;
         if (entry.UpdatedAt > last) last = entry.UpdatedAt.Value;

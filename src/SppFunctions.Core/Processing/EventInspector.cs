@@ -15,7 +15,7 @@ namespace SppFunctions.Processing;
 public sealed record EventQuery(string? Status = null, string? Name = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Limit = EventInspector.DefaultLimit);
 
 /// <summary>An event's log row and the records of its actions (the partition they live in: the event id, or <c>cmd-{id}</c> for a command).</summary>
-public sealed record EventDetails(EventLogEntry Entry, string ActionScope, IReadOnlyList<ActionRecord> Actions);
+public sealed record EventDetails(EventEntry Entry, string ActionScope, IReadOnlyList<ActionRecord> Actions);
 
 /// <summary>Read-only views of the event log for operators (the CLI's <c>events list</c> and <c>events show</c>).</summary>
 public class EventInspector
@@ -23,11 +23,11 @@ public class EventInspector
     public const int DefaultLimit = 50;
     public const int MaxLimit = 10_000;
 
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly ActionRecordStore _actions;
     private readonly PayloadStore _payloads;
 
-    public EventInspector(EventLog log, ActionRecordStore actions, PayloadStore payloads)
+    public EventInspector(EventStore log, ActionRecordStore actions, PayloadStore payloads)
     {
         _log = log;
         _actions = actions;
@@ -38,20 +38,20 @@ public class EventInspector
     /// The newest <see cref="EventQuery.Limit"/> events matching the query, newest first (by SPP time, then id).
     /// The log is read in full within the range: narrow it with From/To on a large log.
     /// </summary>
-    public virtual async Task<IReadOnlyList<EventLogEntry>> ListAsync(EventQuery query, CancellationToken cancellationToken)
+    public virtual async Task<IReadOnlyList<EventEntry>> ListAsync(EventQuery query, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
         var pattern = query.Name is { } n && n.Contains('*') ? new EventPattern(n) : null;
         var exactName = pattern is null ? query.Name : null;
         // Keep only the newest Limit rows while reading (the table returns them oldest day first).
-        var newest = new PriorityQueue<EventLogEntry, (DateTimeOffset, string)>();
+        var newest = new PriorityQueue<EventEntry, (DateTimeOffset, string)>();
         await foreach (var entry in _log.QueryAsync(query.Status, exactName, query.From, query.To, cancellationToken).ConfigureAwait(false))
         {
             if (pattern is not null && !pattern.Matches(entry.EventName)) continue;
             newest.Enqueue(entry, (entry.CreatedAt, entry.RowKey));
             if (newest.Count > query.Limit) newest.Dequeue();
         }
-        var list = new List<EventLogEntry>(newest.Count);
+        var list = new List<EventEntry>(newest.Count);
         while (newest.Count > 0) list.Add(newest.Dequeue());
         list.Reverse();
         return list;
@@ -69,7 +69,7 @@ public class EventInspector
     }
 
     /// <summary>The token-free payload <c>{event, created, data}</c> when it was kept in a blob (large or failed events), else null.</summary>
-    public virtual async Task<JsonNode?> ReadPayloadAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    public virtual async Task<JsonNode?> ReadPayloadAsync(EventEntry entry, CancellationToken cancellationToken)
     {
         if (entry.PayloadBlob is null) return null;
         var content = await _payloads.ReadAsync(entry.PayloadBlob, cancellationToken).ConfigureAwait(false);

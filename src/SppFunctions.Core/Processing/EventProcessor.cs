@@ -28,14 +28,14 @@ public class EventProcessor
     private readonly (IEventHandler Handler, EventPattern[] Patterns)[] _handlerPatterns;
     private readonly IdempotentActionRunner _runner;
     private readonly ActionRecordStore _records;
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly PayloadStore _payloads;
     private readonly RetryScheduler _retries;
     private readonly TimeProvider _time;
     private readonly ILogger<EventProcessor> _logger;
 
     public EventProcessor(RuleSet rules, RuleRunner ruleRunner, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner,
-        ActionRecordStore records, EventLog log, PayloadStore payloads, RetryScheduler retries, TimeProvider time,
+        ActionRecordStore records, EventStore log, PayloadStore payloads, RetryScheduler retries, TimeProvider time,
         ILogger<EventProcessor> logger)
     {
         _rules = rules;
@@ -131,7 +131,7 @@ public class EventProcessor
     /// false when its retry window is over and it is to be marked failed. The row is written before the new message is
     /// sent: if the send fails, the exception lets the queue redeliver this message instead.
     /// </summary>
-    private async Task<bool> RetryLaterAsync(EventMessage message, string messageText, long attempts, RetryLaterException ex, EventLogEntry? known, CancellationToken cancellationToken)
+    private async Task<bool> RetryLaterAsync(EventMessage message, string messageText, long attempts, RetryLaterException ex, EventEntry? known, CancellationToken cancellationToken)
     {
         var plan = _retries.Plan(message.Retry, message.RetryingSince, ex.RetryAfter);
         if (plan is null)
@@ -165,7 +165,7 @@ public class EventProcessor
         }
     }
 
-    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken, EventLogEntry? known = null)
+    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken, EventEntry? known = null)
     {
         string? archived = null;
         if (failures.Count > 0 && message.PayloadBlob is null && payload is not null)
@@ -187,7 +187,7 @@ public class EventProcessor
     }
 
     /// <summary>The row (created if missing) moved to <paramref name="status"/> by this delivery.</summary>
-    private static EventLogEntry Mark(EventLogEntry? entry, EventMessage message, string status, long dequeueCount, DateTimeOffset now)
+    private static EventEntry Mark(EventEntry? entry, EventMessage message, string status, long dequeueCount, DateTimeOffset now)
     {
         entry ??= NewEntry(message, now);
         entry.Replays = Math.Max(entry.Replays, message.Replay);
@@ -198,7 +198,7 @@ public class EventProcessor
     }
 
     /// <summary>The row the publisher wrote for this message (<see cref="EventPublisher.ReceivedEntry"/>) with its ETag.</summary>
-    private static EventLogEntry KnownEntry(EventMessage message, string etag)
+    private static EventEntry KnownEntry(EventMessage message, string etag)
     {
         var entry = Queueing.EventPublisher.ReceivedEntry(message, message.DataId);
         entry.ETag = new ETag(etag);
@@ -227,7 +227,7 @@ public class EventProcessor
         return data["id"] is JsonValue id && await _records.IsOwnMessageAsync(id.ToString(), cancellationToken).ConfigureAwait(false);
     }
 
-    internal static EventLogEntry NewEntry(EventMessage message, DateTimeOffset now) => new()
+    internal static EventEntry NewEntry(EventMessage message, DateTimeOffset now) => new()
     {
         RowKey = message.Id,
         EventName = message.Event,

@@ -25,14 +25,14 @@ public class ReplayService
 {
     public const int MaxPerRequest = 1000;
 
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly PayloadStore _payloads;
     private readonly QueueClient _events;
     private readonly QueueClient _commands;
     private readonly TimeProvider _time;
     private readonly ILogger<ReplayService> _logger;
 
-    public ReplayService(EventLog log, PayloadStore payloads, QueueServiceClient queues, StorageNames names, TimeProvider time, ILogger<ReplayService> logger)
+    public ReplayService(EventStore log, PayloadStore payloads, QueueServiceClient queues, StorageNames names, TimeProvider time, ILogger<ReplayService> logger)
     {
         _log = log;
         _payloads = payloads;
@@ -47,7 +47,7 @@ public class ReplayService
     {
         var replayed = new List<string>();
         var skipped = new List<ReplaySkip>();
-        var candidates = new List<EventLogEntry>();
+        var candidates = new List<EventEntry>();
         var truncated = false;
 
         foreach (var id in request.Ids ?? Array.Empty<string>())

@@ -47,7 +47,7 @@ public class EventPublisher
 
     private readonly QueueClient _queue;
     private readonly CreateOnce _create;
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly DedupeStore _dedupe;
     private readonly PayloadStore _payloads;
     private readonly TimeProvider _time;
@@ -55,7 +55,7 @@ public class EventPublisher
 
     protected EventPublisher() { _queue = null!; _create = null!; _log = null!; _dedupe = null!; _payloads = null!; _time = null!; _logger = null!; }
 
-    public EventPublisher(QueueServiceClient queues, StorageNames names, EventLog log, DedupeStore dedupe, PayloadStore payloads, TimeProvider time, ILogger<EventPublisher> logger)
+    public EventPublisher(QueueServiceClient queues, StorageNames names, EventStore log, DedupeStore dedupe, PayloadStore payloads, TimeProvider time, ILogger<EventPublisher> logger)
     {
         _queue = queues.GetQueueClient(names.EventsQueue);
         _create = new CreateOnce(ct => _queue.CreateIfNotExistsAsync(cancellationToken: ct));
@@ -199,7 +199,7 @@ public class EventPublisher
         512 + 2 * (evt.Id.Length + evt.Name.Length + evt.Topic.Length + evt.Source.Length + (evt.DataId?.Length ?? 0));
 
     /// <summary>The event-log row of a newly received event, as written before its message is queued.</summary>
-    public static EventLogEntry ReceivedEntry(EventMessage message, string? dataId) => new()
+    public static EventEntry ReceivedEntry(EventMessage message, string? dataId) => new()
     {
         RowKey = message.Id, PartitionKey = EventIds.Partition(message.Id), EventName = message.Event, Topic = message.Topic,
         Source = message.Source, Status = EventStatus.Received, ReceivedAt = message.ReceivedAt,

@@ -88,7 +88,7 @@ public class HousekeepingTests
 
         public Task<HousekeepingSummary> RunAsync() => Housekeeping.RunAsync(CancellationToken.None);
 
-        public async Task<EventLogEntry?> RowAsync(string id) => await App.EventRowAsync(id);
+        public async Task<EventEntry?> RowAsync(string id) => await App.EventRowAsync(id);
 
         public async Task<IReadOnlyList<TableEntity>> ActionRowsOf(string scope) =>
             (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey == scope).ToList();
@@ -220,7 +220,7 @@ public class HousekeepingTests
         // E.g. a replay of an old failed event: the row's ETag changes between the read and the delete. Two events of
         // one day go in one transaction, which then fails as a whole; the unchanged one still goes.
         var log = default(TouchingEventLog);
-        await using var world = await World.StartAsync(services: s => s.AddSingleton<EventLog>(sp =>
+        await using var world = await World.StartAsync(services: s => s.AddSingleton<EventStore>(sp =>
             log = new TouchingEventLog(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
         var first = await world.OrderCreatedAsync();
         var second = await world.OrderCreatedAsync();
@@ -241,11 +241,11 @@ public class HousekeepingTests
     }
 
     /// <summary>An event log whose first row read by the clean-up changes (another writer) right after the read.</summary>
-    private sealed class TouchingEventLog(TableServiceClient tables, StorageNames names) : EventLog(tables, names)
+    private sealed class TouchingEventLog(TableServiceClient tables, StorageNames names) : EventStore(tables, names)
     {
         public List<string> Touched { get; } = [];
 
-        public override async IAsyncEnumerable<EventLogEntry> QueryRetentionCandidatesAsync(
+        public override async IAsyncEnumerable<EventEntry> QueryRetentionCandidatesAsync(
             DateTimeOffset succeededBefore, DateTimeOffset anyBefore, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             await foreach (var entry in base.QueryRetentionCandidatesAsync(succeededBefore, anyBefore, cancellationToken))

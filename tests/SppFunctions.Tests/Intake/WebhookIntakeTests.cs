@@ -134,7 +134,7 @@ public class WebhookIntakeTests
         Assert.Equal(200, (await PostAsync(app, envelope)).Status);
         Assert.Equal(row!.ETag, (await app.EventRowAsync(id))!.ETag); // untouched
 
-        await app.Get<EventLog>().Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+        await app.Get<EventStore>().Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
         Assert.Equal(200, (await PostAsync(app, envelope)).Status);
         Assert.Null(await app.EventRowAsync(id));
         Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));

@@ -271,7 +271,7 @@ public class ProcessingTests
         Assert.Single(app.Spp.RequestsTo("POST", "/api/order_messages"));
 
         // A row that is gone (e.g. removed by hand) is written anew rather than failing the event.
-        await app.Get<EventLog>().Table.DeleteEntityAsync(done.PartitionKey, done.RowKey);
+        await app.Get<EventStore>().Table.DeleteEntityAsync(done.PartitionKey, done.RowKey);
         await processor.ProcessAsync(text, 1, CancellationToken.None);
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
     }

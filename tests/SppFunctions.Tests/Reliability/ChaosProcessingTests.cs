@@ -251,10 +251,10 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         return counts;
     }
 
-    private static async Task<Dictionary<string, EventLogEntry>> EventRowsAsync(AppHarness app)
+    private static async Task<Dictionary<string, EventEntry>> EventRowsAsync(AppHarness app)
     {
-        var rows = new Dictionary<string, EventLogEntry>();
-        await foreach (var row in app.Get<EventLog>().QueryAsync()) rows[row.RowKey] = row;
+        var rows = new Dictionary<string, EventEntry>();
+        await foreach (var row in app.Get<EventStore>().QueryAsync()) rows[row.RowKey] = row;
         return rows;
     }
 

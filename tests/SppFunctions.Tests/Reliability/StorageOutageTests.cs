@@ -124,7 +124,7 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         // ---- what SPP heard ----
         Assert.All(stream, d => Assert.Contains(d.Status, new[] { 200, 202, 503 }));
         // Every 2xx was for an event that is stored (storage is back: it must be there now).
-        var log = app.Get<EventLog>();
+        var log = app.Get<EventStore>();
         foreach (var d in stream.Where(d => d.Status is 200 or 202))
         {
             Assert.True(await log.GetAsync(d.Id!, CancellationToken.None) is not null, $"event {d.Event} was answered {d.Status} ({d.Phase}) but is not in the event log");

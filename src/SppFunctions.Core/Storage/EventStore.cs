@@ -19,7 +19,7 @@ public static class EventStatus
 /// One row of the event log (table <c>SppEvents</c>): partition = the event's day (from its id), row = the event id.
 /// The payload itself is not copied here: it lives in the queue message or the claim-check blob.
 /// </summary>
-public sealed class EventLogEntry : ITableEntity
+public sealed class EventEntry : ITableEntity
 {
     public string PartitionKey { get; set; } = "";
     public string RowKey { get; set; } = "";
@@ -57,20 +57,20 @@ public sealed class EventLogEntry : ITableEntity
     public bool IsSettled(int replay) => Status is EventStatus.Succeeded or EventStatus.Failed && Replays >= replay;
 }
 
-/// <summary>The event log store.</summary>
-public class EventLog : TableStore
+/// <summary>The events table: one row per event (its status and where its payload is), read by the CLI, replay and housekeeping.</summary>
+public class EventStore : TableStore
 {
 
     /// <summary>For mocking.</summary>
-    protected EventLog() { }
+    protected EventStore() { }
 
-    public EventLog(TableServiceClient tables, StorageNames names)
+    public EventStore(TableServiceClient tables, StorageNames names)
         : base(tables, names.EventsTable)
     {
     }
 
     /// <summary>Writes (or overwrites) the row of a newly received event; returns its ETag.</summary>
-    public virtual async Task<ETag> AddReceivedAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    public virtual async Task<ETag> AddReceivedAsync(EventEntry entry, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         entry.PartitionKey = EventIds.Partition(entry.RowKey);
@@ -79,26 +79,26 @@ public class EventLog : TableStore
     }
 
     /// <summary>Inserts the row of a newly received event; returns its ETag, or null when the event has a row already.</summary>
-    public virtual async Task<ETag?> TryAddReceivedAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    public virtual async Task<ETag?> TryAddReceivedAsync(EventEntry entry, CancellationToken cancellationToken)
     {
         entry.PartitionKey = EventIds.Partition(entry.RowKey);
         return await TryInsertAsync(entry, cancellationToken).ConfigureAwait(false) ? entry.ETag : null;
     }
 
     /// <summary>Replaces a row if unchanged since read (its ETag); false when another writer changed or removed it.</summary>
-    public virtual Task<bool> TryUpdateAsync(EventLogEntry entry, CancellationToken cancellationToken) => TryReplaceAsync(entry, cancellationToken);
+    public virtual Task<bool> TryUpdateAsync(EventEntry entry, CancellationToken cancellationToken) => TryReplaceAsync(entry, cancellationToken);
 
     /// <summary>The row of an event, or null.</summary>
-    public virtual async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
+    public virtual async Task<EventEntry?> GetAsync(string id, CancellationToken cancellationToken)
     {
         if (!EventIds.IsValid(id)) return null;
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var response = await Table.GetEntityIfExistsAsync<EventLogEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<EventEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
     /// <summary>Replaces a row if it has not changed since it was read (ETag); throws 412 otherwise.</summary>
-    public virtual async Task<ETag> UpdateAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    public virtual async Task<ETag> UpdateAsync(EventEntry entry, CancellationToken cancellationToken)
     {
         var response = await Table.UpdateEntityAsync(entry, entry.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
         entry.ETag = response.Headers.ETag ?? default;
@@ -111,7 +111,7 @@ public class EventLog : TableStore
     /// to leave it as it is. With <paramref name="known"/> (the whole row as last written, with its ETag) the first
     /// attempt skips the read; if the row changed since, the ETag check fails and the row is read and changed again.
     /// </summary>
-    public virtual async Task<EventLogEntry?> TransitionAsync(string id, Func<EventLogEntry?, EventLogEntry?> change, CancellationToken cancellationToken, EventLogEntry? known = null)
+    public virtual async Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change, CancellationToken cancellationToken, EventEntry? known = null)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -155,7 +155,7 @@ public class EventLog : TableStore
     }
 
     /// <summary>Events by status and/or name whose SPP time falls in [from, to), oldest day first.</summary>
-    public virtual async IAsyncEnumerable<EventLogEntry> QueryAsync(
+    public virtual async IAsyncEnumerable<EventEntry> QueryAsync(
         string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? to = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -166,7 +166,7 @@ public class EventLog : TableStore
         if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
         if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
         var filter = filters.Count == 0 ? null : string.Join(" and ", filters.Select(x => $"({x})"));
-        await foreach (var entry in Table.QueryAsync<EventLogEntry>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in Table.QueryAsync<EventEntry>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return entry;
         }
@@ -177,7 +177,7 @@ public class EventLog : TableStore
     /// succeeded events of the days before <paramref name="succeededBefore"/>'s day, and events of any status of the days
     /// before <paramref name="anyBefore"/>'s day. Only the keys, status and times are read.
     /// </summary>
-    public virtual async IAsyncEnumerable<EventLogEntry> QueryRetentionCandidatesAsync(
+    public virtual async IAsyncEnumerable<EventEntry> QueryRetentionCandidatesAsync(
         DateTimeOffset succeededBefore, DateTimeOffset anyBefore,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -186,10 +186,10 @@ public class EventLog : TableStore
             $"(PartitionKey lt {EventIds.PartitionOf(succeededBefore)} and Status eq {EventStatus.Succeeded}) or PartitionKey lt {EventIds.PartitionOf(anyBefore)}");
         var select = new[]
         {
-            "PartitionKey", "RowKey", nameof(EventLogEntry.Status), nameof(EventLogEntry.Source), nameof(EventLogEntry.CreatedAt),
-            nameof(EventLogEntry.ReceivedAt), nameof(EventLogEntry.UpdatedAt), nameof(EventLogEntry.CompletedAt),
+            "PartitionKey", "RowKey", nameof(EventEntry.Status), nameof(EventEntry.Source), nameof(EventEntry.CreatedAt),
+            nameof(EventEntry.ReceivedAt), nameof(EventEntry.UpdatedAt), nameof(EventEntry.CompletedAt),
         };
-        await foreach (var entry in Table.QueryAsync<EventLogEntry>(filter, select: select, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in Table.QueryAsync<EventEntry>(filter, select: select, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return entry;
         }
@@ -199,6 +199,6 @@ public class EventLog : TableStore
     /// Deletes rows that are unchanged since they were read (their ETag), in transactions of up to 100 rows of one day;
     /// returns the rows deleted. A row another writer changed meanwhile (e.g. a replay) stays.
     /// </summary>
-    public virtual Task<IReadOnlyList<EventLogEntry>> DeleteUnchangedAsync(IEnumerable<EventLogEntry> entries, CancellationToken cancellationToken) =>
+    public virtual Task<IReadOnlyList<EventEntry>> DeleteUnchangedAsync(IEnumerable<EventEntry> entries, CancellationToken cancellationToken) =>
         DeleteRowsAsync(entries, cancellationToken);
 }
