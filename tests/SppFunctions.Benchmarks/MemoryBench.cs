@@ -97,7 +97,7 @@ public static class MemoryBench
             {
                 var chunk = Math.Min(500, count - published);
                 var first = published;
-                await Measure.RunAsync(chunk, 16, i => publisher.PublishAsync(ProcessingBench.NewOrderEvent(orders[(first + i) % orders.Length], first + i), TimeSpan.FromDays(7), CancellationToken.None), null);
+                await Measure.RunAsync(chunk, 16, i => publisher.PublishAsync(ProcessingBench.NewOrderEvent(orders[(first + i) % orders.Length], first + i), CancellationToken.None), null);
                 published += chunk;
             }
             var batch = (await queue.ReceiveMessagesAsync(16, TimeSpan.FromMinutes(5))).Value;

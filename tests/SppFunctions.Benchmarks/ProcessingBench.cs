@@ -54,7 +54,7 @@ public static class ProcessingBench
     public static async Task<List<string>> PrepareMessagesAsync(BenchApp app, IReadOnlyList<string> orders, int count, int firstSerial)
     {
         var publisher = app.Get<EventPublisher>();
-        await Measure.RunAsync(count, 16, i => publisher.PublishAsync(NewOrderEvent(orders[i % orders.Count], firstSerial + i), TimeSpan.FromDays(7), CancellationToken.None), null);
+        await Measure.RunAsync(count, 16, i => publisher.PublishAsync(NewOrderEvent(orders[i % orders.Count], firstSerial + i), CancellationToken.None), null);
         var queue = app.Queue(app.Names.EventsQueue);
         var texts = new List<string>(count);
         while (texts.Count < count)

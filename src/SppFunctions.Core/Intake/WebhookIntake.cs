@@ -188,7 +188,7 @@ public sealed partial class WebhookIntake
         {
             var published = await _publisher.PublishAsync(
                 new NewEvent(id, eventName, topic, created, EventSources.Webhook, envelope, dataId) { PayloadJson = new BinaryData(sanitized) },
-                _options.Value.DedupeWindow, cancellationToken).ConfigureAwait(false);
+                cancellationToken).ConfigureAwait(false);
             if (published.Duplicate)
             {
                 _logger.LogInformation("Webhook {EventId} {EventName} is a repeated delivery; not queued again", id, eventName);

@@ -10,7 +10,11 @@ public sealed class WebhookOptions
     /// <summary>Largest body accepted; larger ones get 413 without being read in full.</summary>
     public long MaxBodyBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>How long a delivered event id is remembered, so a redelivery is answered 200 and not queued again.</summary>
+    /// <summary>
+    /// No longer used: it was the life of the separate dedupe record of earlier versions (whose records carry their own
+    /// expiry). An event's row is its dedupe record now, kept for the event's retention. Still accepted and validated,
+    /// so existing settings keep working (docs/UPGRADING.md).
+    /// </summary>
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromDays(7);
 }
 

@@ -79,13 +79,7 @@ public class EventProcessor
         }
 
         var now = _time.GetUtcNow();
-        // The row as the publisher wrote it, when the message says so (its ETag): written without reading it first.
-        var known = message.LogETag is { Length: > 0 } etag && message.Replay == 0 ? KnownEntry(message, etag) : null;
-        known = await _log.TransitionAsync(message.Id, entry =>
-        {
-            if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
-            return Mark(entry, message, EventStatus.Processing, dequeueCount, now);
-        }, cancellationToken, known).ConfigureAwait(false);
+        var known = await MarkProcessingAsync(message, dequeueCount, now, cancellationToken).ConfigureAwait(false);
 
         var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
             await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
@@ -184,6 +178,33 @@ public class EventProcessor
         }, cancellationToken, known).ConfigureAwait(false);
         EventTracing.SetOutcome(failures.Count == 0 ? EventTracing.Outcomes.Succeeded : EventTracing.Outcomes.Failed,
             failures.Count == 0 ? null : string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// Moves the event's row to "processing" and returns it as written (with its ETag, so the next write needs no read).
+    /// A first delivery of a message whose row the publisher inserts after the send (<see cref="EventMessage.RowAfterSend"/>)
+    /// writes without reading: its row is one the publisher wrote moments ago, unless a duplicate copy of the message
+    /// settled the event first, which is harmless here, as the actions' records decide what runs and this delivery then
+    /// records the same outcome. A message with the row's ETag (an earlier version's) writes by that ETag. Otherwise,
+    /// and when those writes find no row or a changed one, the row is read, and a settled one is left as it is.
+    /// </summary>
+    private async Task<EventEntry?> MarkProcessingAsync(EventMessage message, long dequeueCount, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        EventEntry? known = null;
+        if (message.V >= EventMessage.RowAfterSend && dequeueCount <= 1 && message.Replay == 0 && message.Retry == 0)
+        {
+            var entry = Mark(Queueing.EventPublisher.ReceivedEntry(message, message.DataId), message, EventStatus.Processing, dequeueCount, now);
+            if (await _log.TryMergeExistingAsync(entry, cancellationToken).ConfigureAwait(false) is not null) return entry;
+        }
+        else if (message.LogETag is { Length: > 0 } etag && message.Replay == 0)
+        {
+            known = KnownEntry(message, etag);
+        }
+        return await _log.TransitionAsync(message.Id, entry =>
+        {
+            if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
+            return Mark(entry, message, EventStatus.Processing, dequeueCount, now);
+        }, cancellationToken, known).ConfigureAwait(false);
     }
 
     /// <summary>The row (created if missing) moved to <paramref name="status"/> by this delivery.</summary>

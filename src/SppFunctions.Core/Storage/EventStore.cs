@@ -46,6 +46,18 @@ public sealed class EventEntry : ITableEntity
     public DateTimeOffset? CompletedAt { get; set; }
     /// <summary>Times the event was re-enqueued by a replay.</summary>
     public int Replays { get; set; }
+    /// <summary>
+    /// The queue message id of the delivery that queued the event. The publisher inserts the row only after its message
+    /// is queued, and names the message here, so a row that has it is the proof the event was queued. Rows written by
+    /// versions before that (the upgrade's "legacy" rows) have none: see <see cref="IsLegacyUnqueued"/>.
+    /// </summary>
+    public string? QueuedMessage { get; set; }
+
+    /// <summary>
+    /// True for a "received" row an earlier version wrote before its message was queued (it kept a dedupe record in
+    /// <c>SppDedupe</c> as the proof instead): such a row alone does not say the event was queued.
+    /// </summary>
+    public bool IsLegacyUnqueued => Status == EventStatus.Received && QueuedMessage is null && Replays == 0;
 
     /// <summary>
     /// True when the row holds the outcome (succeeded or failed) of replay generation <paramref name="replay"/> or a
@@ -83,6 +95,33 @@ public class EventStore : TableStore
     {
         entry.PartitionKey = EventIds.Partition(entry.RowKey);
         return await TryInsertAsync(entry, cancellationToken).ConfigureAwait(false) ? entry.ETag : null;
+    }
+
+    /// <summary>
+    /// Writes the fields of <paramref name="entry"/> over the event's existing row whatever its ETag (a merge: fields it
+    /// does not set stay). Returns the new ETag, or null when the event has no row (yet).
+    /// </summary>
+    public virtual async Task<ETag?> TryMergeExistingAsync(EventEntry entry, CancellationToken cancellationToken)
+    {
+        entry.PartitionKey = EventIds.Partition(entry.RowKey);
+        try
+        {
+            var response = await Table.UpdateEntityAsync(entry, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            entry.ETag = response.Headers.ETag ?? default;
+            return entry.ETag;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deletes the event's row if the delivery that queued <paramref name="messageId"/> wrote it (and it is unchanged since).</summary>
+    public virtual async Task DeleteIfQueuedByAsync(string id, string messageId, CancellationToken cancellationToken)
+    {
+        var existing = await GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (existing?.QueuedMessage != messageId) return;
+        await DeleteIfUnchangedAsync(id, existing.ETag, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Replaces a row if unchanged since read (its ETag); false when another writer changed or removed it.</summary>

@@ -109,10 +109,14 @@ public class HousekeepingTests
     [Fact]
     public async Task Expired_dedupe_records_are_purged_and_live_ones_kept()
     {
+        // Only an earlier version wrote dedupe records (the event's row is the record now): they go as they expire.
         await using var world = await World.StartAsync();
+        var now = world.Time.GetUtcNow();
+        await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", "1", 1764403200, "a"), now - Day);
+        await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", "2", 1764403200, "b"), now - TimeSpan.FromMinutes(1));
+        await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", "3", 1764403200, "c"), now + Day);
         await world.OrderCreatedAsync();
         await world.OrderCreatedAsync();
-        world.Time.Advance(8 * Day); // past the default dedupe window of 7 days
         await world.OrderCreatedAsync();
 
         var summary = await world.RunAsync();
@@ -172,7 +176,7 @@ public class HousekeepingTests
         Assert.Equal(2 * orderRecords + 2, summary.ActionRecords);
         Assert.Equal(3, summary.OwnMessageRecords);
         Assert.Equal(1, summary.PayloadBlobs);
-        Assert.Equal(2, summary.DedupeRecords); // the webhooks' (a command has none)
+        Assert.Equal(0, summary.DedupeRecords); // the event's row is its dedupe record: no separate one
         Assert.Empty(summary.Unfinished);
         Assert.Equal(0, summary.Errors);
 
@@ -183,7 +187,7 @@ public class HousekeepingTests
         Assert.Equal(2, (await world.ActionRowsOf("cmd-crm-4712")).Count);
 
         // And the summary was logged.
-        Assert.Contains(world.App.Logs.GetSnapshot(), r => r.Message.StartsWith("Housekeeping deleted 2 dedupe records, 0 poll runs, 3 succeeded and 0 failed events", StringComparison.Ordinal));
+        Assert.Contains(world.App.Logs.GetSnapshot(), r => r.Message.StartsWith("Housekeeping deleted 0 dedupe records, 0 poll runs, 3 succeeded and 0 failed events", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -313,6 +317,11 @@ public class HousekeepingTests
     {
         await using var world = await World.StartAsync(new() { ["Housekeeping:MaxDeletesPerRun"] = "3" });
         for (var i = 0; i < 7; i++) await world.OrderCreatedAsync();
+        // Dedupe records only an earlier version wrote, expiring with its events (docs/UPGRADING.md).
+        for (var i = 0; i < 7; i++)
+        {
+            await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", $"{i}", 1764403200, "old"), world.Time.GetUtcNow() + 7 * Day);
+        }
         var records = (await world.App.RowsAsync(world.Names.ActionsTable)).Count(r => r.PartitionKey != "own-messages");
         world.Time.Advance(31 * Day);
 
@@ -337,6 +346,7 @@ public class HousekeepingTests
         Assert.Empty(summaries[^1].Unfinished);
         Assert.Equal(0, summaries[^1].Deleted);
         Assert.Equal(7, summaries.Sum(s => s.SucceededEvents));
+        Assert.Equal(7, summaries.Sum(s => s.DedupeRecords));
         Assert.Equal(records, summaries.Sum(s => s.ActionRecords));
         Assert.Equal(7, summaries.Sum(s => s.OwnMessageRecords));
         Assert.Empty(await world.App.RowsAsync(world.Names.EventsTable));

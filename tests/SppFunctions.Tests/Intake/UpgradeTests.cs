@@ -1,0 +1,101 @@
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using SppFunctions.Events;
+using SppFunctions.FakeSpp;
+using SppFunctions.Storage;
+using SppFunctions.Tests.Infrastructure;
+using static SppFunctions.Tests.Intake.WebhookTestKit;
+
+namespace SppFunctions.Tests.Intake;
+
+/// <summary>
+/// An app upgraded from the version that kept a separate dedupe table (rows written as that version wrote them, see
+/// <see cref="LegacyLayout"/>): a redelivery of an event that version took in is never processed twice, and one whose
+/// delivery that version did not finish is queued.
+/// </summary>
+public class UpgradeTests
+{
+    private const string WelcomeRule = """
+        [{ "name": "welcome", "on": "order.created",
+           "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "<p>Thanks {{ data.client.name }}!</p>" }] }]
+        """;
+
+    private static async Task<(AppHarness App, JsonObject Envelope, string OrderId)> StartAsync()
+    {
+        var app = await AppHarness.StartAsync(rules: WelcomeRule);
+        var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder(status: "Pending"));
+        return (app, Envelope("order.created", order), order["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_old_event_still_queued_is_a_duplicate_on_redelivery_and_its_old_message_acts_once()
+    {
+        var (app, envelope, orderId) = await StartAsync();
+        await using var _ = app;
+        var old = await LegacyLayout.AddReceivedRowAsync(app, "order.created", envelope, DateTimeOffset.UtcNow);
+        await LegacyLayout.SendAsync(app, old);
+        await LegacyLayout.AddDedupeRecordAsync(app, old.Id, DateTimeOffset.UtcNow.AddDays(7));
+
+        var again = await PostAsync(app, envelope);
+
+        Assert.Equal(200, again.Status);
+        Assert.Equal(old.Id, again.Body["id"]!.GetValue<string>());
+        Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));
+        await app.Driver().DrainAsync();
+        Assert.Single(app.Spp.Store.GetOrderMessages(orderId));
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(old.Id))!.Status);
+        Assert.Equal(200, (await PostAsync(app, envelope)).Status);
+        Assert.Empty(await app.PeekAllAsync(app.Names.EventsQueue));
+    }
+
+    [Fact]
+    public async Task An_old_event_processed_before_the_upgrade_is_a_duplicate_after_its_dedupe_record_expired()
+    {
+        var (app, envelope, orderId) = await StartAsync();
+        await using var _ = app;
+        var old = await LegacyLayout.AddReceivedRowAsync(app, "order.created", envelope, DateTimeOffset.UtcNow.AddDays(-8));
+        var table = app.Get<TableServiceClient>().GetTableClient(app.Names.EventsTable);
+        await table.UpdateEntityAsync(new TableEntity(EventIds.Partition(old.Id), old.Id) { ["Status"] = EventStatus.Succeeded }, Azure.ETag.All);
+        await LegacyLayout.AddDedupeRecordAsync(app, old.Id, DateTimeOffset.UtcNow.AddDays(-1));
+
+        Assert.Equal(200, (await PostAsync(app, envelope)).Status);
+
+        Assert.Empty(await app.PeekAllAsync(app.Names.EventsQueue));
+        Assert.Empty(app.Spp.Store.GetOrderMessages(orderId));
+    }
+
+    [Fact]
+    public async Task An_old_delivery_that_died_before_its_message_was_sent_is_queued_on_redelivery_and_acts_once()
+    {
+        var (app, envelope, orderId) = await StartAsync();
+        await using var _ = app;
+        var old = await LegacyLayout.AddReceivedRowAsync(app, "order.created", envelope, DateTimeOffset.UtcNow.AddMinutes(-5));
+
+        var again = await PostAsync(app, envelope);
+
+        Assert.Equal(202, again.Status);
+        Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));
+        Assert.NotNull((await app.EventRowAsync(old.Id))!.QueuedMessage); // taken over: now the proof it was queued
+        Assert.Equal(200, (await PostAsync(app, envelope)).Status);
+        await app.Driver().DrainAsync();
+        Assert.Single(app.Spp.Store.GetOrderMessages(orderId));
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(old.Id))!.Status);
+    }
+
+    [Fact]
+    public async Task An_old_message_redelivered_after_the_old_version_posted_its_message_does_not_post_again()
+    {
+        var (app, envelope, orderId) = await StartAsync();
+        await using var _ = app;
+        var old = await LegacyLayout.AddReceivedRowAsync(app, "order.created", envelope, DateTimeOffset.UtcNow.AddMinutes(-5));
+        await LegacyLayout.SendAsync(app, old);
+        await LegacyLayout.AddDedupeRecordAsync(app, old.Id, DateTimeOffset.UtcNow.AddDays(7));
+        var posted = app.Spp.Store.AddOrderMessage(orderId, "<p>Thanks!</p>");
+        await LegacyLayout.AddSucceededActionAsync(app, old.Id, "welcome.0", posted["id"]!.ToString());
+
+        await app.Driver().DrainAsync();
+
+        Assert.Single(app.Spp.Store.GetOrderMessages(orderId));
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(old.Id))!.Status);
+    }
+}
