@@ -94,7 +94,7 @@ public class HousekeepingTests
             (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey == scope).ToList();
 
         public async Task<IReadOnlyList<string>> OwnMessageScopesAsync() =>
-            (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey == "own-messages").Select(r => r.GetString("Scope")).ToList();
+            (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey.StartsWith("own-", StringComparison.Ordinal)).Select(r => r.GetString("Scope")).ToList();
 
         public async Task<IReadOnlyList<string>> BlobsOf(string id) =>
             (await App.BlobsAsync(Names.PayloadContainer)).Where(b => b.StartsWith(id, StringComparison.Ordinal)).ToList();
@@ -322,7 +322,7 @@ public class HousekeepingTests
         {
             await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", $"{i}", 1764403200, "old"), world.Time.GetUtcNow() + 7 * Day);
         }
-        var records = (await world.App.RowsAsync(world.Names.ActionsTable)).Count(r => r.PartitionKey != "own-messages");
+        var records = (await world.App.RowsAsync(world.Names.ActionsTable)).Count(r => !r.PartitionKey.StartsWith("own-", StringComparison.Ordinal));
         world.Time.Advance(31 * Day);
 
         var summaries = new List<HousekeepingSummary>();

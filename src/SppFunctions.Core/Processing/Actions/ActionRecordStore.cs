@@ -53,9 +53,16 @@ public sealed class ActionRecord : ITableEntity
 /// <summary>Action records and the list of messages this app created (for loop prevention).</summary>
 public class ActionRecordStore : TableStore
 {
-    private const string OwnMessagesPartition = "own-messages";
+    /// <summary>The one partition earlier versions kept every own-message entry in (read until housekeeping empties it).</summary>
+    internal const string LegacyOwnMessagesPartition = "own-messages";
+    /// <summary>Entries are spread over <c>own-00</c> … <c>own-99</c> (SPP's message id modulo 100, ids are sequential).</summary>
+    private const string OwnMessagesPrefix = "own-";
+    private const int OwnMessagePartitions = 100;
     private const string CommandPrefix = "cmd-";
     private const string CommandLogRow = "log";
+
+    private readonly object _legacyGate = new();
+    private Task<bool>? _legacyOwnMessages;
 
     protected ActionRecordStore() { }
 
@@ -63,6 +70,10 @@ public class ActionRecordStore : TableStore
         : base(tables, names.ActionsTable)
     {
     }
+
+    /// <summary>The partition of a message's own-message entry: one of 100, so no single partition takes every write.</summary>
+    public static string OwnMessagePartition(long messageId) =>
+        OwnMessagesPrefix + (Math.Abs(messageId % OwnMessagePartitions)).ToString("D2", System.Globalization.CultureInfo.InvariantCulture);
 
     public virtual async Task<ActionRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
     {
@@ -111,21 +122,56 @@ public class ActionRecordStore : TableStore
     public virtual async Task AddOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var entity = new TableEntity(OwnMessagesPartition, messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
+        var entity = new TableEntity(OwnMessagePartition(messageId), messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
         await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>True when this app created the message.</summary>
+    /// <summary>
+    /// True when this app created the message: one point read, and a second one at the same time in the partition of
+    /// earlier versions while that still has entries (checked once per process; no version writes there any more).
+    /// </summary>
     public virtual async Task<bool> IsOwnMessageAsync(string messageId, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!long.TryParse(messageId, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var id))
+        {
+            return false; // SPP's message ids are numbers, and only those are recorded
+        }
+        var spread = ExistsAsync(OwnMessagePartition(id), messageId, cancellationToken);
+        var legacy = await HasLegacyOwnMessagesAsync(cancellationToken).ConfigureAwait(false)
+            ? ExistsAsync(LegacyOwnMessagesPartition, messageId, cancellationToken)
+            : Task.FromResult(false);
+        return await spread.ConfigureAwait(false) | await legacy.ConfigureAwait(false);
+    }
+
+    private async Task<bool> ExistsAsync(string partition, string row, CancellationToken cancellationToken)
+    {
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(partition, row, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue;
+    }
+
+    private Task<bool> HasLegacyOwnMessagesAsync(CancellationToken cancellationToken)
+    {
+        lock (_legacyGate)
+        {
+            if (_legacyOwnMessages is null || _legacyOwnMessages.IsFaulted || _legacyOwnMessages.IsCanceled)
+            {
+                _legacyOwnMessages = AnyAsync(LegacyOwnMessagesPartition);
+            }
+            return _legacyOwnMessages.WaitAsync(cancellationToken);
+        }
+
+        async Task<bool> AnyAsync(string partition)
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
+            await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: new[] { "PartitionKey" }).ConfigureAwait(false)) return true;
+            return false;
+        }
     }
 
     // ─── Housekeeping ───────────────────────────────────────────────────────────────────────────────────────────────
     // Event scopes are event ids, which begin with the event's created time (10 digits), so one PartitionKey range
-    // finds the records of old events; command scopes ("cmd-…") and the own-messages partition sort after every digit.
+    // finds the records of old events; command scopes ("cmd-…") and the own-message partitions ("own-…") sort after every digit.
 
     /// <summary>Keys of the records of events created before <paramref name="before"/>, partition by partition (one key range).</summary>
     public virtual async IAsyncEnumerable<TableEntity> QueryEventRecordsCreatedBeforeAsync(
@@ -173,12 +219,14 @@ public class ActionRecordStore : TableStore
     public virtual async Task<int> DeleteAsync(IEnumerable<TableEntity> rows, CancellationToken cancellationToken) =>
         (await DeleteRowsAsync(rows, cancellationToken).ConfigureAwait(false)).Count;
 
-    /// <summary>The list of messages this app created: message id (row) and the scope that created it.</summary>
+    /// <summary>The list of messages this app created: message id (row) and the scope that created it, from every own-message partition (one key range, the earlier versions' one included).</summary>
     public virtual async IAsyncEnumerable<TableEntity> QueryOwnMessagesAsync(
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == OwnMessagesPartition, select: new[] { "PartitionKey", "RowKey", "Scope" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey ge {OwnMessagesPrefix} and PartitionKey lt {"own."}"), // '.' follows '-'
+            select: new[] { "PartitionKey", "RowKey", "Scope" }, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
