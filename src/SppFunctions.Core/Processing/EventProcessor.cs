@@ -79,16 +79,26 @@ public class EventProcessor
         }
 
         var now = _time.GetUtcNow();
-        var known = await MarkProcessingAsync(message, dequeueCount, now, cancellationToken).ConfigureAwait(false);
+        // Off the critical path: the row's "processing" state is written while the actions run (their records, not
+        // the row, decide what runs), and is awaited before the row's next write, which needs its ETag.
+        var marking = MarkProcessingAsync(message, dequeueCount, now, cancellationToken);
+        EventEntry? known = null;
 
-        var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
-            await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
         var failures = new List<string>();
         var ran = 0;
-        // A first delivery of a first generation normally finds no action records: claim by insert, without reading.
-        var likelyNew = dequeueCount <= 1 && message.Replay == 0;
+        Task? idempotent = null;
         try
         {
+            var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
+                await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
+            // A first delivery of a first generation normally finds no action records: claim by insert, without reading.
+            var likelyNew = dequeueCount <= 1 && message.Replay == 0;
+            var handlers = _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler).ToList();
+            // Idempotent handlers (the watch-set updater) keep no records and depend on no action: they run alongside
+            // the rules, so their writes add no latency.
+            var safe = handlers.Where(h => h is IIdempotentEventHandler).ToList();
+            ran += safe.Count;
+            idempotent = safe.Count == 0 ? null : Task.WhenAll(safe.Select(h => RunIdempotentAsync(h, context, cancellationToken)));
             var steps = new RecordedStepExecutor(_runner, message.Id, message.Replay, likelyNew);
             foreach (var rule in _rules.Matching(context))
             {
@@ -96,23 +106,28 @@ public class EventProcessor
                 ran += result.Actions;
                 failures.AddRange(result.Failures);
             }
-            foreach (var handler in _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler))
+            foreach (var handler in handlers.Where(h => h is not IIdempotentEventHandler))
             {
                 ran++;
-                if (handler is IIdempotentEventHandler)
-                {
-                    // Safe to repeat on every delivery: no records to claim and complete.
-                    await RunIdempotentAsync(handler, context, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
                 var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
+            if (idempotent is not null) await idempotent.ConfigureAwait(false);
+            known = await marking.ConfigureAwait(false);
         }
         catch (RetryLaterException ex)
         {
+            await SettleAsync(idempotent).ConfigureAwait(false);
+            known = await marking.ConfigureAwait(false);
             if (await RetryLaterAsync(message, messageText, dequeueCount, ex, known, cancellationToken).ConfigureAwait(false)) return;
             failures.Add(RetryScheduler.GaveUp(dequeueCount, message.RetryingSince ?? _time.GetUtcNow(), _time.GetUtcNow(), ex.Message));
+        }
+        catch
+        {
+            // Observed, so a failure of either is not left unobserved; the delivery fails with the first exception.
+            await SettleAsync(idempotent).ConfigureAwait(false);
+            await SettleAsync(marking).ConfigureAwait(false);
+            throw;
         }
 
         await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known).ConfigureAwait(false);
@@ -145,6 +160,20 @@ public class EventProcessor
         }, cancellationToken, known).ConfigureAwait(false);
         await _retries.ScheduleAsync(RetryQueue.Events, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Waits for a task started alongside others, its failure already accounted for by the caller's.</summary>
+    private static async Task SettleAsync(Task? task)
+    {
+        if (task is null) return;
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception) when (task.IsFaulted || task.IsCanceled)
+        {
+            // Reported by the exception the delivery fails or retries with.
+        }
     }
 
     private static async Task RunIdempotentAsync(IEventHandler handler, EventContext context, CancellationToken cancellationToken)
