@@ -162,7 +162,7 @@ public static class ProcessingBench
             report.Headline(new Headline($"Processing throughput, concurrency {concurrency}", $"≥ {Goal}× floor",
                 $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; {(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
                 ratio >= Goal,
-                $"an event takes {(double)appCalls / n:F0} storage round trips (the event row's processing and final states, the action record's claim and completion, the watch-set insert and the own-message entry; 3 of them in a row), the floor 1, " +
+                $"an event takes {(double)appCalls / n:F0} storage round trips (the event row's processing and final states, the action record's claim and completion, the watch-set insert and the own-message entry; 4 of them in a row), the floor 1, " +
                 "and single-threaded Azurite is the bottleneck"));
         }
         var posted = spp.Store.AllOrderMessages.Count - before;

@@ -79,10 +79,8 @@ public class EventProcessor
         }
 
         var now = _time.GetUtcNow();
-        // Off the critical path: the row's "processing" state is written while the actions run (their records, not
-        // the row, decide what runs), and is awaited before the row's next write, which needs its ETag.
-        var marking = MarkProcessingAsync(message, dequeueCount, now, cancellationToken);
-        EventEntry? known = null;
+        // Before any action: a delivery that cannot record that it is processing the event acts on nothing.
+        var known = await MarkProcessingAsync(message, dequeueCount, now, cancellationToken).ConfigureAwait(false);
 
         var failures = new List<string>();
         var ran = 0;
@@ -113,20 +111,17 @@ public class EventProcessor
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
             if (idempotent is not null) await idempotent.ConfigureAwait(false);
-            known = await marking.ConfigureAwait(false);
         }
         catch (RetryLaterException ex)
         {
             await SettleAsync(idempotent).ConfigureAwait(false);
-            known = await marking.ConfigureAwait(false);
             if (await RetryLaterAsync(message, messageText, dequeueCount, ex, known, cancellationToken).ConfigureAwait(false)) return;
             failures.Add(RetryScheduler.GaveUp(dequeueCount, message.RetryingSince ?? _time.GetUtcNow(), _time.GetUtcNow(), ex.Message));
         }
         catch
         {
-            // Observed, so a failure of either is not left unobserved; the delivery fails with the first exception.
+            // Observed, so its failure is not left unobserved; the delivery fails with the first exception.
             await SettleAsync(idempotent).ConfigureAwait(false);
-            await SettleAsync(marking).ConfigureAwait(false);
             throw;
         }
 
