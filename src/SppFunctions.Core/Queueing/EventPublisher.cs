@@ -96,6 +96,10 @@ public class EventPublisher
                 DataId = evt.DataId,
             };
             message.SetTraceContext(trace);
+            // An event old enough to predate the upgrade may have a row of the earlier layout (a day partition): no
+            // request at all for any other event.
+            var legacy = await _log.GetLegacyAsync(evt.Id, cancellationToken).ConfigureAwait(false);
+            if (legacy is not null && await WasQueuedAsync(legacy, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
             if (payloadBytes.ToMemory().Length + EnvelopeAllowance(evt) + (trace?.EnvelopeBytes ?? 0) > MaxInlineBytes)
             {
                 // Rare: look for a duplicate first, so a repeated delivery does not upload its blob again.
@@ -116,7 +120,11 @@ public class EventPublisher
 
             var entry = ReceivedEntry(message, evt.DataId);
             entry.QueuedMessage = receipt.MessageId;
-            if (await RecordQueuedAsync(entry, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, false, blob);
+            if (legacy is not null ? await TakeOverLegacyAsync(entry, legacy, cancellationToken).ConfigureAwait(false)
+                : await RecordQueuedAsync(entry, cancellationToken).ConfigureAwait(false))
+            {
+                return new PublishResult(evt.Id, false, blob);
+            }
 
             // Queued before (the row says so): withdraw this copy.
             await DeleteMessageAsync(receipt).ConfigureAwait(false);
@@ -167,6 +175,21 @@ public class EventPublisher
     }
 
     /// <summary>
+    /// Records the queued event in the legacy row an earlier version's unfinished delivery left (by its ETag, where it
+    /// is). False when another delivery changed that row first (it queued or processed the event). A row that went
+    /// away meanwhile (that delivery's rollback) leaves nothing to take over: the row is inserted as usual.
+    /// </summary>
+    private async Task<bool> TakeOverLegacyAsync(EventEntry entry, EventEntry legacy, CancellationToken cancellationToken)
+    {
+        entry.PartitionKey = legacy.PartitionKey;
+        entry.ETag = legacy.ETag;
+        if (await _log.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false)) return true;
+        if (await _log.GetLegacyAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) is not null) return false;
+        entry.ETag = default;
+        return await RecordQueuedAsync(entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// True when an event's row proves the event was queued: every row does, except a legacy "received" row without a
     /// live record in the legacy dedupe table (its delivery by the earlier version did not finish).
     /// </summary>
@@ -193,10 +216,14 @@ public class EventPublisher
     private static int EnvelopeAllowance(NewEvent evt) =>
         512 + 2 * (evt.Id.Length + evt.Name.Length + evt.Topic.Length + evt.Source.Length + (evt.DataId?.Length ?? 0));
 
-    /// <summary>The row of a newly received event, as written once its message is queued (without the message id).</summary>
+    /// <summary>
+    /// The row of a newly received event, as written once its message is queued (without the message id); in the
+    /// legacy day partition for a message of an earlier version, which wrote its row there.
+    /// </summary>
     public static EventEntry ReceivedEntry(EventMessage message, string? dataId) => new()
     {
-        RowKey = message.Id, PartitionKey = EventIds.Partition(message.Id), EventName = message.Event, Topic = message.Topic,
+        RowKey = message.Id, PartitionKey = message.V >= EventMessage.RowAfterSend ? EventStore.PartitionOf(message.Id) : EventIds.Partition(message.Id),
+        EventName = message.Event, Topic = message.Topic,
         Source = message.Source, Status = EventStatus.Received, ReceivedAt = message.ReceivedAt,
         CreatedAt = DateTimeOffset.FromUnixTimeSeconds(message.Created), DataId = dataId, Size = message.Size,
         PayloadBlob = message.PayloadBlob, UpdatedAt = message.ReceivedAt,

@@ -16,7 +16,9 @@ public static class EventStatus
 }
 
 /// <summary>
-/// One row of the event log (table <c>SppEvents</c>): partition = the event's day (from its id), row = the event id.
+/// One row of the event log (table <c>SppEvents</c>): partition = row = the event id (which begins with its SPP time, so
+/// time ranges are key ranges and no partition takes every event's writes). Earlier versions used the event's UTC day
+/// as the partition (<see cref="EventIds.Partition"/>): such rows are read until they expire (docs/UPGRADING.md).
 /// The payload itself is not copied here: it lives in the queue message or the claim-check blob.
 /// </summary>
 public sealed class EventEntry : ITableEntity
@@ -72,28 +74,40 @@ public sealed class EventEntry : ITableEntity
 /// <summary>The events table: one row per event (its status and where its payload is), read by the CLI, replay and housekeeping.</summary>
 public class EventStore : TableStore
 {
+    /// <summary>
+    /// Legacy day partitions are eight digits from 19700101 on; new partitions (event ids) begin with ten digits of
+    /// Unix time, below "1970…" until 2032, so the two kinds are separate key ranges.
+    /// </summary>
+    private const string LegacyFirst = "19700101";
+    private const string LegacyEnd = "30000000";
+    /// <summary>How much later than the newest legacy day an event may have been created and still have a legacy row.</summary>
+    private static readonly TimeSpan LegacySlack = TimeSpan.FromDays(1);
+
+    private readonly TimeProvider _time;
+    private readonly object _legacyGate = new();
+    private Task<DateTimeOffset?>? _legacyHorizon;
 
     /// <summary>For mocking.</summary>
-    protected EventStore() { }
+    protected EventStore() { _time = TimeProvider.System; }
 
     public EventStore(TableServiceClient tables, StorageNames names)
-        : base(tables, names.EventsTable)
+        : this(tables, names, TimeProvider.System)
     {
     }
 
-    /// <summary>Writes (or overwrites) the row of a newly received event; returns its ETag.</summary>
-    public virtual async Task<ETag> AddReceivedAsync(EventEntry entry, CancellationToken cancellationToken)
+    public EventStore(TableServiceClient tables, StorageNames names, TimeProvider time)
+        : base(tables, names.EventsTable)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        entry.PartitionKey = EventIds.Partition(entry.RowKey);
-        var response = await Table.UpsertEntityAsync(entry, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        return response.Headers.ETag ?? default;
+        _time = time;
     }
+
+    /// <summary>The partition of an event's row: its id.</summary>
+    public static string PartitionOf(string id) => id;
 
     /// <summary>Inserts the row of a newly received event; returns its ETag, or null when the event has a row already.</summary>
     public virtual async Task<ETag?> TryAddReceivedAsync(EventEntry entry, CancellationToken cancellationToken)
     {
-        entry.PartitionKey = EventIds.Partition(entry.RowKey);
+        entry.PartitionKey = PartitionOf(entry.RowKey);
         return await TryInsertAsync(entry, cancellationToken).ConfigureAwait(false) ? entry.ETag : null;
     }
 
@@ -103,7 +117,7 @@ public class EventStore : TableStore
     /// </summary>
     public virtual async Task<ETag?> TryMergeExistingAsync(EventEntry entry, CancellationToken cancellationToken)
     {
-        entry.PartitionKey = EventIds.Partition(entry.RowKey);
+        entry.PartitionKey = PartitionOf(entry.RowKey);
         try
         {
             var response = await Table.UpdateEntityAsync(entry, ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
@@ -121,19 +135,78 @@ public class EventStore : TableStore
     {
         var existing = await GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (existing?.QueuedMessage != messageId) return;
-        await DeleteIfUnchangedAsync(id, existing.ETag, cancellationToken).ConfigureAwait(false);
+        await DeleteIfUnchangedAsync(existing, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Replaces a row if unchanged since read (its ETag); false when another writer changed or removed it.</summary>
     public virtual Task<bool> TryUpdateAsync(EventEntry entry, CancellationToken cancellationToken) => TryReplaceAsync(entry, cancellationToken);
 
-    /// <summary>The row of an event, or null.</summary>
+    /// <summary>The row of an event, or null: its own partition, else (for an event old enough) the legacy day partition.</summary>
     public virtual async Task<EventEntry?> GetAsync(string id, CancellationToken cancellationToken)
     {
         if (!EventIds.IsValid(id)) return null;
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<EventEntry>(PartitionOf(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (response.HasValue) return response.Value;
+        return await GetLegacyAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The row an earlier version wrote for the event (legacy day partition), or null; no read when it cannot have one.</summary>
+    public virtual async Task<EventEntry?> GetLegacyAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!EventIds.IsValid(id) || !await MayHaveLegacyRowAsync(id, cancellationToken).ConfigureAwait(false)) return null;
         var response = await Table.GetEntityIfExistsAsync<EventEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>
+    /// True when the event may have a row of the earlier layout: the table had legacy rows when this process first
+    /// looked, and the event was created no later than a day after the newest of them.
+    /// </summary>
+    public virtual async Task<bool> MayHaveLegacyRowAsync(string id, CancellationToken cancellationToken)
+    {
+        Task<DateTimeOffset?> horizon;
+        lock (_legacyGate)
+        {
+            if (_legacyHorizon is null || _legacyHorizon.IsFaulted || _legacyHorizon.IsCanceled) _legacyHorizon = FindLegacyHorizonAsync();
+            horizon = _legacyHorizon;
+        }
+        return await horizon.WaitAsync(cancellationToken).ConfigureAwait(false) is { } h && EventIds.CreatedOf(id) < h;
+    }
+
+    /// <summary>
+    /// The end of the newest legacy day partition plus a slack, or null when there is none: a binary search over days
+    /// with one-row range queries (about 16 of them, once per process, none at all without legacy rows).
+    /// </summary>
+    private async Task<DateTimeOffset?> FindLegacyHorizonAsync()
+    {
+        await EnsureTableAsync(CancellationToken.None).ConfigureAwait(false);
+        var first = await FirstLegacyDayAtOrAfterAsync(LegacyFirst).ConfigureAwait(false);
+        if (first is null) return null;
+        var lo = first.Value; // a day with a row
+        var hi = _time.GetUtcNow().UtcDateTime.Date.AddDays(2); // no day from here on has one (written before now)
+        while ((hi - lo).TotalDays > 1)
+        {
+            var mid = lo.AddDays(Math.Floor((hi - lo).TotalDays / 2));
+            if (await FirstLegacyDayAtOrAfterAsync(EventIds.PartitionOf(mid)).ConfigureAwait(false) is { } found) lo = found;
+            else hi = mid;
+        }
+        return new DateTimeOffset(lo.AddDays(1), TimeSpan.Zero) + LegacySlack;
+    }
+
+    private async Task<DateTime?> FirstLegacyDayAtOrAfterAsync(string day)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {day} and PartitionKey lt {LegacyEnd}");
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: new[] { "PartitionKey" }).AsPages().ConfigureAwait(false))
+        {
+            foreach (var row in page.Values)
+            {
+                return DateTime.ParseExact(row.PartitionKey, "yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+            }
+            if (page.ContinuationToken is null) break;
+        }
+        return null;
     }
 
     /// <summary>Replaces a row if it has not changed since it was read (ETag); throws 412 otherwise.</summary>
@@ -158,7 +231,7 @@ public class EventStore : TableStore
             var next = change(current);
             if (next is null) return current;
             next.RowKey = id;
-            next.PartitionKey = EventIds.Partition(id);
+            next.PartitionKey = current?.PartitionKey ?? PartitionOf(id); // a legacy row stays where it is
             try
             {
                 if (current is null)
@@ -181,11 +254,11 @@ public class EventStore : TableStore
     }
 
     /// <summary>Deletes a row only if it is unchanged (used to roll back an intake that could not finish).</summary>
-    public virtual async Task DeleteIfUnchangedAsync(string id, ETag etag, CancellationToken cancellationToken)
+    public virtual async Task DeleteIfUnchangedAsync(EventEntry entry, CancellationToken cancellationToken)
     {
         try
         {
-            await Table.DeleteEntityAsync(EventIds.Partition(id), id, etag, cancellationToken).ConfigureAwait(false);
+            await Table.DeleteEntityAsync(entry.PartitionKey, entry.RowKey, entry.ETag, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
@@ -193,15 +266,28 @@ public class EventStore : TableStore
         }
     }
 
-    /// <summary>Events by status and/or name whose SPP time falls in [from, to), oldest day first.</summary>
+    /// <summary>The smallest id of an event created at <paramref name="time"/> (ids begin with ten digits of Unix time).</summary>
+    private static string IdBound(DateTimeOffset time) =>
+        Math.Clamp(time.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Events by status and/or name whose SPP time falls in [from, to), oldest first (legacy rows after the others).</summary>
     public virtual async IAsyncEnumerable<EventEntry> QueryAsync(
         string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? to = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var filters = new List<string>();
-        if (from is { } f) filters.Add(TableClient.CreateQueryFilter($"PartitionKey ge {EventIds.PartitionOf(f)} and CreatedAt ge {f}"));
-        if (to is { } t) filters.Add(TableClient.CreateQueryFilter($"PartitionKey le {EventIds.PartitionOf(t)} and CreatedAt lt {t}"));
+        // Key ranges of both layouts (ids begin with the time, legacy partitions are days); CreatedAt decides exactly.
+        if (from is { } f)
+        {
+            filters.Add(TableClient.CreateQueryFilter(
+                $"(PartitionKey ge {IdBound(f)} or PartitionKey ge {EventIds.PartitionOf(f)}) and CreatedAt ge {f}"));
+        }
+        if (to is { } t)
+        {
+            filters.Add(TableClient.CreateQueryFilter(
+                $"(PartitionKey lt {IdBound(t)} or (PartitionKey ge {LegacyFirst} and PartitionKey le {EventIds.PartitionOf(t)})) and CreatedAt lt {t}"));
+        }
         if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
         if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
         var filter = filters.Count == 0 ? null : string.Join(" and ", filters.Select(x => $"({x})"));
@@ -212,9 +298,9 @@ public class EventStore : TableStore
     }
 
     /// <summary>
-    /// Rows that may have outlived their retention, oldest day first, found by PartitionKey range (the event's UTC day):
-    /// succeeded events of the days before <paramref name="succeededBefore"/>'s day, and events of any status of the days
-    /// before <paramref name="anyBefore"/>'s day. Only the keys, status and times are read.
+    /// Rows that may have outlived their retention, found by PartitionKey ranges (event ids begin with the time; legacy
+    /// rows are in day partitions): succeeded events created before <paramref name="succeededBefore"/>, and events of any
+    /// status created before <paramref name="anyBefore"/> (legacy rows: the days before those times' days). Only the keys, status and times are read.
     /// </summary>
     public virtual async IAsyncEnumerable<EventEntry> QueryRetentionCandidatesAsync(
         DateTimeOffset succeededBefore, DateTimeOffset anyBefore,
@@ -222,7 +308,7 @@ public class EventStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var filter = TableClient.CreateQueryFilter(
-            $"(PartitionKey lt {EventIds.PartitionOf(succeededBefore)} and Status eq {EventStatus.Succeeded}) or PartitionKey lt {EventIds.PartitionOf(anyBefore)}");
+            $"(Status eq {EventStatus.Succeeded} and (PartitionKey lt {IdBound(succeededBefore)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(succeededBefore)}))) or PartitionKey lt {IdBound(anyBefore)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(anyBefore)})");
         var select = new[]
         {
             "PartitionKey", "RowKey", nameof(EventEntry.Status), nameof(EventEntry.Source), nameof(EventEntry.CreatedAt),
@@ -235,7 +321,7 @@ public class EventStore : TableStore
     }
 
     /// <summary>
-    /// Deletes rows that are unchanged since they were read (their ETag), in transactions of up to 100 rows of one day;
+    /// Deletes rows that are unchanged since they were read (their ETag), each its own partition (a legacy day's rows in transactions of up to 100);
     /// returns the rows deleted. A row another writer changed meanwhile (e.g. a replay) stays.
     /// </summary>
     public virtual Task<IReadOnlyList<EventEntry>> DeleteUnchangedAsync(IEnumerable<EventEntry> entries, CancellationToken cancellationToken) =>

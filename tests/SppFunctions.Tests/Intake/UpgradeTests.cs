@@ -126,4 +126,26 @@ public class UpgradeTests
         var entry = (await app.RowsAsync(app.Names.ActionsTable)).Single(r => r.RowKey == answer["id"]!.ToString());
         Assert.Equal($"own-{answer["id"]!.GetValue<long>() % 100:D2}", entry.PartitionKey);
     }
+
+    [Fact]
+    public async Task Events_of_both_layouts_are_listed_by_time_range_and_new_rows_have_a_partition_each()
+    {
+        var (app, envelope, _) = await StartAsync();
+        await using var __ = app;
+        var old = await LegacyLayout.AddReceivedRowAsync(app, "order.created", envelope, DateTimeOffset.UtcNow.AddDays(-1));
+        var table = app.Get<TableServiceClient>().GetTableClient(app.Names.EventsTable);
+        await table.UpdateEntityAsync(new TableEntity(EventIds.Partition(old.Id), old.Id) { ["Status"] = EventStatus.Succeeded }, Azure.ETag.All);
+        var later = (await PostAsync(app, Envelope("order.created", created: Created + 3600))).Body["id"]!.GetValue<string>();
+        var outside = (await PostAsync(app, Envelope("order.created", created: Created + 10 * 86400))).Body["id"]!.GetValue<string>();
+        var store = app.Get<EventStore>();
+
+        var from = DateTimeOffset.FromUnixTimeSeconds(Created);
+        var listed = new List<string>();
+        await foreach (var e in store.QueryAsync(from: from, to: from.AddDays(1))) listed.Add(e.RowKey);
+
+        Assert.Equal(new[] { old.Id, later }.Order(), listed.Order());
+        Assert.Equal(later, (await store.GetAsync(later, CancellationToken.None))!.PartitionKey);
+        Assert.Equal(outside, (await store.GetAsync(outside, CancellationToken.None))!.PartitionKey);
+        Assert.Equal(EventIds.Partition(old.Id), (await store.GetAsync(old.Id, CancellationToken.None))!.PartitionKey);
+    }
 }
