@@ -154,15 +154,15 @@ public class EventLog : TableStore
         }
     }
 
-    /// <summary>Events by status and/or name whose SPP time falls in [from, to), oldest day first.</summary>
+    /// <summary>Events by status and/or name whose SPP time falls in [from, until), oldest day first.</summary>
     public virtual async IAsyncEnumerable<EventLogEntry> QueryAsync(
-        string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? to = null,
+        string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? until = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var filters = new List<string>();
         if (from is { } f) filters.Add(TableClient.CreateQueryFilter($"PartitionKey ge {EventIds.PartitionOf(f)} and CreatedAt ge {f}"));
-        if (to is { } t) filters.Add(TableClient.CreateQueryFilter($"PartitionKey le {EventIds.PartitionOf(t)} and CreatedAt lt {t}"));
+        if (until is { } t) filters.Add(TableClient.CreateQueryFilter($"PartitionKey le {EventIds.PartitionOf(t)} and CreatedAt lt {t}"));
         if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
         if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
         var filter = filters.Count == 0 ? null : string.Join(" and ", filters.Select(x => $"({x})"));

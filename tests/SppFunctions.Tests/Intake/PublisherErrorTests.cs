@@ -46,11 +46,12 @@ public class PublisherErrorTests
     /// </summary>
     private sealed class RacedDedupeStore(TableServiceClient tables, StorageNames names, TimeProvider time, QueueServiceClient queues) : DedupeStore(tables, names, time)
     {
+        private readonly string _eventsQueue = names.EventsQueue;
         public int Taken;
 
         public override async Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken)
         {
-            var received = await queues.GetQueueClient(names.EventsQueue).ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken);
+            var received = await queues.GetQueueClient(_eventsQueue).ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken);
             Taken += received.Value.Length;
             return false;
         }

@@ -21,7 +21,7 @@ public partial class ScenarioTests
     /// <summary>The rules of each scenario, in README order.</summary>
     public static IReadOnlyList<string> Scenarios { get; } = ReadScenarios();
 
-    private static IReadOnlyList<string> ReadScenarios()
+    private static List<string> ReadScenarios()
     {
         var readme = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "README.md"));
         var start = readme.IndexOf("## From Make to rules.json", StringComparison.Ordinal);

@@ -53,6 +53,10 @@ public sealed class ActionRecord : ITableEntity
 /// <summary>Action records and the list of messages this app created (for loop prevention).</summary>
 public class ActionRecordStore : TableStore
 {
+    private static readonly string[] PartitionColumns = ["PartitionKey"];
+    private static readonly string[] PartitionRowColumns = ["PartitionKey", "RowKey"];
+    private static readonly string[] PartitionEventIdColumns = ["PartitionKey", "EventId"];
+    private static readonly string[] PartitionRowScopeColumns = ["PartitionKey", "RowKey", "Scope"];
     private const string OwnMessagesPartition = "own-messages";
     private const string CommandPrefix = "cmd-";
     private const string CommandLogRow = "log";
@@ -119,7 +123,7 @@ public class ActionRecordStore : TableStore
     public virtual async Task<bool> IsOwnMessageAsync(string messageId, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: PartitionColumns, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue;
     }
 
@@ -134,7 +138,7 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var bound = Math.Clamp(before.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
         var filter = TableClient.CreateQueryFilter($"PartitionKey lt {bound}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionRowColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
@@ -147,7 +151,7 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         // "cmd." is the first key after every "cmd-…" ('.' follows '-').
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {CommandPrefix} and PartitionKey lt {"cmd."} and RowKey eq {CommandLogRow}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "EventId" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionEventIdColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return (row.PartitionKey, row.GetString("EventId") ?? "");
         }
@@ -161,7 +165,7 @@ public class ActionRecordStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<TableEntity>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: PartitionRowColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             rows.Add(row);
         }
@@ -178,7 +182,7 @@ public class ActionRecordStore : TableStore
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == OwnMessagesPartition, select: new[] { "PartitionKey", "RowKey", "Scope" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == OwnMessagesPartition, select: PartitionRowScopeColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
