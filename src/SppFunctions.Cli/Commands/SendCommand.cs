@@ -162,7 +162,7 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
     }
 
     private static string FirstError(SendSummary summary) =>
-        summary.Errors.FirstOrDefault() is { Message: not null } e ? $"{(e.Status == 0 ? "no answer" : e.Status.ToString(CultureInfo.InvariantCulture))} {e.Message}" : "";
+        summary.Errors.Count > 0 && summary.Errors[0] is { Message: not null } e ? $"{(e.Status == 0 ? "no answer" : e.Status.ToString(CultureInfo.InvariantCulture))} {e.Message}" : "";
 
     private void Print(SendSummary summary, string url)
     {

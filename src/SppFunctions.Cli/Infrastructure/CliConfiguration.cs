@@ -150,7 +150,7 @@ public sealed class CliConfiguration
         }
     }
 
-    private static IReadOnlyCollection<string> FindSecrets(IConfiguration configuration)
+    private static HashSet<string> FindSecrets(IConfiguration configuration)
     {
         var secrets = new HashSet<string>(StringComparer.Ordinal);
         void Add(string? value)

@@ -72,6 +72,7 @@ public sealed class PollerState : ITableEntity
 /// <summary>The watch set, the cursors and the poller state.</summary>
 public class WatchStore : TableStore
 {
+    private static readonly string[] RowKeyOnly = ["RowKey"];
 
     protected WatchStore() { }
 
@@ -112,7 +113,7 @@ public class WatchStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var count = 0;
-        await foreach (var _ in Table.QueryAsync<TableEntity>($"PartitionKey eq '{WatchedOrder.Partition}'", select: new[] { "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false)) count++;
+        await foreach (var _ in Table.QueryAsync<TableEntity>($"PartitionKey eq '{WatchedOrder.Partition}'", select: RowKeyOnly, cancellationToken: cancellationToken).ConfigureAwait(false)) count++;
         return count;
     }
 

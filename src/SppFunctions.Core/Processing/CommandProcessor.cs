@@ -92,7 +92,7 @@ public partial class CommandProcessor
                 await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
                     ? null // another delivery settled it meanwhile
                     : Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, RetryScheduler.Scheduled(plan, ex.Message), entry?.PayloadBlob, command.Replay), cancellationToken).ConfigureAwait(false);
-                await _retries.ScheduleAsync(RetryQueue.Commands, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
+                await _retries.ScheduleAsync(RetryDestination.Commands, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
                 return;
             }
             outcome = new ActionOutcome("command", ActionStatus.Failed, null, RetryScheduler.GaveUp(dequeueCount, command.RetryingSince ?? now, _time.GetUtcNow(), ex.Message), AlreadyDone: false);

@@ -153,7 +153,7 @@ public class EventProcessor
             entry.Error = Truncate(RetryScheduler.Scheduled(plan, ex.Message));
             return entry;
         }, cancellationToken, known).ConfigureAwait(false);
-        await _retries.ScheduleAsync(RetryQueue.Events, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
+        await _retries.ScheduleAsync(RetryDestination.Events, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
         return true;
     }
 

@@ -7,6 +7,8 @@ namespace SppFunctions.Processing;
 /// <summary>Reads a replay request body <c>{ids?, from?, to?, limit?}</c>, with a clear error per field.</summary>
 public static class ReplayRequestReader
 {
+    private static readonly string[] KnownFields = ["ids", "from", "to", "limit"];
+
     public static async Task<(ReplayRequest? Request, string? Error, string? Field)> ReadAsync(Stream body, CancellationToken cancellationToken)
     {
         JsonNode? node;
@@ -20,7 +22,7 @@ public static class ReplayRequestReader
         }
         if (node is not JsonObject obj) return (null, "The body must be a JSON object {ids?, from?, to?, limit?}.", null);
 
-        var unknown = obj.Select(p => p.Key).Except(new[] { "ids", "from", "to", "limit" }).FirstOrDefault();
+        var unknown = obj.Select(p => p.Key).Except(KnownFields).FirstOrDefault();
         if (unknown is not null) return (null, $"'{unknown}' is not a known field (ids, from, to, limit).", unknown);
 
         List<string>? ids = null;

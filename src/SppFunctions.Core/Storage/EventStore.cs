@@ -79,6 +79,7 @@ public class EventStore : TableStore
     /// Unix time, below "1970…" until 2032, so the two kinds are separate key ranges.
     /// </summary>
     private const string LegacyFirst = "19700101";
+    private static readonly string[] PartitionColumns = ["PartitionKey"];
     private const string LegacyEnd = "30000000";
     /// <summary>How much later than the newest legacy day an event may have been created and still have a legacy row.</summary>
     private static readonly TimeSpan LegacySlack = TimeSpan.FromDays(1);
@@ -197,7 +198,7 @@ public class EventStore : TableStore
     private async Task<DateTime?> FirstLegacyDayAtOrAfterAsync(string day)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {day} and PartitionKey lt {LegacyEnd}");
-        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: new[] { "PartitionKey" }).AsPages().ConfigureAwait(false))
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns, cancellationToken: CancellationToken.None).AsPages().ConfigureAwait(false))
         {
             foreach (var row in page.Values)
             {
@@ -270,9 +271,9 @@ public class EventStore : TableStore
     private static string IdBound(DateTimeOffset time) =>
         Math.Clamp(time.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Events by status and/or name whose SPP time falls in [from, to), oldest first (legacy rows after the others).</summary>
+    /// <summary>Events by status and/or name whose SPP time falls in [from, until), oldest first (legacy rows after the others).</summary>
     public virtual async IAsyncEnumerable<EventEntry> QueryAsync(
-        string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? to = null,
+        string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? until = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
@@ -283,7 +284,7 @@ public class EventStore : TableStore
             filters.Add(TableClient.CreateQueryFilter(
                 $"(PartitionKey ge {IdBound(f)} or PartitionKey ge {EventIds.PartitionOf(f)}) and CreatedAt ge {f}"));
         }
-        if (to is { } t)
+        if (until is { } t)
         {
             filters.Add(TableClient.CreateQueryFilter(
                 $"(PartitionKey lt {IdBound(t)} or (PartitionKey ge {LegacyFirst} and PartitionKey le {EventIds.PartitionOf(t)})) and CreatedAt lt {t}"));

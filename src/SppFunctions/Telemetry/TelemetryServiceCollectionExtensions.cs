@@ -22,7 +22,7 @@ public static class TelemetryServiceCollectionExtensions
     {
         services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
         // One event, one transaction: the app's spans (queueing, processing) become requests and dependencies of the
-        // sender's trace, and everything recorded within them carries the event id (README, "Follow one event").
+        // sender's trace, and everything recorded within them carries the event id (docs/operations.md, "Follow one event in Application Insights").
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITelemetryModule, EventSpanTelemetryModule>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITelemetryInitializer, EventIdTelemetryInitializer>());
         // The Application Insights SDK adds a rule that keeps only warnings and errors; remove it so the worker's

@@ -70,11 +70,11 @@ public static class CliTestKit
 
     /// <summary>A run that Ctrl-C (the token) may stop.</summary>
     public static Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken, params string[] args) =>
-        RunAsync(environment, names, directory, cancellationToken, interactive: false, progressInterval: TimeSpan.FromMinutes(10), args);
+        RunAsync(environment, names, directory, interactive: false, progressInterval: TimeSpan.FromMinutes(10), cancellationToken, args);
 
     /// <summary>A run as on a terminal (<paramref name="interactive"/>) or off one with progress lines every <paramref name="progressInterval"/>.</summary>
-    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken,
-        bool interactive, TimeSpan progressInterval, params string[] args)
+    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory,
+        bool interactive, TimeSpan progressInterval, CancellationToken cancellationToken, params string[] args)
     {
         var dir = directory ?? Directory.CreateTempSubdirectory("sppfn-cli-").FullName;
         var output = new StringWriter();

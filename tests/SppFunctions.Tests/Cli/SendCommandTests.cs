@@ -180,7 +180,7 @@ public class SendCommandTests
         await using var web = await WebhookHost.StartAsync(app);
         string[] args = ["send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "4", "--concurrency", "1"];
 
-        var plain = await RunAsync(Environment(app), app.Names, null, CancellationToken.None, interactive: false, progressInterval: TimeSpan.Zero, args);
+        var plain = await RunAsync(Environment(app), app.Names, null, interactive: false, progressInterval: TimeSpan.Zero, CancellationToken.None, args);
         Assert.True(plain.ExitCode == 0, plain.ToString());
         var progress = plain.Out.Split('\n').Where(l => l.StartsWith("Sending: ", StringComparison.Ordinal)).ToList();
         Assert.Equal(new[] { "Sending: 1 of 4", "Sending: 2 of 4", "Sending: 3 of 4", "Sending: 4 of 4" }, progress);
@@ -189,7 +189,7 @@ public class SendCommandTests
         var quiet = await RunAsync(app, [.. args, "--json"]);
         Assert.DoesNotContain("Sending", quiet.Out);
 
-        var terminal = await RunAsync(Environment(app), app.Names, null, CancellationToken.None, interactive: true, progressInterval: TimeSpan.Zero, args);
+        var terminal = await RunAsync(Environment(app), app.Names, null, interactive: true, progressInterval: TimeSpan.Zero, CancellationToken.None, args);
         Assert.True(terminal.ExitCode == 0, terminal.ToString());
         Assert.Contains("100%", terminal.Out);
         Assert.DoesNotContain("Sending: 1 of 4", terminal.Out);

@@ -90,7 +90,7 @@ public class SppCommandTests
         Assert.True(list.ExitCode == 0, list.ToString());
         Assert.Equal(10, list.Json.AsArray().Count); // Make's default limit
         Assert.Equal("<p>Message 12</p>", list.Json[0]!["message"]!.GetValue<string>());
-        Assert.Equal(new[] { "10" }, app.Spp.RequestsTo("GET", $"/api/order_messages/{number}").First().Query("limit"));
+        Assert.Equal(new[] { "10" }, app.Spp.RequestsTo("GET", $"/api/order_messages/{number}")[0].Query("limit"));
 
         var table = await RunAsync(app, "messages", "list", number, "--limit", "3");
         Assert.Contains("Message 12", table.Out);

@@ -126,7 +126,7 @@ public class SppClientOperationTests : IAsyncLifetime
         Assert.Equal(new[] { c["id"]!.ToString(), a["id"]!.ToString() }, working.Select(o => o.Id));
         Assert.Equal(2, byIds.Count);
         Assert.Equal(c["id"]!.ToString(), Assert.Single(recent).Id);
-        var request = _h.Server.RequestsTo("GET", "/api/orders").First();
+        var request = _h.Server.RequestsTo("GET", "/api/orders")[0];
         Assert.Equal("Working", request.Query("filters[status][$eq]").Single());
         Assert.Equal("last_message_at:desc", request.Query("sort").Single());
     }
@@ -191,7 +191,7 @@ public class SppClientOperationTests : IAsyncLifetime
         Assert.Single(ok.Json!["data"]!.AsArray());
         Assert.NotNull(ok.ApiIdentifier);
         Assert.Equal("application/json", ok.Headers["Content-Type"].Single());
-        Assert.Equal("abc", _h.Server.RequestsTo("GET", "/api/orders").First().Headers["X-Trace"]);
+        Assert.Equal("abc", _h.Server.RequestsTo("GET", "/api/orders")[0].Headers["X-Trace"]);
         Assert.Equal(404, missing.Status);
         Assert.Contains("No query results", missing.Body);
         Assert.Equal(201, created.Status);

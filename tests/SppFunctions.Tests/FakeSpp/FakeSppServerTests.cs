@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -7,6 +8,7 @@ using SppFunctions.FakeSpp;
 namespace SppFunctions.Tests.FakeSpp;
 
 /// <summary>The fake server's own behaviour, checked with a plain HttpClient against the reference's checklist (§9).</summary>
+[SuppressMessage("Reliability", "CA1001", Justification = "xUnit disposes the client in DisposeAsync (IAsyncLifetime).")]
 public class FakeSppServerTests : IAsyncLifetime
 {
     private FakeSppServer _server = null!;

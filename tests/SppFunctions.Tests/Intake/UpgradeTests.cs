@@ -141,7 +141,7 @@ public class UpgradeTests
 
         var from = DateTimeOffset.FromUnixTimeSeconds(Created);
         var listed = new List<string>();
-        await foreach (var e in store.QueryAsync(from: from, to: from.AddDays(1))) listed.Add(e.RowKey);
+        await foreach (var e in store.QueryAsync(from: from, until: from.AddDays(1))) listed.Add(e.RowKey);
 
         Assert.Equal(new[] { old.Id, later }.Order(), listed.Order());
         Assert.Equal(later, (await store.GetAsync(later, CancellationToken.None))!.PartitionKey);

@@ -48,7 +48,7 @@ public class RunLocalScriptTests
         Assert.Equal("", sandbox.Stdout);
         Assert.False(File.Exists(Path.Combine(sandbox.Root, "local.settings.json")), "it created local.settings.json");
         Assert.False(Directory.Exists(Path.Combine(sandbox.Root, ".azurite")), "it created .azurite/");
-        Assert.All(sandbox.Ports, port => Assert.False(sandbox.PortOpen(port), $"something listens on {port}"));
+        Assert.All(sandbox.Ports, port => Assert.False(ScriptSandbox.PortOpen(port), $"something listens on {port}"));
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public class RunLocalScriptTests
             Assert.Contains("Created local.settings.json from local.settings.sample.json", sandbox.Stdout);
 
             // Azurite on the given ports, its data in .azurite/.
-            Assert.All(sandbox.Ports, port => Assert.True(sandbox.PortOpen(port), $"Azurite does not listen on {port}\n{sandbox}"));
+            Assert.All(sandbox.Ports, port => Assert.True(ScriptSandbox.PortOpen(port), $"Azurite does not listen on {port}\n{sandbox}"));
             Assert.Contains($"Azurite started on 127.0.0.1:{sandbox.Ports[0]}/{sandbox.Ports[1]}/{sandbox.Ports[2]} (data in .azurite/", sandbox.Stdout);
             Assert.NotEmpty(Directory.EnumerateFileSystemEntries(Path.Combine(sandbox.Root, ".azurite")));
 
@@ -130,9 +130,9 @@ public class RunLocalScriptTests
             Assert.Contains("Stopping Azurite...", sandbox.Stdout);
             Assert.True(File.Exists(log + ".stopped"), "the host was not asked to stop (SIGTERM)");
             Assert.True(await ScriptSandbox.EventuallyAsync(() => !ScriptSandbox.Alive(funcPid) && !ScriptSandbox.Alive(workerPid), TimeSpan.FromSeconds(10)), "the host or its worker is still running");
-            Assert.True(await ScriptSandbox.EventuallyAsync(() => !sandbox.PortOpen(sandbox.SandboxPort), TimeSpan.FromSeconds(10)), "the sandbox is still running");
+            Assert.True(await ScriptSandbox.EventuallyAsync(() => !ScriptSandbox.PortOpen(sandbox.SandboxPort), TimeSpan.FromSeconds(10)), "the sandbox is still running");
             Assert.False(File.Exists(SppFunctions.Sandbox.SandboxState.PathUnder(sandbox.Root)), "the sandbox's state file is left behind");
-            Assert.True(await ScriptSandbox.EventuallyAsync(() => sandbox.Ports.All(p => !sandbox.PortOpen(p)), TimeSpan.FromSeconds(10)), "Azurite is still running");
+            Assert.True(await ScriptSandbox.EventuallyAsync(() => sandbox.Ports.All(p => !ScriptSandbox.PortOpen(p)), TimeSpan.FromSeconds(10)), "Azurite is still running");
             Assert.DoesNotMatch(new Regex("error", RegexOptions.IgnoreCase), sandbox.Stderr);
         }
         finally
@@ -170,7 +170,7 @@ public class RunLocalScriptTests
             Assert.DoesNotContain("SANDBOX", sandbox.Stdout);
             Assert.DoesNotContain("sandbox", sandbox.Stdout);
             Assert.DoesNotContain("placeholder", sandbox.Stdout);
-            Assert.False(sandbox.PortOpen(sandbox.SandboxPort), "a sandbox listens");
+            Assert.False(ScriptSandbox.PortOpen(sandbox.SandboxPort), "a sandbox listens");
             Assert.False(Directory.Exists(Path.Combine(sandbox.Root, ".sandbox")), "it created .sandbox/");
 
             ScriptSandbox.Interrupt(process);

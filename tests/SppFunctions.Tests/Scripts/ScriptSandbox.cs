@@ -119,7 +119,7 @@ public sealed class ScriptSandbox : IDisposable
         return Process.Start(start)!;
     }
 
-    public bool PortOpen(int port)
+    public static bool PortOpen(int port)
     {
         try
         {

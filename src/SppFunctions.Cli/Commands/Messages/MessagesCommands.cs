@@ -100,7 +100,7 @@ public sealed class MessagesListCommand(CliContext cli) : CliCommand<MessagesLis
         var table = CliOutput.Table("Id", "Created (UTC)", "User", "Staff only", "Message");
         foreach (var m in messages)
         {
-            table.AddRow(Output.Cell(m.Id), Output.Cell(Time(m.CreatedAt)), Output.Cell(m.UserId), Output.Cell(m.StaffOnly ? "yes" : ""), Output.Cell(Short(MessageText.Plain(m.Message), 80)));
+            table.AddRow(Output.Cell(m.Id), Output.Cell(Time(m.CreatedAt)), Output.Cell(m.UserId), Output.Cell(m.StaffOnly ? "yes" : ""), Output.Cell(Shorten(MessageText.Plain(m.Message), 80)));
         }
         Output.Write(table);
         Output.Line($"{messages.Count} message(s) of order {settings.Order}, newest first.");

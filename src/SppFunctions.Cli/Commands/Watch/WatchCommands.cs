@@ -199,7 +199,7 @@ public sealed class WatchRunsCommand(CliContext cli) : CliCommand<WatchRunsSetti
         foreach (var r in runs)
         {
             table.AddRow(Output.Cell(Time(r.StartedAt)), Output.Cell(r.DurationMs), Output.Cell(r.Outcome), Output.Cell(r.OrdersWatched), Output.Cell(r.OrdersChecked),
-                Output.Cell(r.ApiCalls), Output.Cell(r.EventsEmitted), Output.Cell(r.OrdersAdded), Output.Cell(r.OrdersRemoved), Output.Cell(r.Errors), Output.Cell(Short(r.LastError, 50)));
+                Output.Cell(r.ApiCalls), Output.Cell(r.EventsEmitted), Output.Cell(r.OrdersAdded), Output.Cell(r.OrdersRemoved), Output.Cell(r.Errors), Output.Cell(Shorten(r.LastError, 50)));
         }
         Output.Write(table);
         return ExitCodes.Ok;

@@ -53,6 +53,10 @@ public sealed class ActionRecord : ITableEntity
 /// <summary>Action records and the list of messages this app created (for loop prevention).</summary>
 public class ActionRecordStore : TableStore
 {
+    private static readonly string[] PartitionColumns = ["PartitionKey"];
+    private static readonly string[] PartitionRowColumns = ["PartitionKey", "RowKey"];
+    private static readonly string[] PartitionEventIdColumns = ["PartitionKey", "EventId"];
+    private static readonly string[] PartitionRowScopeColumns = ["PartitionKey", "RowKey", "Scope"];
     /// <summary>The one partition earlier versions kept every own-message entry in (read until housekeeping empties it).</summary>
     internal const string LegacyOwnMessagesPartition = "own-messages";
     /// <summary>Entries are spread over <c>own-00</c> … <c>own-99</c> (SPP's message id modulo 100, ids are sequential).</summary>
@@ -146,7 +150,8 @@ public class ActionRecordStore : TableStore
 
     private async Task<bool> ExistsAsync(string partition, string row, CancellationToken cancellationToken)
     {
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(partition, row, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(partition, row, select: PartitionColumns, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return response.HasValue;
     }
 
@@ -164,7 +169,8 @@ public class ActionRecordStore : TableStore
         async Task<bool> AnyAsync(string partition)
         {
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
-            await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: new[] { "PartitionKey" }).ConfigureAwait(false)) return true;
+            await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns, cancellationToken: CancellationToken.None)
+                .ConfigureAwait(false)) return true;
             return false;
         }
     }
@@ -180,7 +186,7 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var bound = Math.Clamp(before.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
         var filter = TableClient.CreateQueryFilter($"PartitionKey lt {bound}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionRowColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
@@ -193,7 +199,7 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         // "cmd." is the first key after every "cmd-…" ('.' follows '-').
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {CommandPrefix} and PartitionKey lt {"cmd."} and RowKey eq {CommandLogRow}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "EventId" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionEventIdColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return (row.PartitionKey, row.GetString("EventId") ?? "");
         }
@@ -207,7 +213,7 @@ public class ActionRecordStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<TableEntity>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: PartitionRowColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             rows.Add(row);
         }
@@ -226,7 +232,7 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var row in Table.QueryAsync<TableEntity>(
             TableClient.CreateQueryFilter($"PartitionKey ge {OwnMessagesPrefix} and PartitionKey lt {"own."}"), // '.' follows '-'
-            select: new[] { "PartitionKey", "RowKey", "Scope" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+            select: PartitionRowScopeColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }

@@ -331,7 +331,7 @@ public static partial class RulesLoader
     private static bool IsItemReference(string text, int at) => at == 0 || text[at - 1] is not ('.' or '_' or '-' or '\'' or '"')
         && !char.IsLetterOrDigit(text[at - 1]);
 
-    private static IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Map(Dictionary<string, JsonNode?>? map, string key, string field,
+    private static List<KeyValuePair<string, CompiledTemplate>> Map(Dictionary<string, JsonNode?>? map, string key, string field,
         Errors errors, TemplateEngine engine, ScopeShape shape)
     {
         var result = new List<KeyValuePair<string, CompiledTemplate>>();

@@ -79,7 +79,7 @@ public sealed partial class TemplateEngine
     internal static readonly HtmlEncoder Html = HtmlEncoder.Create(UnicodeRanges.All);
     private static readonly FluidParser Parser = new();
     private readonly TemplateOptions _options;
-    private readonly IReadOnlyDictionary<string, string> _secrets;
+    private readonly Dictionary<string, string> _secrets;
 
     [GeneratedRegex(@"\bsecrets\.([A-Za-z0-9_]+)")]
     private static partial Regex SecretReference();
