@@ -47,8 +47,12 @@ public sealed class ScriptSandbox : IDisposable
         var root = Directory.CreateDirectory(Path.Combine(outer, "repo")).FullName;
         var bin = Directory.CreateDirectory(Path.Combine(outer, "bin")).FullName;
         CopyTree(Path.Combine(repo, "scripts"), Path.Combine(root, "scripts"));
+        // .editorconfig carries the analyzers' relaxed rules: without it the copy's build fails on warnings the checkout allows.
         foreach (var file in new[]
-            { "local.settings.sample.json", "package.json", "package-lock.json", "host.json", "Directory.Build.props", "Directory.Packages.props" })
+        {
+            "local.settings.sample.json", "package.json", "package-lock.json", "host.json", "Directory.Build.props", "Directory.Packages.props",
+            ".editorconfig",
+        })
         {
             File.Copy(Path.Combine(repo, file), Path.Combine(root, file));
         }
