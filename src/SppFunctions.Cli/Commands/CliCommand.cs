@@ -15,7 +15,8 @@ public abstract class CliCommand<TSettings>(CliContext cli) : AsyncCommand<TSett
     protected abstract Task<int> RunAsync(TSettings settings, CancellationToken cancellationToken);
 
     /// <summary>A time for tables: UTC, to the second.</summary>
-    protected static string Time(DateTimeOffset? value) => value is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "";
+    protected static string Time(DateTimeOffset? value) =>
+        value is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "";
 
     /// <summary>Text shortened for a table cell.</summary>
     protected static string Shorten(string? text, int max = 60)

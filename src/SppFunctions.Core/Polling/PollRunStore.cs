@@ -50,7 +50,8 @@ public class PollRunStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<PollRun>();
-        await foreach (var run in Table.QueryAsync<PollRun>(r => r.PartitionKey == "run", maxPerPage: count, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var run in Table.QueryAsync<PollRun>(r => r.PartitionKey == "run", maxPerPage: count, cancellationToken: cancellationToken)
+            .ConfigureAwait(false))
         {
             list.Add(run);
             if (list.Count >= count) break;

@@ -28,14 +28,16 @@ public static class ReplayRequestReader
         List<string>? ids = null;
         if (obj["ids"] is { } idsNode)
         {
-            if (idsNode is not JsonArray array || array.Any(x => x is not JsonValue v || !v.TryGetValue<string>(out _))) return (null, "ids must be a list of event ids.", "ids");
+            if (idsNode is not JsonArray array || array.Any(x => x is not JsonValue v || !v.TryGetValue<string>(out _)))
+                return (null, "ids must be a list of event ids.", "ids");
             ids = array.Select(x => x!.GetValue<string>()).ToList();
         }
         DateTimeOffset? Date(string key, out string? err)
         {
             err = null;
             if (obj[key] is null) return null;
-            if (obj[key] is JsonValue v && v.TryGetValue<string>(out var s) && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var d)) return d;
+            if (obj[key] is JsonValue v && v.TryGetValue<string>(out var s)
+                && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var d)) return d;
             err = $"{key} must be a date-time such as 2026-11-01T00:00:00Z.";
             return null;
         }
@@ -44,9 +46,11 @@ public static class ReplayRequestReader
         var to = Date("to", out var toError);
         if (toError is not null) return (null, toError, "to");
         if (from is not null && to is not null && from >= to) return (null, "from must be before to.", "from");
-        if ((ids is null || ids.Count == 0) && from is null && to is null) return (null, "Name the events to replay: ids, or a time range (from and/or to).", "ids");
+        if ((ids is null || ids.Count == 0) && from is null && to is null)
+            return (null, "Name the events to replay: ids, or a time range (from and/or to).", "ids");
         var limit = ReplayService.MaxPerRequest;
-        if (obj["limit"] is { } limitNode && (limitNode is not JsonValue lv || !lv.TryGetValue<int>(out limit) || limit < 1 || limit > ReplayService.MaxPerRequest))
+        if (obj["limit"] is { } limitNode
+            && (limitNode is not JsonValue lv || !lv.TryGetValue<int>(out limit) || limit < 1 || limit > ReplayService.MaxPerRequest))
         {
             return (null, $"limit must be between 1 and {ReplayService.MaxPerRequest}.", "limit");
         }

@@ -72,7 +72,8 @@ public sealed record SandboxState(Uri BaseUrl, string ApiKey, string WebhookToke
             var started = root?[nameof(StartedAt)]?.GetValue<string>();
             if (url is null || key is null || token is null || pid is null || !Uri.TryCreate(url, UriKind.Absolute, out var baseUrl)) return null;
             return new SandboxState(baseUrl, key, token, pid.Value,
-                DateTimeOffset.TryParse(started, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at) ? at : default);
+                DateTimeOffset.TryParse(started, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None,
+                    out var at) ? at : default);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException)
         {

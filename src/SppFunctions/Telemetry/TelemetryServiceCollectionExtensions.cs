@@ -34,7 +34,8 @@ public static class TelemetryServiceCollectionExtensions
         });
         if (ManagedIdentityClientId(configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]) is { } clientId)
         {
-            services.Configure<TelemetryConfiguration>(c => c.SetAzureTokenCredential(new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))));
+            services.Configure<TelemetryConfiguration>(c =>
+                c.SetAzureTokenCredential(new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))));
         }
         return services;
     }
@@ -44,7 +45,8 @@ public static class TelemetryServiceCollectionExtensions
     {
         if (string.IsNullOrWhiteSpace(authenticationString)) return null;
         var parts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var pair in authenticationString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.Split('=', 2)).Where(p => p.Length == 2))
+        foreach (var pair in authenticationString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => p.Split('=', 2)).Where(p => p.Length == 2))
         {
             parts[pair[0].Trim()] = pair[1].Trim(); // a repeated key: the last one wins, as the host reads it
         }

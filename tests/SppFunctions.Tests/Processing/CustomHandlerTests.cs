@@ -45,7 +45,8 @@ public class CustomHandlerTests
         Assert.Empty(app.Spp.Store.GetOrder(small["id"]!.ToString())!["tags"]!.AsArray());
         Assert.Equal(2, app.Spp.RequestsTo("GET", "/api/orders/").Count); // once per order.created event, none for invoice.paid
         Assert.Single(app.Spp.RequestsTo("PUT", "/api/orders/"));
-        var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(bigEvent.Id, CancellationToken.None), r => r.RowKey == "handler.VipOrderHandler");
+        var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(bigEvent.Id, CancellationToken.None),
+            r => r.RowKey == "handler.VipOrderHandler");
         Assert.Equal(ActionStatus.Succeeded, record.Status);
     }
 

@@ -67,7 +67,8 @@ public abstract class ActionTemplate : RuleStep
     protected static ActionFailedException Invalid(string message) => new(message, ActionFailureKind.Permanent);
 
     /// <summary>Renders one field; an error of the template on this event's data (e.g. divided_by: 0) names the field, never the data.</summary>
-    protected static string RenderField(string field, CompiledTemplate template, JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None) =>
+    protected static string RenderField(
+        string field, CompiledTemplate template, JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None) =>
         RenderField(field, () => template.Render(scope, encoding));
 
     protected static T RenderField<T>(string field, Func<T> render)
@@ -231,7 +232,8 @@ public sealed class JsonTemplate
     {
         JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Render(p.Value, $"{path}.{p.Key}", scope)))),
         JsonArray a => new JsonArray(a.Select((x, i) => Render(x, $"{path}[{i}]", scope)).ToArray()),
-        JsonValue v when _strings.TryGetValue(path, out var template) && v.GetValueKind() == System.Text.Json.JsonValueKind.String => JsonValue.Create(template.Render(scope)),
+        JsonValue v when _strings.TryGetValue(path, out var template) && v.GetValueKind() == System.Text.Json.JsonValueKind.String =>
+            JsonValue.Create(template.Render(scope)),
         _ => node?.DeepClone(),
     };
 

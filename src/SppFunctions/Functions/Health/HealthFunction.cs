@@ -10,7 +10,8 @@ namespace SppFunctions.Functions.Health;
 public sealed class HealthFunction
 {
     [Function("Health")]
-    [SuppressMessage("Performance", "CA1822", Justification = "The Functions worker invokes function methods on an instance, like every other function.")]
+    [SuppressMessage("Performance", "CA1822",
+        Justification = "The Functions worker invokes function methods on an instance, like every other function.")]
     public IActionResult Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
         new OkObjectResult(new
         {
