@@ -147,7 +147,8 @@ public class EventStore : TableStore
     {
         if (!EventIds.IsValid(id)) return null;
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var response = await Table.GetEntityIfExistsAsync<EventEntry>(PartitionOf(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<EventEntry>(PartitionOf(id), id,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         if (response.HasValue) return response.Value;
         return await GetLegacyAsync(id, cancellationToken).ConfigureAwait(false);
     }
@@ -156,7 +157,8 @@ public class EventStore : TableStore
     public virtual async Task<EventEntry?> GetLegacyAsync(string id, CancellationToken cancellationToken)
     {
         if (!EventIds.IsValid(id) || !await MayHaveLegacyRowAsync(id, cancellationToken).ConfigureAwait(false)) return null;
-        var response = await Table.GetEntityIfExistsAsync<EventEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<EventEntry>(EventIds.Partition(id), id,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
@@ -198,7 +200,8 @@ public class EventStore : TableStore
     private async Task<DateTime?> FirstLegacyDayAtOrAfterAsync(string day)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {day} and PartitionKey lt {LegacyEnd}");
-        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns, cancellationToken: CancellationToken.None).AsPages().ConfigureAwait(false))
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
+            cancellationToken: CancellationToken.None).AsPages().ConfigureAwait(false))
         {
             foreach (var row in page.Values)
             {
@@ -224,7 +227,8 @@ public class EventStore : TableStore
     /// to leave it as it is. With <paramref name="known"/> (the whole row as last written, with its ETag) the first
     /// attempt skips the read; if the row changed since, the ETag check fails and the row is read and changed again.
     /// </summary>
-    public virtual async Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change, CancellationToken cancellationToken, EventEntry? known = null)
+    public virtual async Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change, CancellationToken cancellationToken,
+        EventEntry? known = null)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -247,7 +251,8 @@ public class EventStore : TableStore
                 }
                 return next;
             }
-            catch (RequestFailedException ex) when ((ex.Status is 409 or 412 || ex.Status == 404 && attempt == 0 && known is not null) && attempt < 10)
+            catch (RequestFailedException ex) when ((ex.Status is 409 or 412 || ex.Status == 404 && attempt == 0 && known is not null)
+                && attempt < 10)
             {
                 // Someone else wrote (or removed) the row since we read it: read again and reapply.
             }
@@ -266,6 +271,10 @@ public class EventStore : TableStore
             // Gone already, or processing moved it on: keep what is there.
         }
     }
+
+    /// <summary>Rows of events created before <paramref name="time"/>: ids below its bound, legacy days before its day.</summary>
+    private static string CreatedBefore(DateTimeOffset time) => TableClient.CreateQueryFilter(
+        $"PartitionKey lt {IdBound(time)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(time)})");
 
     /// <summary>The smallest id of an event created at <paramref name="time"/> (ids begin with ten digits of Unix time).</summary>
     private static string IdBound(DateTimeOffset time) =>
@@ -286,8 +295,9 @@ public class EventStore : TableStore
         }
         if (until is { } t)
         {
+            var legacyDay = EventIds.PartitionOf(t);
             filters.Add(TableClient.CreateQueryFilter(
-                $"(PartitionKey lt {IdBound(t)} or (PartitionKey ge {LegacyFirst} and PartitionKey le {EventIds.PartitionOf(t)})) and CreatedAt lt {t}"));
+                $"(PartitionKey lt {IdBound(t)} or (PartitionKey ge {LegacyFirst} and PartitionKey le {legacyDay})) and CreatedAt lt {t}"));
         }
         if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
         if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
@@ -308,8 +318,8 @@ public class EventStore : TableStore
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var filter = TableClient.CreateQueryFilter(
-            $"(Status eq {EventStatus.Succeeded} and (PartitionKey lt {IdBound(succeededBefore)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(succeededBefore)}))) or PartitionKey lt {IdBound(anyBefore)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(anyBefore)})");
+        var filter = $"({TableClient.CreateQueryFilter($"Status eq {EventStatus.Succeeded}")} and ({CreatedBefore(succeededBefore)}))"
+            + $" or {CreatedBefore(anyBefore)}";
         var select = new[]
         {
             "PartitionKey", "RowKey", nameof(EventEntry.Status), nameof(EventEntry.Source), nameof(EventEntry.CreatedAt),
