@@ -57,5 +57,5 @@ public sealed class SppApiResponse
     }
 
     /// <summary>The <c>X-Api-Identifier</c> header.</summary>
-    public string? ApiIdentifier => Headers.TryGetValue("X-Api-Identifier", out var v) ? v.FirstOrDefault() : null;
+    public string? ApiIdentifier => Headers.TryGetValue("X-Api-Identifier", out var v) && v.Count > 0 ? v[0] : null;
 }

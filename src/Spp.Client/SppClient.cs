@@ -27,7 +27,8 @@ public class SppClient
     public const string HttpClientName = "Spp";
 
     private static readonly MediaTypeWithQualityHeaderValue JsonMediaType = new("application/json");
-    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase) { "Authorization", "Proxy-Authorization", "Host" };
+    private static readonly HashSet<string> ReservedHeaders =
+        new(StringComparer.OrdinalIgnoreCase) { "Authorization", "Proxy-Authorization", "Host" };
 
     private readonly HttpClient _http = null!;
     private readonly SppClientOptions _options = null!;
@@ -62,7 +63,8 @@ public class SppClient
     /// <param name="order">Order id or number.</param>
     /// <param name="limit">Most messages to return in all (Make's module defaults to 10); null for all.</param>
     /// <param name="pageSize">Messages per request; defaults to <paramref name="limit"/> up to 100, else SPP's default.</param>
-    public virtual SppPageable<SppMessage> GetOrderMessagesAsync(string order, int? limit = null, int? pageSize = null, CancellationToken cancellationToken = default)
+    public virtual SppPageable<SppMessage> GetOrderMessagesAsync(
+        string order, int? limit = null, int? pageSize = null, CancellationToken cancellationToken = default)
     {
         var query = new SppListQuery { Limit = limit, PageSize = pageSize ?? (limit is > 0 and <= 100 ? limit : null) };
         return List<SppMessage>($"order_messages/{Segment(order)}", query, cancellationToken);
@@ -105,7 +107,8 @@ public class SppClient
 
     /// <summary>A ticket's messages, newest first.</summary>
     public virtual SppPageable<SppMessage> GetTicketMessagesAsync(string ticket, int? limit = null, CancellationToken cancellationToken = default) =>
-        List<SppMessage>($"ticket_messages/{Segment(ticket)}", new SppListQuery { Limit = limit, PageSize = limit is > 0 and <= 100 ? limit : null }, cancellationToken);
+        List<SppMessage>($"ticket_messages/{Segment(ticket)}",
+            new SppListQuery { Limit = limit, PageSize = limit is > 0 and <= 100 ? limit : null }, cancellationToken);
 
     /// <summary>One client account by id.</summary>
     public virtual Task<SppUser> GetClientAsync(long userId, CancellationToken cancellationToken = default) =>
@@ -126,7 +129,8 @@ public class SppClient
         foreach (var (name, value) in request.Headers)
         {
             SppHeaderGuard.Validate(name, value);
-            if (ReservedHeaders.Contains(name)) throw new ArgumentException($"The header '{name}' is set by the client and cannot be overridden.", nameof(request));
+            if (ReservedHeaders.Contains(name))
+                throw new ArgumentException($"The header '{name}' is set by the client and cannot be overridden.", nameof(request));
         }
         var content = request.Body is null ? null : JsonBody(request.Body.ToJsonString());
         var path = LogPath(uri);
@@ -170,14 +174,16 @@ public class SppClient
         {
             // Single resources may arrive bare or wrapped in {"data": {...}}.
             var node = JsonNode.Parse(body);
-            if (typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(PageEnvelope<>)) return node.Deserialize<T>(SppJson.Options)!;
+            if (typeof(T).IsGenericType && typeof(T).GetGenericTypeDefinition() == typeof(PageEnvelope<>))
+                return node.Deserialize<T>(SppJson.Options)!;
             if (node is JsonObject obj && obj.Count == 1 && obj["data"] is JsonObject inner) node = inner;
             return node.Deserialize<T>(SppJson.Options) ?? throw new JsonException("The body is null.");
         }
         catch (JsonException ex)
         {
             throw new SppRequestFailedException(
-                $"SPP {method} {LogPath(uri)} answered {(int)response.StatusCode} with a body that could not be read as {typeof(T).Name}: {ex.Message}",
+                $"SPP {method} {LogPath(uri)} answered {(int)response.StatusCode} " +
+                $"with a body that could not be read as {typeof(T).Name}: {ex.Message}",
                 (int)response.StatusCode, rawBody: body, apiIdentifier: ApiIdentifier(response), innerException: ex);
         }
     }
@@ -194,10 +200,12 @@ public class SppClient
         throw CreateError(HttpMethod.Delete, uri, response, body);
     }
 
-    private Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, Uri uri, HttpContent? content, IDictionary<string, string>? headers, CancellationToken cancellationToken) =>
+    private Task<HttpResponseMessage> SendCoreAsync(
+        HttpMethod method, Uri uri, HttpContent? content, IDictionary<string, string>? headers, CancellationToken cancellationToken) =>
         SendCoreAsync(method, uri, content, headers, cancellationToken, out _);
 
-    private Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, Uri uri, HttpContent? content, IDictionary<string, string>? headers, CancellationToken cancellationToken, out Context context)
+    private Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, Uri uri, HttpContent? content, IDictionary<string, string>? headers,
+        CancellationToken cancellationToken, out Context context)
     {
         var ctx = new Context($"{method} {uri.AbsolutePath}")
         {
@@ -240,19 +248,22 @@ public class SppClient
             {
                 throw;
             }
-            catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or OperationCanceledException or IOException)
+            catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
+                or OperationCanceledException or IOException)
             {
                 var why = ex switch
                 {
                     BrokenCircuitException => "the circuit breaker is open after repeated failures",
                     TimeoutRejectedException or OperationCanceledException => "the attempt timed out",
-                    HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } => "no connection could be made",
+                    HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } =>
+                        "no connection could be made",
                     _ => "the connection failed before an answer arrived",
                 };
                 var reached = ex is not BrokenCircuitException
                     && ex is not HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
                 _logger.LogWarning("SPP {Method} {Path} got no answer: {Reason}", method.Method, ctx["spp.path"], why);
-                throw new SppRequestFailedException($"SPP {method.Method} {ctx["spp.path"]} failed: {why}.", 0, innerException: ex, serverReached: reached);
+                throw new SppRequestFailedException(
+                    $"SPP {method.Method} {ctx["spp.path"]} failed: {why}.", 0, innerException: ex, serverReached: reached);
             }
         }
     }

@@ -33,7 +33,8 @@ public static class SppHeaderGuard
         if (value is not null && !Ascii.IsValid(value))
         {
             // HttpClient would refuse it only while sending, which looks like a lost connection and would be retried.
-            return $"The header '{name}' is refused: its value contains a character outside ASCII (encode it, e.g. with | url_encode); nothing was sent.";
+            return $"The header '{name}' is refused: its value contains a character outside ASCII " +
+                $"(encode it, e.g. with | url_encode); nothing was sent.";
         }
         return null;
     }

@@ -42,7 +42,8 @@ public class SppPageable<T> : IAsyncEnumerable<T>
     /// <param name="firstPage">Page to start from.</param>
     /// <param name="limit">Most items to yield in all; null for every item.</param>
     /// <param name="cancellationToken">Token for every page request.</param>
-    public SppPageable(Func<int, CancellationToken, Task<SppPage<T>>> fetchPage, int firstPage = 1, int? limit = null, CancellationToken cancellationToken = default)
+    public SppPageable(
+        Func<int, CancellationToken, Task<SppPage<T>>> fetchPage, int firstPage = 1, int? limit = null, CancellationToken cancellationToken = default)
     {
         _fetchPage = fetchPage;
         _firstPage = Math.Max(1, firstPage);

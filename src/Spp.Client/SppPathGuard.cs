@@ -34,7 +34,8 @@ public static class SppPathGuard
     }
 
     private static ArgumentException Refuse(string? path, string why) =>
-        new($"The path '{Shorten(path)}' is refused: {why}. Paths are relative to the SPP API root, e.g. 'orders' or 'order_messages/123'.", "path");
+        new($"The path '{Shorten(path)}' is refused: {why}. " +
+            $"Paths are relative to the SPP API root, e.g. 'orders' or 'order_messages/123'.", nameof(path));
 
     private static string Shorten(string? path) => path is null ? "" : path.Length > 200 ? path[..200] + "…" : path;
 }

@@ -87,7 +87,8 @@ public static class SppCli
 
         // Descriptions are Spectre markup: text with [ or ] goes through Markup.Escape (option descriptions write [[ ]]).
         config.AddCommand<SendCommand>("send")
-            .WithDescription("Post sample SPP webhooks (every catalogue event, or --event ones) to the webhook endpoint, with a summary of status codes and latencies.")
+            .WithDescription("Post sample SPP webhooks (every catalogue event, or --event ones) to the webhook endpoint, " +
+                "with a summary of status codes and latencies.")
             .WithExamples("send");
 
         config.AddBranch("events", events =>
@@ -95,7 +96,8 @@ public static class SppCli
             events.SetDescription("The event log: list, show, replay.");
             events.AddCommand<EventsListCommand>("list").WithDescription("List events, newest first.").WithExamples("events list");
             events.AddCommand<EventsShowCommand>("show").WithDescription("An event's log row and its action records.").WithExamples("events show");
-            events.AddCommand<EventsReplayCommand>("replay").WithDescription("Re-enqueue failed events (by id, or a time range), as POST /api/ops/replay does.")
+            events.AddCommand<EventsReplayCommand>("replay")
+                .WithDescription("Re-enqueue failed events (by id, or a time range), as POST /api/ops/replay does.")
                 .WithExamples("events replay");
         });
 
@@ -121,7 +123,8 @@ public static class SppCli
         });
 
         config.AddCommand<ApiCommand>("api")
-            .WithDescription("Make an API call to SPP (Make's \"Make an API Call\"): a path relative to Spp__BaseUrl, through the app's guarded client.")
+            .WithDescription("Make an API call to SPP (Make's \"Make an API Call\"): a path relative to Spp__BaseUrl, " +
+                "through the app's guarded client.")
             .WithExamples("api");
 
         config.AddBranch("sandbox", sandbox =>
@@ -178,7 +181,8 @@ public static class SppCli
         }
         if (StorageUnreachable(ex) is { } cause)
         {
-            return (ExitCodes.Unreachable, $"Cannot reach storage (AzureWebJobsStorage): {cause}. Is Azurite running? Start it alone from the repository with " +
+            return (ExitCodes.Unreachable, $"Cannot reach storage (AzureWebJobsStorage): {cause}. " +
+                "Is Azurite running? Start it alone from the repository with " +
                 "'npx azurite --silent --location .azurite' (after 'npm ci'), or with the app by ./scripts/run-local.sh.");
         }
         if (ex is RequestFailedException storage)

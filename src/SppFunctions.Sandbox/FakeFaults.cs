@@ -46,7 +46,10 @@ public sealed class FaultRule
 
     /// <summary>Applies a 429 with <c>Retry-After</c>.</summary>
     public static FaultRule Throttle(string retryAfter = "1", int? times = 1, string? method = null, string? pathPrefix = null, int skipFirst = 0) =>
-        new(FaultKind.Status) { Status = 429, RetryAfter = retryAfter, Times = times, Method = method, PathPrefix = pathPrefix, SkipFirst = skipFirst };
+        new(FaultKind.Status)
+        {
+            Status = 429, RetryAfter = retryAfter, Times = times, Method = method, PathPrefix = pathPrefix, SkipFirst = skipFirst,
+        };
 
     /// <summary>Answers an error status.</summary>
     public static FaultRule Fail(int status, int? times = 1, string? method = null, string? pathPrefix = null) =>
@@ -83,5 +86,7 @@ public sealed record RecordedRequest(
 
     /// <summary>A query parameter's values (keys as sent, e.g. <c>filters[id][$in][]</c>).</summary>
     public IReadOnlyList<string> Query(string key) =>
-        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(QueryString).TryGetValue(key, out var v) ? v.Select(x => x ?? "").ToArray() : Array.Empty<string>();
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(QueryString).TryGetValue(key, out var v)
+            ? v.Select(x => x ?? "").ToArray()
+            : Array.Empty<string>();
 }

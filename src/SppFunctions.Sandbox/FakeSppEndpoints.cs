@@ -20,11 +20,14 @@ internal static class FakeSppEndpoints
             store.FindOrder(order) is { } o ? Ok(OrderDetail(store, o)) : NotFound("No query results for model [App\\Models\\Order].")));
         api.MapPost("/orders", (HttpRequest r) => CreateOrder(r, store));
         api.MapPut("/orders/{order}", (string order, HttpRequest r) => UpdateOrder(order, r, store));
-        api.MapDelete("/orders/{order}", (string order) => store.DeleteOrder(order) ? Results.StatusCode(204) : NotFound("No query results for model [App\\Models\\Order]."));
+        api.MapDelete("/orders/{order}", (string order) =>
+            store.DeleteOrder(order) ? Results.StatusCode(204) : NotFound("No query results for model [App\\Models\\Order]."));
 
         // Order messages
         api.MapGet("/order_messages/{order}", (string order, HttpRequest r) => WithLock(store, () =>
-            store.FindOrder(order) is { } o ? Paged(r, store.MessagesOf(o).Select(m => MessageView(m, o))) : NotFound("No query results for model [App\\Models\\Order].")));
+            store.FindOrder(order) is { } o
+                ? Paged(r, store.MessagesOf(o).Select(m => MessageView(m, o)))
+                : NotFound("No query results for model [App\\Models\\Order].")));
         api.MapPost("/order_messages/{order}", (string order, HttpRequest r) => CreateOrderMessage(order, r, store));
         api.MapDelete("/order_messages/{message}", (string message) => WithLock(store, () =>
             long.TryParse(message, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && store.DeleteMessage(id)
@@ -36,17 +39,26 @@ internal static class FakeSppEndpoints
         api.MapGet("/invoices/{invoice}", (string invoice) => Get(store, () => FakeSppStore.Find(store.Invoices, invoice), "Invoice"));
         api.MapGet("/subscriptions", (HttpRequest r) => List(r, store, () => store.Subscriptions));
         api.MapGet("/subscriptions/{id}", (string id) => Get(store, () =>
-            long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? store.Subscriptions.FirstOrDefault(s => s["id"]!.GetValue<long>() == n) : null, "Subscription"));
+            long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? store.Subscriptions.FirstOrDefault(s => s["id"]!.GetValue<long>() == n)
+                : null, "Subscription"));
         api.MapGet("/tickets", (HttpRequest r) => List(r, store, () => store.Tickets));
         api.MapGet("/tickets/{ticket}", (string ticket) => WithLock(store, () =>
-            FakeSppStore.Find(store.Tickets, ticket) is { } t ? Ok(WithMessages(t, store.TicketMessages(t))) : NotFound("No query results for model [App\\Models\\Ticket].")));
+            FakeSppStore.Find(store.Tickets, ticket) is { } t
+                ? Ok(WithMessages(t, store.TicketMessages(t)))
+                : NotFound("No query results for model [App\\Models\\Ticket].")));
         api.MapGet("/ticket_messages/{ticket}", (string ticket, HttpRequest r) => WithLock(store, () =>
-            FakeSppStore.Find(store.Tickets, ticket) is { } t ? Paged(r, store.TicketMessages(t)) : NotFound("No query results for model [App\\Models\\Ticket].")));
+            FakeSppStore.Find(store.Tickets, ticket) is { } t
+                ? Paged(r, store.TicketMessages(t))
+                : NotFound("No query results for model [App\\Models\\Ticket].")));
         api.MapGet("/clients", (HttpRequest r) => List(r, store, () => store.Clients));
         api.MapGet("/clients/{user}", (string user) => Get(store, () =>
-            long.TryParse(user, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? store.Clients.FirstOrDefault(c => c["id"]!.GetValue<long>() == n) : null, "User"));
+            long.TryParse(user, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? store.Clients.FirstOrDefault(c => c["id"]!.GetValue<long>() == n)
+                : null, "User"));
         api.MapGet("/tags", () => WithLock(store, () => Results.Content(
-            new JsonArray(store.Tags.OrderByDescending(t => t["id"]!.GetValue<long>()).Select(t => (JsonNode)t.DeepClone()).ToArray()).ToJsonString(), "application/json")));
+            new JsonArray(store.Tags.OrderByDescending(t => t["id"]!.GetValue<long>()).Select(t => (JsonNode)t.DeepClone()).ToArray()).ToJsonString(),
+            "application/json")));
     }
 
     // ---- handlers ----
@@ -85,7 +97,8 @@ internal static class FakeSppEndpoints
     {
         var body = ReadBody(request, out var parseError);
         if (parseError is not null) return BadRequest(parseError);
-        if (!long.TryParse(body.GetValueOrDefault("user_id"), NumberStyles.None, CultureInfo.InvariantCulture, out var userId) || store.GetClient(userId) is null)
+        if (!long.TryParse(body.GetValueOrDefault("user_id"), NumberStyles.None, CultureInfo.InvariantCulture, out var userId)
+            || store.GetClient(userId) is null)
         {
             return Validation(new JsonObject { ["user_id"] = new JsonArray("The selected user id is invalid.") });
         }
@@ -112,11 +125,13 @@ internal static class FakeSppEndpoints
             string? newStatus = null;
             if (body["status"] is JsonNode status)
             {
-                if (status is JsonValue v && v.TryGetValue<int>(out var code) && FakeSppStore.OrderStatuses.TryGetValue(code, out var label)) newStatus = label;
+                if (status is JsonValue v && v.TryGetValue<int>(out var code) && FakeSppStore.OrderStatuses.TryGetValue(code, out var label))
+                    newStatus = label;
                 else errors["status"] = new JsonArray("The selected status is invalid.");
             }
             if (body["tags"] is JsonNode tags && tags is not JsonArray) errors["tags"] = new JsonArray("The tags must be an array.");
-            if (body["note"] is JsonNode note && note.GetValueKind() is not (JsonValueKind.String or JsonValueKind.Null)) errors["note"] = new JsonArray("The note must be a string.");
+            if (body["note"] is JsonNode note && note.GetValueKind() is not (JsonValueKind.String or JsonValueKind.Null))
+                errors["note"] = new JsonArray("The note must be a string.");
             if (errors.Count > 0) return Validation(errors);
 
             if (newStatus is not null)
@@ -126,7 +141,8 @@ internal static class FakeSppEndpoints
             }
             if (body["tags"] is JsonArray newTags) order["tags"] = newTags.DeepClone();
             if (body.ContainsKey("note")) order["note"] = body["note"]?.DeepClone() ?? "";
-            if (body["employees"] is JsonArray employees) order["employees"] = new JsonArray(employees.Select(e => (JsonNode)new JsonObject { ["id"] = e?.DeepClone() }).ToArray());
+            if (body["employees"] is JsonArray employees)
+                order["employees"] = new JsonArray(employees.Select(e => (JsonNode)new JsonObject { ["id"] = e?.DeepClone() }).ToArray());
             order["updated_at"] = store.NowText();
             return Ok(OrderDetail(store, order));
         }
@@ -145,7 +161,10 @@ internal static class FakeSppEndpoints
     {
         var view = (JsonObject)message.DeepClone();
         view.Remove("order_id");
-        view["order"] = order is null ? null : new JsonObject { ["id"] = order["id"]!.DeepClone(), ["number"] = order["number"]!.DeepClone(), ["status"] = order["status"]!.DeepClone() };
+        view["order"] = order is null ? null : new JsonObject
+        {
+            ["id"] = order["id"]!.DeepClone(), ["number"] = order["number"]!.DeepClone(), ["status"] = order["status"]!.DeepClone(),
+        };
         return view;
     }
 
@@ -168,7 +187,8 @@ internal static class FakeSppEndpoints
     }
 
     private static IResult Get(FakeSppStore store, Func<JsonObject?> find, string model) =>
-        WithLock(store, () => find() is { } item ? Ok((JsonObject)item.DeepClone()) : NotFound($"No query results for model [App\\Models\\{model}]."));
+        WithLock(store, () =>
+            find() is { } item ? Ok((JsonObject)item.DeepClone()) : NotFound($"No query results for model [App\\Models\\{model}]."));
 
     private static IResult WithLock(FakeSppStore store, Func<IResult> action)
     {

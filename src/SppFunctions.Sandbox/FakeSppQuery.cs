@@ -69,8 +69,12 @@ internal static partial class FakeSppQuery
         var basePath = $"{request.Scheme}://{request.Host}{request.Path}";
         string PageUrl(int p) => $"{basePath}?page={p}";
 
-        var metaLinks = new JsonArray { new JsonObject { ["url"] = page > 1 ? PageUrl(page - 1) : null, ["label"] = "&laquo; Previous", ["active"] = false } };
-        for (var p = 1; p <= lastPage; p++) metaLinks.Add(new JsonObject { ["url"] = PageUrl(p), ["label"] = p.ToString(CultureInfo.InvariantCulture), ["active"] = p == page });
+        var metaLinks = new JsonArray
+        {
+            new JsonObject { ["url"] = page > 1 ? PageUrl(page - 1) : null, ["label"] = "&laquo; Previous", ["active"] = false },
+        };
+        for (var p = 1; p <= lastPage; p++)
+            metaLinks.Add(new JsonObject { ["url"] = PageUrl(p), ["label"] = p.ToString(CultureInfo.InvariantCulture), ["active"] = p == page });
         metaLinks.Add(new JsonObject { ["url"] = page < lastPage ? PageUrl(page + 1) : null, ["label"] = "Next &raquo;", ["active"] = false });
 
         return new JsonObject
@@ -108,9 +112,11 @@ internal static partial class FakeSppQuery
     {
         if (node is null) return wanted is "" or "null" ? 0 : -1;
         var text = node is JsonValue v && v.TryGetValue<string>(out var s) ? s : node.ToJsonString();
-        if (decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var a) && decimal.TryParse(wanted, NumberStyles.Number, CultureInfo.InvariantCulture, out var b)) return a.CompareTo(b);
+        if (decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var a)
+            && decimal.TryParse(wanted, NumberStyles.Number, CultureInfo.InvariantCulture, out var b)) return a.CompareTo(b);
         if (TryDate(text, out var da) && TryDate(wanted, out var db)) return da.CompareTo(db);
-        if (node is JsonValue bv && bv.TryGetValue<bool>(out var flag)) return string.Compare(flag ? "1" : "0", wanted is "true" ? "1" : wanted is "false" ? "0" : wanted, StringComparison.Ordinal);
+        if (node is JsonValue bv && bv.TryGetValue<bool>(out var flag))
+            return string.Compare(flag ? "1" : "0", wanted is "true" ? "1" : wanted is "false" ? "0" : wanted, StringComparison.Ordinal);
         return string.Compare(text, wanted, StringComparison.OrdinalIgnoreCase);
     }
 

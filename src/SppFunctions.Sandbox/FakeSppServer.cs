@@ -65,7 +65,8 @@ public sealed class FakeSppServer : IAsyncDisposable
 
     /// <summary>Requests whose method and path (prefix) match.</summary>
     public IReadOnlyList<RecordedRequest> RequestsTo(string method, string pathPrefix) =>
-        Requests.Where(r => r.Method.Equals(method, StringComparison.OrdinalIgnoreCase) && r.Path.StartsWith(pathPrefix, StringComparison.OrdinalIgnoreCase)).ToList();
+        Requests.Where(r => r.Method.Equals(method, StringComparison.OrdinalIgnoreCase)
+            && r.Path.StartsWith(pathPrefix, StringComparison.OrdinalIgnoreCase)).ToList();
 
     /// <summary>
     /// Waits until at least <paramref name="count"/> requests matching method and path prefix were recorded (a request
@@ -164,7 +165,8 @@ public sealed class FakeSppServer : IAsyncDisposable
             {
                 case FaultKind.Status:
                     if (fault.RetryAfter is not null) context.Response.Headers.RetryAfter = fault.RetryAfter;
-                    await FakeSppEndpoints.WriteJson(context, fault.Status, new JsonObject { ["message"] = fault.Status == 429 ? "Too Many Attempts." : "Server Error" }).ConfigureAwait(false);
+                    await FakeSppEndpoints.WriteJson(context, fault.Status,
+                        new JsonObject { ["message"] = fault.Status == 429 ? "Too Many Attempts." : "Server Error" }).ConfigureAwait(false);
                     return;
                 case FaultKind.Drop:
                     Record(0);
@@ -204,7 +206,8 @@ public sealed class FakeSppServer : IAsyncDisposable
             handled = true; // recorded when the endpoint starts its answer, by then it has acted
             await next(context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException or BadHttpRequestException)
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested
+            && ex is OperationCanceledException or IOException or BadHttpRequestException)
         {
             // The client gave up (e.g. its attempt timeout fired during a Delay fault or while its body was read).
         }

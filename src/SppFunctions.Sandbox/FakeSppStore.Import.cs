@@ -44,7 +44,8 @@ public sealed partial class FakeSppStore
                 FakeSppResource.Subscription => _subscriptions,
                 _ => _tickets,
             };
-            if (list.Any(r => r["id"]!.GetValue<long>() == id)) throw new ArgumentException($"A {kind} with id {id} exists already.", nameof(resource));
+            if (list.Any(r => r["id"]!.GetValue<long>() == id))
+                throw new ArgumentException($"A {kind} with id {id} exists already.", nameof(resource));
             list.Add(copy);
             _nextId = Math.Max(_nextId, id + 1);
             if (copy["number"] is JsonValue numberValue && numberValue.TryGetValue<string>(out var number)

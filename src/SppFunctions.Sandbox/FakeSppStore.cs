@@ -34,7 +34,8 @@ public sealed partial class FakeSppStore
     internal object Gate => _gate;
 
     /// <summary>Formats a date the way SPP's API does: <c>2021-09-01T00:00:00+00:00</c>.</summary>
-    public static string FormatDate(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
+    public static string FormatDate(DateTimeOffset value) =>
+        value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture);
 
     private string Now() => FormatDate(_time.GetUtcNow());
 
@@ -370,7 +371,8 @@ public sealed partial class FakeSppStore
     /// <summary>Finds by integer id or by number (case-insensitive), as SPP's route binding does.</summary>
     internal static JsonObject? Find(List<JsonObject> items, string key) =>
         long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-            ? items.FirstOrDefault(i => i["id"]!.GetValue<long>() == id) ?? items.FirstOrDefault(i => string.Equals(i["number"]?.GetValue<string>(), key, StringComparison.OrdinalIgnoreCase))
+            ? items.FirstOrDefault(i => i["id"]!.GetValue<long>() == id)
+                ?? items.FirstOrDefault(i => string.Equals(i["number"]?.GetValue<string>(), key, StringComparison.OrdinalIgnoreCase))
             : items.FirstOrDefault(i => string.Equals(i["number"]?.GetValue<string>(), key, StringComparison.OrdinalIgnoreCase));
 
     internal string NowText() => Now();

@@ -42,7 +42,8 @@ public static class FakeSppWebhooks
     }
 
     /// <summary>Posts one webhook and returns the answer.</summary>
-    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, Uri url, string eventName, JsonNode? data, string token, DateTimeOffset created, CancellationToken cancellationToken = default)
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, Uri url, string eventName, JsonNode? data, string token,
+        DateTimeOffset created, CancellationToken cancellationToken = default)
     {
         var body = Envelope(eventName, data, token, created).ToJsonString();
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
@@ -51,6 +52,7 @@ public static class FakeSppWebhooks
 
     private static JsonNode? ToOldDate(JsonNode? apiDate) =>
         apiDate is JsonValue v && v.TryGetValue<string>(out var s) && DateTimeOffset.TryParse(s, out var d)
-            ? d.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + "+0000" // 2010-12-30T15:00:00+0000
+            ? d.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss",
+                System.Globalization.CultureInfo.InvariantCulture) + "+0000" // 2010-12-30T15:00:00+0000
             : null;
 }

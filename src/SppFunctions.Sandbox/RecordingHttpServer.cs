@@ -46,8 +46,10 @@ public sealed class RecordingHttpServer : IAsyncDisposable
             using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
             var status = server._statuses.TryDequeue(out var s) ? s : 200;
-            server._requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "", context.Request.QueryString.Value ?? "",
-                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body, status, null, DateTimeOffset.UtcNow));
+            server._requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path.Value ?? "",
+                context.Request.QueryString.Value ?? "",
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body, status, null,
+                DateTimeOffset.UtcNow));
             context.Response.StatusCode = status;
             if (server.AnswerBodyBytes <= 0)
             {
@@ -60,7 +62,8 @@ public sealed class RecordingHttpServer : IAsyncDisposable
             {
                 for (var sent = 0L; sent < server.AnswerBodyBytes; sent += chunk.Length)
                 {
-                    await context.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, server.AnswerBodyBytes - sent)), context.RequestAborted);
+                    await context.Response.Body.WriteAsync(
+                        chunk.AsMemory(0, (int)Math.Min(chunk.Length, server.AnswerBodyBytes - sent)), context.RequestAborted);
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException)

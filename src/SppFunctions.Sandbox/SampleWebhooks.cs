@@ -204,7 +204,10 @@ public static class SampleWebhooks
         public JsonObject Invoice(string status)
         {
             var paid = status is "Paid" or "Refunded";
-            var item = new JsonObject { ["name"] = "Logo design", ["quantity"] = 1, ["amount"] = "99.00", ["discount"] = "0.00", ["total"] = "99.00" };
+            var item = new JsonObject
+            {
+                ["name"] = "Logo design", ["quantity"] = 1, ["amount"] = "99.00", ["discount"] = "0.00", ["total"] = "99.00",
+            };
             if (Old)
             {
                 return new JsonObject
@@ -246,7 +249,9 @@ public static class SampleWebhooks
         public JsonObject Message()
         {
             var id = 1001 + variant;
-            var text = variant == 0 ? "<p>Hello, is there any update on my order?</p>" : $"<p>Hello, is there any update on my order? ({variant})</p>";
+            var text = variant == 0
+                ? "<p>Hello, is there any update on my order?</p>"
+                : $"<p>Hello, is there any update on my order? ({variant})</p>";
             if (Old)
             {
                 return new JsonObject
@@ -301,7 +306,10 @@ public static class SampleWebhooks
                 ["status"] = status,
                 ["processor_id"] = $"sub_{id}",
                 ["current_period_end"] = ApiDate(at.AddMonths(1)),
-                ["payments"] = new JsonArray(new JsonObject { ["invoice_id"] = InvoiceId, ["created_at"] = ApiDate(at), ["amount"] = "299.00", ["paysys"] = "Stripe" }),
+                ["payments"] = new JsonArray(new JsonObject
+                {
+                    ["invoice_id"] = InvoiceId, ["created_at"] = ApiDate(at), ["amount"] = "299.00", ["paysys"] = "Stripe",
+                }),
                 ["orders"] = new JsonArray(OrderNo),
                 ["payment_count"] = 3,
                 ["client"] = FullClient(),

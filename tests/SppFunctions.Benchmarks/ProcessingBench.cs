@@ -55,7 +55,8 @@ public static class ProcessingBench
     public static async Task<List<string>> PrepareMessagesAsync(BenchApp app, IReadOnlyList<string> orders, int count, int firstSerial)
     {
         var publisher = app.Get<EventPublisher>();
-        await Measure.RunAsync(count, 16, i => publisher.PublishAsync(NewOrderEvent(orders[i % orders.Count], firstSerial + i), CancellationToken.None), null);
+        await Measure.RunAsync(count, 16, i => publisher.PublishAsync(NewOrderEvent(orders[i % orders.Count], firstSerial + i),
+            CancellationToken.None), null);
         var queue = app.Queue(app.Names.EventsQueue);
         var texts = new List<string>(count);
         while (texts.Count < count)
@@ -82,7 +83,8 @@ public static class ProcessingBench
         async Task Floor(int i)
         {
             var message = await client.CreateOrderMessageAsync(orders[i % orders.Count], new SppNewMessage { Message = "<p>Thanks Jane Doe!</p>" });
-            await floorTable.AddEntityAsync(new TableEntity($"p{i % 64}", Guid.NewGuid().ToString("N")) { ["Status"] = "succeeded", ["Result"] = message.Id });
+            await floorTable.AddEntityAsync(new TableEntity($"p{i % 64}", Guid.NewGuid().ToString("N")) { ["Status"] = "succeeded",
+                ["Result"] = message.Id });
         }
 
         // Warm-up.
@@ -133,7 +135,8 @@ public static class ProcessingBench
                     if (concurrency == 16 && round == 0) app.StorageCalls.ResetKinds();
                     var c = app.StorageCalls.Count;
                     var b = GC.GetTotalAllocatedBytes(true);
-                    appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
+                    appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None),
+                        appSamples);
                     appBytes += GC.GetTotalAllocatedBytes(true) - b;
                     appCalls += app.StorageCalls.Count - c;
                     if (concurrency == 16 && round == 0)
@@ -176,7 +179,9 @@ public static class ProcessingBench
             body.AppendLine();
             body.AppendLine("| Request | Count | Median (ms) | p99 (ms) |");
             body.AppendLine("|---|---|---|---|");
-            foreach (var (kind, samples) in kinds.OrderByDescending(k => k.Value.Count)) body.AppendLine($"| `{kind}` | {samples.Count} | {Measure.Ms(samples.Median)} | {Measure.Ms(samples.P99)} |");
+            foreach (var (kind,
+                samples) in kinds.OrderByDescending(k
+                    => k.Value.Count)) body.AppendLine($"| `{kind}` | {samples.Count} | {Measure.Ms(samples.Median)} | {Measure.Ms(samples.P99)} |");
         }
         body.AppendLine();
         body.AppendLine("App: `EventProcessor.ProcessAsync` on the message text of an `order.created` event published as intake publishes it,");

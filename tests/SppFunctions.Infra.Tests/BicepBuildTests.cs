@@ -119,12 +119,14 @@ public class BicepBuildTests
     {
         var declared = Templates.Main["parameters"]!.AsObject();
         var file = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.InfraDirectory, "main.parameters.json")))!["parameters"]!.AsObject();
-        var secure = declared.Where(p => ((string)p.Value!["type"]!).StartsWith("secure", StringComparison.OrdinalIgnoreCase)).Select(p => p.Key).ToList();
+        var secure = declared.Where(p => ((string)p.Value!["type"]!).StartsWith("secure", StringComparison.OrdinalIgnoreCase))
+            .Select(p => p.Key).ToList();
         Assert.NotEmpty(secure);
         foreach (var name in secure.Where(file.ContainsKey))
         {
             var value = file[name]!["value"]?.ToString() ?? "";
-            Assert.True(Regex.IsMatch(value, @"^\$\{[A-Z0-9_]+=?\}$"), $"{name} must come from an azd environment variable (\"${{NAME}}\"), not '{value}'.");
+            Assert.True(Regex.IsMatch(value, @"^\$\{[A-Z0-9_]+=?\}$"),
+                $"{name} must come from an azd environment variable (\"${{NAME}}\"), not '{value}'.");
         }
     }
 

@@ -60,7 +60,8 @@ public class FlexConsumptionTests
     public void The_deprecation_checks_see_a_deprecated_property()
     {
         // The checks above read the site the way this made-up one is read: a property in either place is found.
-        var site = JsonNode.Parse("""{ "properties": { "reserved": true, "siteConfig": { "minTlsVersion": "1.2", "FtpsState": "Disabled" } } }""")!.AsObject();
+        var site = JsonNode.Parse(
+            """{ "properties": { "reserved": true, "siteConfig": { "minTlsVersion": "1.2", "FtpsState": "Disabled" } } }""")!.AsObject();
         var found = SiteProperties(site).Where(p => FlexConsumption.DeprecatedSiteProperties.Contains(p.Name, StringComparer.OrdinalIgnoreCase));
         Assert.Equal(["properties.reserved", "properties.siteConfig.FtpsState"], found.Select(p => $"{p.Where}.{p.Name}"));
         Assert.True(FlexConsumption.IsForbiddenAppSetting("website_contentshare"));
@@ -146,7 +147,8 @@ public class FlexConsumptionTests
         Assert.Contains("deploymentContainerName(", Snapshot.Text(Templates.Main["variables"]!["packageContainerName"]));
     }
 
-    private static JsonNode Scale(Snapshot snapshot) => snapshot.Single("Microsoft.Web/sites")["properties"]!["functionAppConfig"]!["scaleAndConcurrency"]!;
+    private static JsonNode Scale(Snapshot snapshot) =>
+        snapshot.Single("Microsoft.Web/sites")["properties"]!["functionAppConfig"]!["scaleAndConcurrency"]!;
 
     [Fact]
     public void By_default_each_function_group_scales_to_four_instances_and_none_is_kept_ready()

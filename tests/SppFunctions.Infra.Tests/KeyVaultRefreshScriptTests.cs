@@ -96,7 +96,8 @@ public sealed class KeyVaultRefreshScriptTests : IDisposable
 
     private sealed record Run(int ExitCode, string Stdout, string Stderr, IReadOnlyList<string> Calls)
     {
-        public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}\n--- az calls ---\n{string.Join("\n", Calls)}";
+        public override string ToString() =>
+            $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}\n--- az calls ---\n{string.Join("\n", Calls)}";
     }
 
     private async Task<Run> RunScript(Dictionary<string, string>? environment = null, params string[] arguments)
@@ -292,11 +293,12 @@ public sealed class KeyVaultRefreshScriptTests : IDisposable
     public void The_status_query_gives_setting_status_and_details_of_each_reference()
     {
         // The shape of GET .../config/configreferences/appsettings (ApiKVReferenceCollection); details may be missing.
-        const string response = """
+        const string site = "/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.Web/sites/func-test";
+        const string response = $$"""
             {
               "value": [
                 {
-                  "id": "/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.Web/sites/func-test/config/configreferences/appsettings/Spp__ApiKey",
+                  "id": "{{site}}/config/configreferences/appsettings/Spp__ApiKey",
                   "name": "Spp__ApiKey",
                   "type": "Microsoft.Web/sites/config/reference",
                   "properties": {
@@ -306,7 +308,7 @@ public sealed class KeyVaultRefreshScriptTests : IDisposable
                   }
                 },
                 {
-                  "id": "/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.Web/sites/func-test/config/configreferences/appsettings/Spp__WebhookTokens__0",
+                  "id": "{{site}}/config/configreferences/appsettings/Spp__WebhookTokens__0",
                   "name": "Spp__WebhookTokens__0",
                   "properties": { "status": "Initialized", "vaultName": "kv-test", "secretName": "spp-webhook-token-0" }
                 }

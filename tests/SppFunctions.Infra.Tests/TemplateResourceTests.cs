@@ -51,7 +51,9 @@ public class TemplateResourceTests
         var package = Assert.Single(containers, c => c.StartsWith("app-package-", StringComparison.Ordinal));
         var storageId = (string)Main.Single("Microsoft.Storage/storageAccounts")["id"]!;
         var url = ArmExpression.Evaluate(Snapshot.Text(deployment["value"]), (id, property) =>
-            id == storageId && property == "primaryEndpoints.blob" ? "https://account.blob.example/" : throw new InvalidOperationException($"{id} {property}"));
+            id == storageId && property == "primaryEndpoints.blob"
+                ? "https://account.blob.example/"
+                : throw new InvalidOperationException($"{id} {property}"));
         Assert.Equal("https://account.blob.example/" + package, Snapshot.Text(url));
     }
 
@@ -124,7 +126,8 @@ public class TemplateResourceTests
         // Without a second token the second secret holds the first again, so Spp__WebhookTokens__1 always resolves.
         var single = Templates.MainSnapshot(full: false);
         Assert.Equal(expected.Order(), single.LeafNames("Microsoft.KeyVault/vaults/secrets").Order());
-        var always = single.OfType("Microsoft.KeyVault/vaults/secrets").Where(s => s["condition"] is null).Select(s => ((string)s["name"]!).Split('/')[^1]);
+        var always = single.OfType("Microsoft.KeyVault/vaults/secrets").Where(s => s["condition"] is null)
+            .Select(s => ((string)s["name"]!).Split('/')[^1]);
         Assert.Equal(["spp-api-key", "spp-webhook-token-0", "spp-webhook-token-1"], always.Order());
     }
 
@@ -144,7 +147,8 @@ public class TemplateResourceTests
     public void Compiled_outputs_hold_no_secure_value()
     {
         var parameters = Templates.Main["parameters"]!.AsObject();
-        var secure = parameters.Where(p => ((string)p.Value!["type"]!).StartsWith("secure", StringComparison.OrdinalIgnoreCase)).Select(p => p.Key).ToList();
+        var secure = parameters.Where(p => ((string)p.Value!["type"]!).StartsWith("secure", StringComparison.OrdinalIgnoreCase))
+            .Select(p => p.Key).ToList();
         Assert.Contains("sppApiKey", secure);
         foreach (var (name, output) in Templates.Main["outputs"]!.AsObject())
         {
@@ -245,6 +249,7 @@ public class TemplateResourceTests
             var scopeId = scope.Groups[1].Success ? scope.Groups[1].Value : scope.Groups[2].Value;
             var provider = Regex.Match(scopeId, @"/providers/([^/]+/[^/]+)/[^/]+$");
             var role = Snapshot.Text(a["properties"]!["roleDefinitionId"]).Split('/')[^1];
-            return new Assignment(role, provider.Groups[1].Value, Snapshot.Text(a["properties"]!["principalId"]), Snapshot.Text(a["properties"]!["principalType"]));
+            return new Assignment(role, provider.Groups[1].Value,
+                Snapshot.Text(a["properties"]!["principalId"]), Snapshot.Text(a["properties"]!["principalType"]));
         }).ToList();
 }

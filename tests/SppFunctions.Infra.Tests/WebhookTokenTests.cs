@@ -38,7 +38,8 @@ public class WebhookTokenTests
     [InlineData("t0", "", "t2", new[] { "t0", "t0", "t2" })]
     [InlineData("t0", "t1", "t2,t3", new[] { "t0", "t1", "t2", "t3" })]
     [InlineData("t0", "t1", " t2 , t3,,t4, ", new[] { "t0", "t1", "t2", "t3", "t4" })]
-    public void Tokens_are_the_first_the_second_or_the_first_again_then_each_further_one(string first, string second, string further, string[] expected)
+    public void Tokens_are_the_first_the_second_or_the_first_again_then_each_further_one(
+        string first, string second, string further, string[] expected)
     {
         Assert.Equal(expected, Strings(TokenList(first, second, further)));
     }
@@ -65,7 +66,8 @@ public class WebhookTokenTests
             Assert.Equal("securestring", main["parameters"]![name]!["type"]!.GetValue<string>().ToLowerInvariant());
         }
         var list = Snapshot.Text(main["variables"]!["webhookTokens"]);
-        Assert.Matches(@"webhookTokenList\(parameters\('sppWebhookToken'\), parameters\('sppWebhookTokenSecondary'\), parameters\('sppWebhookTokensAdditional'\), variables\('maxWebhookTokens'\)\)", list);
+        Assert.Matches(@"webhookTokenList\(parameters\('sppWebhookToken'\), parameters\('sppWebhookTokenSecondary'\), " +
+            @"parameters\('sppWebhookTokensAdditional'\), variables\('maxWebhookTokens'\)\)", list);
 
         var keyVault = main["resources"]!.AsObject().Select(r => r.Value!.AsObject())
             .Single(r => (string?)r["type"] == "Microsoft.Resources/deployments" && (string?)r["name"] == "keyvault");
@@ -94,7 +96,9 @@ public class WebhookTokenTests
             }
             // Written only when the list has a token N, and then that token.
             Assert.Equal($"[less({index}, length({tokens}))]", Snapshot.Text(secret["condition"]));
-            Assert.StartsWith($"[if(less({index}, length({tokens})), variables('tokens')[range(2, sub(variables('maxWebhookTokens'), 2))[{index - 2}]], '')]", value);
+            Assert.StartsWith(
+                $"[if(less({index}, length({tokens})), variables('tokens')[range(2, sub(variables('maxWebhookTokens'), 2))[{index - 2}]], '')]",
+                value);
         }
     }
 
@@ -125,7 +129,8 @@ public class WebhookTokenTests
         foreach (var (name, value) in tokens)
         {
             var index = name.Split("__")[^1];
-            Assert.Equal($"@Microsoft.KeyVault(VaultName={vault};SecretName=spp-webhook-token-{index};SecretVersion=v-spp-webhook-token-{index})", value);
+            Assert.Equal(
+                $"@Microsoft.KeyVault(VaultName={vault};SecretName=spp-webhook-token-{index};SecretVersion=v-spp-webhook-token-{index})", value);
         }
 
         // And the settings check still holds: every token is a setting the code binds.

@@ -9,7 +9,8 @@ public sealed class SppClientOptionsValidator : IValidateOptions<SppClientOption
 {
     /// <summary>True for values still holding a sample's placeholder: <c>FILL-IN: ...</c> or a <c>YOUR-WORKSPACE</c> URL.</summary>
     public static bool IsPlaceholder(string? value) =>
-        value is not null && (value.TrimStart().StartsWith("FILL-IN", StringComparison.OrdinalIgnoreCase) || value.Contains("YOUR-WORKSPACE", StringComparison.OrdinalIgnoreCase));
+        value is not null && (value.TrimStart().StartsWith("FILL-IN", StringComparison.OrdinalIgnoreCase)
+            || value.Contains("YOUR-WORKSPACE", StringComparison.OrdinalIgnoreCase));
 
     public ValidateOptionsResult Validate(string? name, SppClientOptions options)
     {
@@ -22,13 +23,15 @@ public sealed class SppClientOptionsValidator : IValidateOptions<SppClientOption
         {
             failures.Add("Spp__BaseUrl is required: set it to your workspace's API root, e.g. https://acme.spp.co/api/.");
         }
-        else if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        else if (!Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
             failures.Add($"Spp__BaseUrl must be an absolute https URL such as https://acme.spp.co/api/ (got '{options.BaseUrl}').");
         }
         else if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
         {
-            failures.Add("Spp__BaseUrl must use https: the API key would otherwise cross the network in clear text (http is accepted for loopback only).");
+            failures.Add("Spp__BaseUrl must use https: the API key would otherwise cross the network in clear text " +
+                "(http is accepted for loopback only).");
         }
         else if (!string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || !string.IsNullOrEmpty(uri.UserInfo))
         {
@@ -57,7 +60,8 @@ public sealed class SppClientOptionsValidator : IValidateOptions<SppClientOption
         if (options.Retry.MaxRetryAfter < TimeSpan.Zero) failures.Add("Spp__Retry__MaxRetryAfter must not be negative.");
         if (options.CircuitBreaker.FailureRatio is <= 0 or > 1) failures.Add("Spp__CircuitBreaker__FailureRatio must be in (0, 1].");
         if (options.CircuitBreaker.MinimumThroughput < 2) failures.Add("Spp__CircuitBreaker__MinimumThroughput must be at least 2.");
-        if (options.CircuitBreaker.SamplingDuration < TimeSpan.FromMilliseconds(20)) failures.Add("Spp__CircuitBreaker__SamplingDuration must be at least 20 ms.");
+        if (options.CircuitBreaker.SamplingDuration < TimeSpan.FromMilliseconds(20))
+            failures.Add("Spp__CircuitBreaker__SamplingDuration must be at least 20 ms.");
         if (options.CircuitBreaker.BreakDuration <= TimeSpan.Zero) failures.Add("Spp__CircuitBreaker__BreakDuration must be positive.");
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -16,7 +16,8 @@ public static class SppClientServiceCollectionExtensions
     /// Adds <see cref="SppClient"/> configured from the <c>Spp</c> section (<c>Spp__BaseUrl</c>, <c>Spp__ApiKey</c>,
     /// <c>Spp__ApiVersion</c>, ...), validated when the host starts.
     /// </summary>
-    public static IHttpClientBuilder AddSppClient(this IServiceCollection services, IConfiguration configuration, Action<SppClientOptions>? configure = null)
+    public static IHttpClientBuilder AddSppClient(
+        this IServiceCollection services, IConfiguration configuration, Action<SppClientOptions>? configure = null)
     {
         var optionsBuilder = services.AddOptions<SppClientOptions>().Bind(configuration.GetSection(SppClientOptions.SectionName));
         if (configure is not null) optionsBuilder.Configure(configure);

@@ -75,7 +75,8 @@ public sealed class ApiCommand(CliContext cli) : CliCommand<ApiSettings>(cli)
         if (settings.Json)
         {
             var headersJson = new JsonObject();
-            foreach (var (name, values) in response.Headers.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase)) headersJson[name] = string.Join(", ", values);
+            foreach (var (name, values) in response.Headers.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase))
+                headersJson[name] = string.Join(", ", values);
             Output.Json(new JsonObject
             {
                 ["status"] = response.Status,

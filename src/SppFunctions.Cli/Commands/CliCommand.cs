@@ -15,10 +15,11 @@ public abstract class CliCommand<TSettings>(CliContext cli) : AsyncCommand<TSett
     protected abstract Task<int> RunAsync(TSettings settings, CancellationToken cancellationToken);
 
     /// <summary>A time for tables: UTC, to the second.</summary>
-    protected static string Time(DateTimeOffset? value) => value is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "";
+    protected static string Time(DateTimeOffset? value) =>
+        value is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) : "";
 
     /// <summary>Text shortened for a table cell.</summary>
-    protected static string Short(string? text, int max = 60)
+    protected static string Shorten(string? text, int max = 60)
     {
         if (string.IsNullOrEmpty(text)) return "";
         var oneLine = text.ReplaceLineEndings(" ");

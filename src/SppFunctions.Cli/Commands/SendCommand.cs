@@ -66,7 +66,8 @@ public sealed partial class SendSettings : CliSettings
             return ValidationResult.Error($"--url '{Url}' must be an absolute http or https URL, e.g. {DefaultUrl}.");
         }
         if (Count is < 1 or > 1_000_000) return ValidationResult.Error("--count must be between 1 and 1000000.");
-        if (Rate < 0 || double.IsNaN(Rate) || Rate > 100_000) return ValidationResult.Error("--rate must be between 0 (no limit) and 100000 per second.");
+        if (Rate < 0 || double.IsNaN(Rate) || Rate > 100_000)
+            return ValidationResult.Error("--rate must be between 0 (no limit) and 100000 per second.");
         if (Concurrency is < 1 or > 256) return ValidationResult.Error("--concurrency must be between 1 and 256.");
         if (Timeout is <= 0 or > 600 || double.IsNaN(Timeout)) return ValidationResult.Error("--timeout must be between 0 and 600 seconds.");
         if (ParseStyle(Style) is null) return ValidationResult.Error($"--style '{Style}' must be webhook or api.");
@@ -98,7 +99,8 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
             token = configuration["Spp__WebhookTokens__0"];
             if (string.IsNullOrEmpty(token))
             {
-                throw CliException.Settings($"Spp__WebhookTokens__0 is not set: pass --token or set it to the token the app accepts. {configuration.Origin}");
+                throw CliException.Settings(
+                    $"Spp__WebhookTokens__0 is not set: pass --token or set it to the token the app accepts. {configuration.Origin}");
             }
             if (CliConfiguration.IsPlaceholder(token))
             {
@@ -125,7 +127,8 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
         // A stopped app is the common case: say so before printing anything else.
         if (await WebhookSender.ConnectAsync(plan.Url, plan.Timeout, cancellationToken) is { } refused)
         {
-            throw CliException.Unreachable($"Cannot reach {DisplayUrl(plan.Url)}: {refused}. Is the Functions host running? ./scripts/run-local.sh starts it.");
+            throw CliException.Unreachable($"Cannot reach {DisplayUrl(plan.Url)}: {refused}. " +
+                $"Is the Functions host running? ./scripts/run-local.sh starts it.");
         }
         if (sandboxNote is not null) Output.Note(sandboxNote);
 
@@ -152,25 +155,31 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
         }
         if (noAnswer)
         {
-            throw CliException.Unreachable($"Cannot reach {DisplayUrl(plan.Url)}: {summary.Errors[0].Message}. Is the Functions host running? ./scripts/run-local.sh starts it.");
+            throw CliException.Unreachable($"Cannot reach {DisplayUrl(plan.Url)}: {summary.Errors[0].Message}. " +
+                $"Is the Functions host running? ./scripts/run-local.sh starts it.");
         }
         if (summary.Accepted < summary.Sent)
         {
-            throw CliException.Failed($"{summary.Sent - summary.Accepted} of {summary.Sent} webhook(s) were not accepted; first error: {FirstError(summary)}");
+            throw CliException.Failed(
+                $"{summary.Sent - summary.Accepted} of {summary.Sent} webhook(s) were not accepted; first error: {FirstError(summary)}");
         }
         return ExitCodes.Ok;
     }
 
     private static string FirstError(SendSummary summary) =>
-        summary.Errors.FirstOrDefault() is { Message: not null } e ? $"{(e.Status == 0 ? "no answer" : e.Status.ToString(CultureInfo.InvariantCulture))} {e.Message}" : "";
+        summary.Errors.Count > 0 && summary.Errors[0] is { Message: not null } e
+            ? $"{(e.Status == 0 ? "no answer" : e.Status.ToString(CultureInfo.InvariantCulture))} {e.Message}"
+            : "";
 
     private void Print(SendSummary summary, string url)
     {
-        Output.Line($"Sent {summary.Sent} webhook(s) to {url} in {summary.Duration.TotalSeconds:0.00} s ({summary.RatePerSecond:0.#}/s): {summary.Accepted} accepted.");
+        Output.Line($"Sent {summary.Sent} webhook(s) to {url} in {summary.Duration.TotalSeconds:0.00} s " +
+            $"({summary.RatePerSecond:0.#}/s): {summary.Accepted} accepted.");
         var table = CliOutput.Table("Status", "Count");
         foreach (var (status, count) in summary.Statuses)
         {
-            table.AddRow(new Text(status == 0 ? "no answer" : status.ToString(CultureInfo.InvariantCulture)), new Text(count.ToString(CultureInfo.InvariantCulture)));
+            table.AddRow(new Text(status == 0 ? "no answer" : status.ToString(CultureInfo.InvariantCulture)),
+                new Text(count.ToString(CultureInfo.InvariantCulture)));
         }
         Output.Write(table);
         Output.Line(string.Create(CultureInfo.InvariantCulture,
@@ -189,7 +198,8 @@ public sealed class SendCommand(CliContext cli) : CliCommand<SendSettings>(cli)
         foreach (var group in summary.Results.GroupBy(r => r.Event))
         {
             var counts = new JsonObject();
-            foreach (var s in group.GroupBy(r => r.Status).OrderBy(g => g.Key)) counts[s.Key == 0 ? "none" : s.Key.ToString(CultureInfo.InvariantCulture)] = s.Count();
+            foreach (var s in group.GroupBy(r => r.Status).OrderBy(g => g.Key))
+                counts[s.Key == 0 ? "none" : s.Key.ToString(CultureInfo.InvariantCulture)] = s.Count();
             byEvent[group.Key] = counts;
         }
         return new JsonObject

@@ -92,7 +92,8 @@ public sealed class CliConfiguration
     {
         var value = this[setting];
         if (string.IsNullOrWhiteSpace(value)) throw CliException.Settings($"{setting} is not set: {hint} {Origin}");
-        if (IsPlaceholder(value)) throw CliException.Settings($"{setting} still holds the placeholder of local.settings.sample.json: {hint} {Origin}");
+        if (IsPlaceholder(value))
+            throw CliException.Settings($"{setting} still holds the placeholder of local.settings.sample.json: {hint} {Origin}");
         return value;
     }
 
@@ -129,7 +130,8 @@ public sealed class CliConfiguration
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(System.IO.File.ReadAllText(file), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            root = JsonNode.Parse(System.IO.File.ReadAllText(file),
+                documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
         {
@@ -150,7 +152,7 @@ public sealed class CliConfiguration
         }
     }
 
-    private static IReadOnlyCollection<string> FindSecrets(IConfiguration configuration)
+    private static HashSet<string> FindSecrets(IConfiguration configuration)
     {
         var secrets = new HashSet<string>(StringComparer.Ordinal);
         void Add(string? value)
@@ -166,7 +168,9 @@ public sealed class CliConfiguration
             foreach (var part in storage.Split(';', StringSplitOptions.RemoveEmptyEntries))
             {
                 var eq = part.IndexOf('=');
-                if (eq > 0 && part[..eq].Trim() is var name && (name.Equals("AccountKey", StringComparison.OrdinalIgnoreCase) || name.Equals("SharedAccessSignature", StringComparison.OrdinalIgnoreCase)))
+                if (eq > 0 && part[..eq].Trim() is var name
+                    && (name.Equals("AccountKey", StringComparison.OrdinalIgnoreCase)
+                        || name.Equals("SharedAccessSignature", StringComparison.OrdinalIgnoreCase)))
                 {
                     Add(part[(eq + 1)..]);
                 }

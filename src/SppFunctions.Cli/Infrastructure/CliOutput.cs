@@ -11,7 +11,8 @@ namespace SppFunctions.Cli.Infrastructure;
 /// </summary>
 public sealed class CliOutput
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Indented =
+        new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly CliEnvironment _environment;
     private readonly List<string> _secrets = new();
 

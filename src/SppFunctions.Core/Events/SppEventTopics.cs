@@ -24,7 +24,8 @@ public static class SppEventTopics
     {
         var dot = eventName.IndexOf('.');
         var noun = (dot < 0 ? eventName : eventName[..dot]).ToLowerInvariant();
-        if (noun == "message" || noun.EndsWith("_message", StringComparison.Ordinal) || noun.EndsWith("_messages", StringComparison.Ordinal)) return Messages;
+        if (noun == "message" || noun.EndsWith("_message", StringComparison.Ordinal) || noun.EndsWith("_messages", StringComparison.Ordinal))
+            return Messages;
         return noun switch
         {
             "order" or "orders" => Orders,

@@ -156,7 +156,8 @@ public class OrderMessagePoller
             List<WatchedOrder>? resolved = null;
             if (state.LastSweepAt is null || started - state.LastSweepAt >= Options.SweepInterval)
             {
-                resolved = await SweepAsync(await _watch.ListResolvedAsync(cancellationToken).ConfigureAwait(false), run, cancellationToken).ConfigureAwait(false);
+                resolved = await SweepAsync(await _watch.ListResolvedAsync(cancellationToken).ConfigureAwait(false), run, cancellationToken)
+                    .ConfigureAwait(false);
                 state.LastSweepAt = started;
                 state.WatchedCount = resolved.Count;
             }
@@ -164,7 +165,8 @@ public class OrderMessagePoller
             var countedDelta = run.ResolvedDelta; // removals by the sweep are in the count already
 
             var listStarted = _time.GetUtcNow();
-            var (changed, newest) = await FindChangedOrdersAsync(state.Watermark, state.WatermarkSettled, run, cancellationToken).ConfigureAwait(false);
+            var (changed, newest) = await FindChangedOrdersAsync(state.Watermark, state.WatermarkSettled, run, cancellationToken)
+                .ConfigureAwait(false);
             var listAnswered = _time.GetUtcNow();
             var work = pending.Select(p => new CheckItem(p, null)).ToList();
             if (changed is null)
@@ -183,7 +185,8 @@ public class OrderMessagePoller
             }
 
             var failedAt = new List<DateTimeOffset?>();
-            await Parallel.ForEachAsync(work, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxParallelism, CancellationToken = cancellationToken }, async (item, ct) =>
+            await Parallel.ForEachAsync(work,
+                new ParallelOptions { MaxDegreeOfParallelism = Options.MaxParallelism, CancellationToken = cancellationToken }, async (item, ct) =>
             {
                 var key = item.Entry?.OrderId ?? item.Entry?.RowKey ?? item.ChangedId!;
                 var listed = changed?.TryGetValue(key, out var o) == true ? o : null;
@@ -241,13 +244,16 @@ public class OrderMessagePoller
         }
 
         var summary = await SaveAsync(run, cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("Poll run: {Watched} watched, {Checked} checked, {Calls} SPP calls, {Emitted} events, {Added} added, {Removed} removed, {Errors} errors in {Duration} ms",
-            summary.OrdersWatched, summary.OrdersChecked, summary.ApiCalls, summary.EventsEmitted, summary.OrdersAdded, summary.OrdersRemoved, summary.Errors, summary.DurationMs);
+        _logger.LogInformation("Poll run: {Watched} watched, {Checked} checked, {Calls} SPP calls, {Emitted} events, {Added} added, " +
+            "{Removed} removed, {Errors} errors in {Duration} ms",
+            summary.OrdersWatched, summary.OrdersChecked, summary.ApiCalls, summary.EventsEmitted, summary.OrdersAdded, summary.OrdersRemoved,
+            summary.Errors, summary.DurationMs);
         if (state.FailingRuns >= FailingRunsLimit)
         {
             // One failed check is retried by the next run; failures run after run are a problem someone must see.
             throw new PollingFailedException(
-                $"Checking orders failed in {state.FailingRuns} poll runs in a row ({summary.Errors} error(s) in this one); last error: {summary.LastError}");
+                $"Checking orders failed in {state.FailingRuns} poll runs in a row ({summary.Errors} error(s) in this one); " +
+                $"last error: {summary.LastError}");
         }
         return summary;
     }
@@ -264,7 +270,8 @@ public class OrderMessagePoller
     /// then the list starts a second earlier, because SPP's times are whole seconds and a message may have been added
     /// to the watermark's second after the run that saw it.
     /// </param>
-    private async Task<(Dictionary<string, SppOrder>? Changed, DateTimeOffset? Newest)> FindChangedOrdersAsync(DateTimeOffset? watermark, bool settled, RunState run, CancellationToken cancellationToken)
+    private async Task<(Dictionary<string, SppOrder>? Changed, DateTimeOffset? Newest)> FindChangedOrdersAsync(
+        DateTimeOffset? watermark, bool settled, RunState run, CancellationToken cancellationToken)
     {
         var query = new SppListQuery { PageSize = watermark is null ? 1 : 100 }.OrderBy("last_message_at", descending: true);
         var after = watermark is { } w0 ? settled ? w0 : w0.AddSeconds(-1) : (DateTimeOffset?)null;
@@ -312,7 +319,8 @@ public class OrderMessagePoller
                 await RemoveAsync(entry, "it no longer exists in SPP", run, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            if (entry.IsPending && detail.Id != entry.RowKey && await _watch.GetResolvedAsync(detail.Id, cancellationToken).ConfigureAwait(false) is not null)
+            if (entry.IsPending && detail.Id != entry.RowKey
+                && await _watch.GetResolvedAsync(detail.Id, cancellationToken).ConfigureAwait(false) is not null)
             {
                 // Watched already under its id (added by another key): keep that entry and its cursor, remember this key.
                 await _watch.DropPendingAsync(entry, detail.Id, cancellationToken).ConfigureAwait(false);
@@ -352,7 +360,8 @@ public class OrderMessagePoller
         var newestSeen = entry.LastMessageId;
         try
         {
-            await foreach (var page in _spp.GetOrderMessagesAsync(entry.OrderId!, pageSize: Options.PageSize, cancellationToken: cancellationToken).AsPages(cancellationToken).ConfigureAwait(false))
+            await foreach (var page in _spp.GetOrderMessagesAsync(entry.OrderId!, pageSize: Options.PageSize, cancellationToken: cancellationToken)
+                .AsPages(cancellationToken).ConfigureAwait(false))
             {
                 run.Call();
                 var reached = false;
@@ -432,7 +441,10 @@ public class OrderMessagePoller
         var created = message.CreatedAt?.ToUnixTimeSeconds() ?? 0;
         var data = JsonSerializer.SerializeToNode(message, SppJson.Options)!.AsObject();
         data["order_id"] = long.TryParse(entry.OrderId, out var orderId) ? orderId : entry.OrderId;
-        data["order"] = new JsonObject { ["id"] = data["order_id"]?.DeepClone(), ["number"] = entry.Number, ["status"] = status, ["user_id"] = orderUserId };
+        data["order"] = new JsonObject
+        {
+            ["id"] = data["order_id"]?.DeepClone(), ["number"] = entry.Number, ["status"] = status, ["user_id"] = orderUserId,
+        };
         data["from_client"] = orderUserId is not null && message.UserId == orderUserId;
         var payload = new JsonObject { ["event"] = EventCatalog.OrderMessageCreated, ["created"] = created, ["data"] = data };
         var messageId = message.Id.ToString(CultureInfo.InvariantCulture);
@@ -461,7 +473,8 @@ public class OrderMessagePoller
         {
             var ids = chunk.Select(e => e.OrderId!).ToHashSet();
             run.Call();
-            var page = await _spp.GetOrdersAsync(new SppListQuery { PageSize = 100 }.WhereIn("id", ids), cancellationToken).AsPages(cancellationToken).FirstAsync(cancellationToken).ConfigureAwait(false);
+            var page = await _spp.GetOrdersAsync(new SppListQuery { PageSize = 100 }.WhereIn("id", ids), cancellationToken)
+                .AsPages(cancellationToken).FirstAsync(cancellationToken).ConfigureAwait(false);
             var found = page.Items.ToDictionary(o => o.Id);
             // If SPP ignored the filter, absence proves nothing: only trust it when every answer is one we asked for.
             var filterHonoured = found.Keys.All(ids.Contains) && !page.HasNext;
@@ -469,7 +482,8 @@ public class OrderMessagePoller
             {
                 if (found.TryGetValue(entry.OrderId!, out var order))
                 {
-                    if (IsClosed(order.Status)) await RemoveAsync(entry, $"its status is {order.Status}", run, cancellationToken).ConfigureAwait(false);
+                    if (IsClosed(order.Status))
+                        await RemoveAsync(entry, $"its status is {order.Status}", run, cancellationToken).ConfigureAwait(false);
                     else kept.Add(entry);
                 }
                 else if (filterHonoured) await RemoveAsync(entry, "it no longer exists in SPP", run, cancellationToken).ConfigureAwait(false);
@@ -482,7 +496,8 @@ public class OrderMessagePoller
     private async Task<int> BootstrapAsync(RunState run, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var added = 0;
-        await foreach (var page in _spp.GetOrdersAsync(new SppListQuery { PageSize = 100 }, cancellationToken).AsPages(cancellationToken).ConfigureAwait(false))
+        await foreach (var page in _spp.GetOrdersAsync(new SppListQuery { PageSize = 100 }, cancellationToken)
+            .AsPages(cancellationToken).ConfigureAwait(false))
         {
             run.Call();
             foreach (var order in page.Items.Where(o => !IsClosed(o.Status)))

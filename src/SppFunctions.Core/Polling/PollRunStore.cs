@@ -29,6 +29,7 @@ public sealed class PollRun : ITableEntity
 
 public class PollRunStore : TableStore
 {
+    private static readonly string[] KeysOnly = ["PartitionKey", "RowKey"];
 
     protected PollRunStore() { }
 
@@ -49,7 +50,8 @@ public class PollRunStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<PollRun>();
-        await foreach (var run in Table.QueryAsync<PollRun>(r => r.PartitionKey == "run", maxPerPage: count, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var run in Table.QueryAsync<PollRun>(r => r.PartitionKey == "run", maxPerPage: count, cancellationToken: cancellationToken)
+            .ConfigureAwait(false))
         {
             list.Add(run);
             if (list.Count >= count) break;
@@ -66,7 +68,7 @@ public class PollRunStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         // A key at or above the inverted time of the tick before `before` started earlier than `before`.
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {"run"} and RowKey ge {InvertedTicks(before.AddTicks(-1))}");
-        var old = Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken);
+        var old = Table.QueryAsync<TableEntity>(filter, select: KeysOnly, cancellationToken: cancellationToken);
         return await DeleteQueriedAsync(old, maxRuns, cancellationToken).ConfigureAwait(false);
     }
 

@@ -60,11 +60,14 @@ internal sealed class PollingOptionsValidator : IValidateOptions<PollingOptions>
         var failures = new List<string>();
         if (string.IsNullOrWhiteSpace(options.Schedule))
         {
-            failures.Add($"Polling__Schedule is required: the timer PollOrderMessages reads it as %Polling:Schedule% and the Functions host disables a timer whose setting is missing. Set it, e.g. to {PollingOptions.DefaultSchedule} (every minute).");
+            failures.Add($"Polling__Schedule is required: the timer PollOrderMessages reads it as %Polling:Schedule% " +
+                $"and the Functions host disables a timer whose setting is missing. " +
+                $"Set it, e.g. to {PollingOptions.DefaultSchedule} (every minute).");
         }
         else if (CrontabSchedule.TryParse(options.Schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true }) is null)
         {
-            failures.Add($"Polling__Schedule must be an NCRONTAB expression with seconds, e.g. {PollingOptions.DefaultSchedule} (got '{options.Schedule}').");
+            failures.Add($"Polling__Schedule must be an NCRONTAB expression with seconds, " +
+                $"e.g. {PollingOptions.DefaultSchedule} (got '{options.Schedule}').");
         }
         if (options.MaxParallelism is < 1 or > 16) failures.Add("Polling__MaxParallelism must be between 1 and 16.");
         if (options.PageSize is < 1 or > 100) failures.Add("Polling__PageSize must be between 1 and 100.");

@@ -72,6 +72,7 @@ public sealed class PollerState : ITableEntity
 /// <summary>The watch set, the cursors and the poller state.</summary>
 public class WatchStore : TableStore
 {
+    private static readonly string[] RowKeyOnly = ["RowKey"];
 
     protected WatchStore() { }
 
@@ -94,16 +95,19 @@ public class WatchStore : TableStore
     }
 
     /// <summary>The resolved orders (partition "order"): a scan of the whole watch set.</summary>
-    public virtual Task<List<WatchedOrder>> ListResolvedAsync(CancellationToken cancellationToken) => ListPartitionAsync(WatchedOrder.Partition, cancellationToken);
+    public virtual Task<List<WatchedOrder>> ListResolvedAsync(CancellationToken cancellationToken) =>
+        ListPartitionAsync(WatchedOrder.Partition, cancellationToken);
 
     /// <summary>The orders added but not resolved yet (partition "pending"): few, read every run.</summary>
-    public virtual Task<List<WatchedOrder>> ListPendingAsync(CancellationToken cancellationToken) => ListPartitionAsync(WatchedOrder.PendingPartition, cancellationToken);
+    public virtual Task<List<WatchedOrder>> ListPendingAsync(CancellationToken cancellationToken) =>
+        ListPartitionAsync(WatchedOrder.PendingPartition, cancellationToken);
 
     private async Task<List<WatchedOrder>> ListPartitionAsync(string partition, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<WatchedOrder>();
-        await foreach (var entry in Table.QueryAsync<WatchedOrder>(e => e.PartitionKey == partition, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(entry);
+        await foreach (var entry in Table.QueryAsync<WatchedOrder>(e => e.PartitionKey == partition, cancellationToken: cancellationToken)
+            .ConfigureAwait(false)) list.Add(entry);
         return list;
     }
 
@@ -112,7 +116,8 @@ public class WatchStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var count = 0;
-        await foreach (var _ in Table.QueryAsync<TableEntity>($"PartitionKey eq '{WatchedOrder.Partition}'", select: new[] { "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false)) count++;
+        await foreach (var _ in Table.QueryAsync<TableEntity>(
+            $"PartitionKey eq '{WatchedOrder.Partition}'", select: RowKeyOnly, cancellationToken: cancellationToken).ConfigureAwait(false)) count++;
         return count;
     }
 
@@ -120,7 +125,8 @@ public class WatchStore : TableStore
     public virtual async Task<WatchedOrder?> GetResolvedAsync(string orderId, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var response = await Table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.Partition, orderId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.Partition, orderId, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
@@ -130,15 +136,19 @@ public class WatchStore : TableStore
         var key = Key(order);
         if (IsId(key) && await GetResolvedAsync(key, cancellationToken).ConfigureAwait(false) is { } byId) return byId;
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var alias = await Table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return alias.HasValue && alias.Value!.GetString("OrderId") is { } id ? await GetResolvedAsync(id, cancellationToken).ConfigureAwait(false) : null;
+        var alias = await Table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        return alias.HasValue && alias.Value!.GetString("OrderId") is { } id
+            ? await GetResolvedAsync(id, cancellationToken).ConfigureAwait(false)
+            : null;
     }
 
     /// <summary>An order's entry by id or number: pending, or resolved; null when it is not watched.</summary>
     public virtual async Task<WatchedOrder?> GetAsync(string order, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(WatchedOrder.PendingPartition, Key(order), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(
+            WatchedOrder.PendingPartition, Key(order), cancellationToken: cancellationToken).ConfigureAwait(false);
         return pending.HasValue ? pending.Value : await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false);
     }
 
@@ -148,7 +158,8 @@ public class WatchStore : TableStore
     /// True when the key was not pending already.
     /// </summary>
     public virtual Task<bool> AddAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken) =>
-        TryInsertAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartition, RowKey = Key(order), Source = source, AddedAt = now }, cancellationToken);
+        TryInsertAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartition, RowKey = Key(order), Source = source, AddedAt = now },
+            cancellationToken);
 
     /// <summary>Starts watching an order unless it is watched already (pending or resolved). True when it was not.</summary>
     public virtual async Task<bool> AddIfNewAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken)
@@ -163,7 +174,8 @@ public class WatchStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var key = Key(order);
         var removed = await DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken).ConfigureAwait(false);
-        var alias = await Table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var alias = await Table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         if (alias.HasValue && alias.Value!.GetString("OrderId") is { } id)
         {
             removed |= await DeleteAsync(WatchedOrder.Partition, id, cancellationToken).ConfigureAwait(false);
@@ -209,7 +221,8 @@ public class WatchStore : TableStore
             added = false;
         }
         if (key != id) await AddAliasAsync(key, id, cancellationToken).ConfigureAwait(false);
-        if (pending.Number is { } number && Key(number) != id && Key(number) != key) await AddAliasAsync(Key(number), id, cancellationToken).ConfigureAwait(false);
+        if (pending.Number is { } number && Key(number) != id && Key(number) != key)
+            await AddAliasAsync(Key(number), id, cancellationToken).ConfigureAwait(false);
         await DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken).ConfigureAwait(false);
         pending.PartitionKey = WatchedOrder.Partition;
         pending.RowKey = id;
@@ -225,7 +238,9 @@ public class WatchStore : TableStore
     }
 
     private async Task AddAliasAsync(string key, string orderId, CancellationToken cancellationToken) =>
-        await Table.UpsertEntityAsync(new TableEntity(WatchedOrder.AliasPartition, key) { ["OrderId"] = orderId }, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await Table.UpsertEntityAsync(
+            new TableEntity(WatchedOrder.AliasPartition, key) { ["OrderId"] = orderId }, TableUpdateMode.Replace, cancellationToken)
+            .ConfigureAwait(false);
 
     private async Task<bool> DeleteAsync(string partition, string row, CancellationToken cancellationToken)
     {

@@ -33,7 +33,8 @@ public partial class CommandProcessor
     private readonly TimeProvider _time;
     private readonly ILogger<CommandProcessor> _logger;
 
-    public CommandProcessor(IdempotentActionRunner runner, ActionRecordStore records, EventStore log, PayloadStore payloads, RetryScheduler retries, TimeProvider time, ILogger<CommandProcessor> logger)
+    public CommandProcessor(IdempotentActionRunner runner, ActionRecordStore records, EventStore log, PayloadStore payloads, RetryScheduler retries,
+        TimeProvider time, ILogger<CommandProcessor> logger)
     {
         _runner = runner;
         _records = records;
@@ -63,7 +64,9 @@ public partial class CommandProcessor
             // A malformed command fails for good, visibly: a failed row with the reason, its text kept for inspection.
             var id = EventIds.Create("command.invalid", partialId, insertedAt.ToUnixTimeSeconds(), messageText);
             var blob = await _payloads.SaveAsync($"{id}/command", BinaryData.FromString(messageText), cancellationToken).ConfigureAwait(false);
-            await _log.TransitionAsync(id, entry => Row(entry, id, "command.invalid", insertedAt, now, EventStatus.Failed, dequeueCount, error, blob, 0), cancellationToken).ConfigureAwait(false);
+            await _log.TransitionAsync(id,
+                entry => Row(entry, id, "command.invalid", insertedAt, now, EventStatus.Failed, dequeueCount, error, blob, 0), cancellationToken)
+                .ConfigureAwait(false);
             _logger.LogWarning("Command refused ({EventId}): {Error}", id, error);
             return;
         }
@@ -76,12 +79,14 @@ public partial class CommandProcessor
         var name = $"command.{command.Action.Type}";
         await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
             ? null
-            : Row(entry, command.EventId, name, insertedAt, now, EventStatus.Processing, dequeueCount, null, entry?.PayloadBlob, command.Replay), cancellationToken).ConfigureAwait(false);
+            : Row(entry, command.EventId, name, insertedAt, now, EventStatus.Processing, dequeueCount, null, entry?.PayloadBlob, command.Replay),
+            cancellationToken).ConfigureAwait(false);
 
         ActionOutcome outcome;
         try
         {
-            outcome = await _runner.RunAsync($"cmd-{command.Id}", "command", command.Replay, () => command.Action, cancellationToken).ConfigureAwait(false);
+            outcome = await _runner.RunAsync($"cmd-{command.Id}", "command", command.Replay, () => command.Action, cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (RetryLaterException ex)
         {
@@ -91,21 +96,26 @@ public partial class CommandProcessor
                 // The row first: if the send fails, the exception lets the queue redeliver this message instead.
                 await _log.TransitionAsync(command.EventId, entry => entry?.IsSettled(command.Replay) == true
                     ? null // another delivery settled it meanwhile
-                    : Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount, RetryScheduler.Scheduled(plan, ex.Message), entry?.PayloadBlob, command.Replay), cancellationToken).ConfigureAwait(false);
-                await _retries.ScheduleAsync(RetryQueue.Commands, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
+                    : Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), EventStatus.Processing, dequeueCount,
+                        RetryScheduler.Scheduled(plan, ex.Message), entry?.PayloadBlob, command.Replay),
+                    cancellationToken).ConfigureAwait(false);
+                await _retries.ScheduleAsync(RetryDestination.Commands, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            outcome = new ActionOutcome("command", ActionStatus.Failed, null, RetryScheduler.GaveUp(dequeueCount, command.RetryingSince ?? now, _time.GetUtcNow(), ex.Message), AlreadyDone: false);
+            outcome = new ActionOutcome("command", ActionStatus.Failed, null,
+                RetryScheduler.GaveUp(dequeueCount, command.RetryingSince ?? now, _time.GetUtcNow(), ex.Message), AlreadyDone: false);
         }
 
         string? archived = null;
         if (outcome.Failed)
         {
-            archived = await _payloads.SaveAsync($"{command.EventId}/command", BinaryData.FromString(messageText), cancellationToken).ConfigureAwait(false);
+            archived = await _payloads.SaveAsync($"{command.EventId}/command", BinaryData.FromString(messageText), cancellationToken)
+                .ConfigureAwait(false);
         }
         await _log.TransitionAsync(command.EventId, entry =>
         {
-            var row = Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), outcome.Failed ? EventStatus.Failed : EventStatus.Succeeded, dequeueCount, outcome.Error, entry?.PayloadBlob ?? archived, command.Replay);
+            var row = Row(entry, command.EventId, name, insertedAt, _time.GetUtcNow(), outcome.Failed ? EventStatus.Failed : EventStatus.Succeeded,
+                dequeueCount, outcome.Error, entry?.PayloadBlob ?? archived, command.Replay);
             row.CompletedAt = _time.GetUtcNow();
             return row;
         }, cancellationToken).ConfigureAwait(false);
@@ -118,9 +128,13 @@ public partial class CommandProcessor
     public virtual async Task<Command> WithLogIdAsync(Command command, CancellationToken cancellationToken) =>
         command with { EventId = await _records.GetOrAddCommandLogIdAsync(command.Id, command.EventId, cancellationToken).ConfigureAwait(false) };
 
-    private static EventEntry Row(EventEntry? entry, string id, string name, DateTimeOffset insertedAt, DateTimeOffset now, string status, long attempts, string? error, string? blob, int replay)
+    private static EventEntry Row(EventEntry? entry, string id, string name, DateTimeOffset insertedAt, DateTimeOffset now, string status,
+        long attempts, string? error, string? blob, int replay)
     {
-        entry ??= new EventEntry { RowKey = id, EventName = name, Topic = "commands", Source = EventSources.Command, ReceivedAt = now, CreatedAt = insertedAt };
+        entry ??= new EventEntry
+        {
+            RowKey = id, EventName = name, Topic = "commands", Source = EventSources.Command, ReceivedAt = now, CreatedAt = insertedAt,
+        };
         entry.Status = status;
         entry.Replays = Math.Max(entry.Replays, replay); // (so a replay's late write to the row sees it was processed)
         entry.Attempts = (int)Math.Max(attempts, 1);
@@ -155,7 +169,10 @@ public partial class CommandProcessor
         }
         // The same typed model as the rules file's actions; a command's values are taken literally (no templates).
         var problems = new List<string>();
-        var errors = new ActionErrors((field, problem) => problems.Add($"{field} {problem}")) { Tolerated = { "replay", "retry", "retryingSince", MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField } };
+        var errors = new ActionErrors((field, problem) => problems.Add($"{field} {problem}"))
+        {
+            Tolerated = { "replay", "retry", "retryingSince", MessageTraceContext.TraceParentField, MessageTraceContext.TraceStateField },
+        };
         var definition = ActionDefinition.Read(obj, CommandTypes, errors, string.Join(", ", CommandTypes));
         if (definition?.When is not null) problems.Add("when is not a known field of this command.");
         if (definition?.Description is not null) problems.Add("description is not a known field of this command.");

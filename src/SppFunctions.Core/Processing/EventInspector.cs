@@ -20,6 +20,7 @@ public sealed record EventDetails(EventEntry Entry, string ActionScope, IReadOnl
 /// <summary>Read-only views of the event log for operators (the CLI's <c>events list</c> and <c>events show</c>).</summary>
 public class EventInspector
 {
+    private static readonly string[] PartitionKeyOnly = ["PartitionKey"];
     public const int DefaultLimit = 50;
     public const int MaxLimit = 10_000;
 
@@ -89,7 +90,7 @@ public class EventInspector
         var filter = TableClient.CreateQueryFilter($"RowKey eq {"log"} and EventId eq {logId}");
         try
         {
-            await foreach (var row in _actions.Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var row in _actions.Table.QueryAsync<TableEntity>(filter, select: PartitionKeyOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 return row.PartitionKey;
             }

@@ -74,7 +74,8 @@ public class EventProcessor
         var payload = await ReadPayloadAsync(message, cancellationToken).ConfigureAwait(false);
         if (payload is null)
         {
-            await FinishAsync(message, dequeueCount, new[] { $"The payload blob {message.PayloadBlob} is missing." }, null, cancellationToken).ConfigureAwait(false);
+            await FinishAsync(message, dequeueCount, new[] { $"The payload blob {message.PayloadBlob} is missing." }, null,
+                cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -107,7 +108,8 @@ public class EventProcessor
             foreach (var handler in handlers.Where(h => h is not IIdempotentEventHandler))
             {
                 ran++;
-                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
+                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay,
+                    () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
             if (idempotent is not null) await idempotent.ConfigureAwait(false);
@@ -135,12 +137,14 @@ public class EventProcessor
     /// false when its retry window is over and it is to be marked failed. The row is written before the new message is
     /// sent: if the send fails, the exception lets the queue redeliver this message instead.
     /// </summary>
-    private async Task<bool> RetryLaterAsync(EventMessage message, string messageText, long attempts, RetryLaterException ex, EventEntry? known, CancellationToken cancellationToken)
+    private async Task<bool> RetryLaterAsync(EventMessage message, string messageText, long attempts, RetryLaterException ex, EventEntry? known,
+        CancellationToken cancellationToken)
     {
         var plan = _retries.Plan(message.Retry, message.RetryingSince, ex.RetryAfter);
         if (plan is null)
         {
-            _logger.LogError("Event {EventId} ({EventName}) failed after {Attempts} attempt(s) since {Since:O}: {Reason}", message.Id, message.Event, attempts, message.RetryingSince, ex.Message);
+            _logger.LogError("Event {EventId} ({EventName}) failed after {Attempts} attempt(s) since {Since:O}: {Reason}", message.Id,
+                message.Event, attempts, message.RetryingSince, ex.Message);
             return false;
         }
         _logger.LogWarning("Event {EventId} ({EventName}) attempt {Attempt} will be retried in {DelaySeconds} s: {Reason}",
@@ -153,7 +157,7 @@ public class EventProcessor
             entry.Error = Truncate(RetryScheduler.Scheduled(plan, ex.Message));
             return entry;
         }, cancellationToken, known).ConfigureAwait(false);
-        await _retries.ScheduleAsync(RetryQueue.Events, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
+        await _retries.ScheduleAsync(RetryDestination.Events, messageText, plan, ex.Message, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -183,13 +187,15 @@ public class EventProcessor
         }
     }
 
-    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken, EventEntry? known = null)
+    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload,
+        CancellationToken cancellationToken, EventEntry? known = null)
     {
         string? archived = null;
         if (failures.Count > 0 && message.PayloadBlob is null && payload is not null)
         {
             // Keep the payload of a failed event, so it can be replayed once the queue message is gone.
-            archived = await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(payload.ToJsonString()), cancellationToken).ConfigureAwait(false);
+            archived = await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(payload.ToJsonString()),
+                cancellationToken).ConfigureAwait(false);
         }
         var now = _time.GetUtcNow();
         await _log.TransitionAsync(message.Id, entry =>
@@ -212,7 +218,8 @@ public class EventProcessor
     /// records the same outcome. A message with the row's ETag (an earlier version's) writes by that ETag. Otherwise,
     /// and when those writes find no row or a changed one, the row is read, and a settled one is left as it is.
     /// </summary>
-    private async Task<EventEntry?> MarkProcessingAsync(EventMessage message, long dequeueCount, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<EventEntry?> MarkProcessingAsync(EventMessage message, long dequeueCount, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
         EventEntry? known = null;
         if (message.V >= EventMessage.RowAfterSend && dequeueCount <= 1 && message.Replay == 0 && message.Retry == 0)

@@ -43,7 +43,9 @@ public class PoisonHandler
         // The failure shows in the event's own trace, where its attempts are.
         using var span = EventTracing.StartProcessing(_logger, EventTracing.EventPoison, message.Id, message.Event, message.Source,
             message.TraceContext(), message.Retry, message.Replay);
-        var blob = message.PayloadBlob ?? await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(message.Payload!.ToJsonString()), cancellationToken).ConfigureAwait(false);
+        var blob = message.PayloadBlob
+            ?? await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(message.Payload!.ToJsonString()), cancellationToken)
+                .ConfigureAwait(false);
         await MarkFailedAsync(message.Id, blob, () => EventProcessor.NewEntry(message, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
     }
 
@@ -57,7 +59,8 @@ public class PoisonHandler
         command = await _commands.WithLogIdAsync(command, cancellationToken).ConfigureAwait(false);
         using var span = EventTracing.StartProcessing(_logger, EventTracing.CommandPoison, command.EventId, $"command.{command.Action.Type}",
             EventSources.Command, command.Trace, command.Retry, command.Replay);
-        var blob = await _payloads.SaveAsync($"{command.EventId}/command", BinaryData.FromString(messageText), cancellationToken).ConfigureAwait(false);
+        var blob = await _payloads.SaveAsync($"{command.EventId}/command", BinaryData.FromString(messageText), cancellationToken)
+            .ConfigureAwait(false);
         await MarkFailedAsync(command.EventId, blob, () => new EventEntry
         {
             RowKey = command.EventId, EventName = $"command.{command.Action.Type}", Topic = "commands", Source = EventSources.Command,

@@ -35,8 +35,10 @@ public static class ProcessingServiceCollectionExtensions
             return result.RuleSet ?? throw new OptionsValidationException(RulesOptions.SectionName, typeof(RulesOptions), result.Errors);
         });
 
-        services.AddHttpClient(ActionExecutor.ForwardHttpClientName, (sp, client) => client.Timeout = sp.GetRequiredService<IOptions<ForwardOptions>>().Value.Timeout)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        services.AddHttpClient(ActionExecutor.ForwardHttpClientName,
+                (sp, client) => client.Timeout = sp.GetRequiredService<IOptions<ForwardOptions>>().Value.Timeout)
+            .ConfigurePrimaryHttpMessageHandler(() =>
+                new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             // Incoming-webhook URLs are secrets (Slack, Teams): no default request logging of them; the executor logs the host.
             .RemoveAllLoggers();
 

@@ -53,7 +53,10 @@ public class EventPublisher
     private readonly TimeProvider _time;
     private readonly ILogger<EventPublisher> _logger;
 
-    protected EventPublisher() { _queue = null!; _create = null!; _log = null!; _legacyDedupe = null!; _payloads = null!; _time = null!; _logger = null!; }
+    protected EventPublisher()
+    {
+        _queue = null!; _create = null!; _log = null!; _legacyDedupe = null!; _payloads = null!; _time = null!; _logger = null!;
+    }
 
     public EventPublisher(QueueServiceClient queues, StorageNames names, EventStore log, DedupeStore legacyDedupe, PayloadStore payloads,
         TimeProvider time, ILogger<EventPublisher> logger)
@@ -99,7 +102,10 @@ public class EventPublisher
             // An event old enough to predate the upgrade may have a row of the earlier layout (a day partition): no
             // request at all for any other event.
             var legacy = await _log.GetLegacyAsync(evt.Id, cancellationToken).ConfigureAwait(false);
-            if (legacy is not null && await WasQueuedAsync(legacy, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
+            if (legacy is not null && await WasQueuedAsync(legacy, cancellationToken).ConfigureAwait(false))
+            {
+                return new PublishResult(evt.Id, true, null);
+            }
             if (payloadBytes.ToMemory().Length + EnvelopeAllowance(evt) + (trace?.EnvelopeBytes ?? 0) > MaxInlineBytes)
             {
                 // Rare: look for a duplicate first, so a repeated delivery does not upload its blob again.
@@ -139,7 +145,8 @@ public class EventPublisher
             var storage = !cancelled && IsStorageFailure(ex);
             if (cancelled || storage)
             {
-                _logger.LogWarning(cancelled ? null : ex, "Could not queue event {EventId} ({EventName}){Why}; rolling back", evt.Id, evt.Name, cancelled ? " (cancelled)" : "");
+                _logger.LogWarning(cancelled ? null : ex, "Could not queue event {EventId} ({EventName}){Why}; rolling back", evt.Id, evt.Name,
+                    cancelled ? " (cancelled)" : "");
             }
             else
             {
@@ -222,7 +229,8 @@ public class EventPublisher
     /// </summary>
     public static EventEntry ReceivedEntry(EventMessage message, string? dataId) => new()
     {
-        RowKey = message.Id, PartitionKey = message.V >= EventMessage.RowAfterSend ? EventStore.PartitionOf(message.Id) : EventIds.Partition(message.Id),
+        RowKey = message.Id,
+        PartitionKey = message.V >= EventMessage.RowAfterSend ? EventStore.PartitionOf(message.Id) : EventIds.Partition(message.Id),
         EventName = message.Event, Topic = message.Topic,
         Source = message.Source, Status = EventStatus.Received, ReceivedAt = message.ReceivedAt,
         CreatedAt = DateTimeOffset.FromUnixTimeSeconds(message.Created), DataId = dataId, Size = message.Size,

@@ -10,7 +10,7 @@ using SppFunctions.Tracing;
 namespace SppFunctions.Queueing;
 
 /// <summary>The queue a re-scheduled message goes back to.</summary>
-public enum RetryQueue
+public enum RetryDestination
 {
     Events,
     Commands,
@@ -99,10 +99,10 @@ public class RetryScheduler
     /// The caller then returns normally, so the trigger completes (deletes) the current message.
     /// </summary>
     /// <param name="reason">Why it failed (for the log; it never holds secrets: the processors' failure texts do not).</param>
-    public async Task ScheduleAsync(RetryQueue queue, string messageText, RetryPlan plan, string reason, CancellationToken cancellationToken)
+    public async Task ScheduleAsync(RetryDestination queue, string messageText, RetryPlan plan, string reason, CancellationToken cancellationToken)
     {
         var body = WithRetry(messageText, plan, MessageTraceContext.Current());
-        var client = queue == RetryQueue.Events ? _events : _commands;
+        var client = queue == RetryDestination.Events ? _events : _commands;
         var receipt = await SendAsync(client, body, plan, reason, cancellationToken).ConfigureAwait(false);
         EventTracing.SetOutcome(EventTracing.Outcomes.Retrying, reason);
         _logger.LogInformation("Re-scheduled a {Queue} message as retry {Retry} in {DelaySeconds} s (message {MessageId}, retrying since {Since:O}): {Reason}",

@@ -11,6 +11,7 @@ namespace SppFunctions.Storage;
 /// </summary>
 public class DedupeStore : TableStore
 {
+    private static readonly string[] PartitionRowColumns = ["PartitionKey", "RowKey"];
     private readonly TimeProvider _time;
 
     protected DedupeStore() { _time = null!; }
@@ -52,7 +53,7 @@ public class DedupeStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var filter = TableClient.CreateQueryFilter($"ExpiresAt lt {_time.GetUtcNow()}");
-        var expired = Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken);
+        var expired = Table.QueryAsync<TableEntity>(filter, select: PartitionRowColumns, cancellationToken: cancellationToken);
         return await DeleteQueriedAsync(expired, maxRecords, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -79,6 +79,7 @@ public class EventStore : TableStore
     /// Unix time, below "1970…" until 2032, so the two kinds are separate key ranges.
     /// </summary>
     private const string LegacyFirst = "19700101";
+    private static readonly string[] PartitionColumns = ["PartitionKey"];
     private const string LegacyEnd = "30000000";
     /// <summary>How much later than the newest legacy day an event may have been created and still have a legacy row.</summary>
     private static readonly TimeSpan LegacySlack = TimeSpan.FromDays(1);
@@ -146,7 +147,8 @@ public class EventStore : TableStore
     {
         if (!EventIds.IsValid(id)) return null;
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var response = await Table.GetEntityIfExistsAsync<EventEntry>(PartitionOf(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<EventEntry>(PartitionOf(id), id,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         if (response.HasValue) return response.Value;
         return await GetLegacyAsync(id, cancellationToken).ConfigureAwait(false);
     }
@@ -155,7 +157,8 @@ public class EventStore : TableStore
     public virtual async Task<EventEntry?> GetLegacyAsync(string id, CancellationToken cancellationToken)
     {
         if (!EventIds.IsValid(id) || !await MayHaveLegacyRowAsync(id, cancellationToken).ConfigureAwait(false)) return null;
-        var response = await Table.GetEntityIfExistsAsync<EventEntry>(EventIds.Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<EventEntry>(EventIds.Partition(id), id,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
@@ -197,7 +200,8 @@ public class EventStore : TableStore
     private async Task<DateTime?> FirstLegacyDayAtOrAfterAsync(string day)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {day} and PartitionKey lt {LegacyEnd}");
-        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: new[] { "PartitionKey" }).AsPages().ConfigureAwait(false))
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
+            cancellationToken: CancellationToken.None).AsPages().ConfigureAwait(false))
         {
             foreach (var row in page.Values)
             {
@@ -223,7 +227,8 @@ public class EventStore : TableStore
     /// to leave it as it is. With <paramref name="known"/> (the whole row as last written, with its ETag) the first
     /// attempt skips the read; if the row changed since, the ETag check fails and the row is read and changed again.
     /// </summary>
-    public virtual async Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change, CancellationToken cancellationToken, EventEntry? known = null)
+    public virtual async Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change, CancellationToken cancellationToken,
+        EventEntry? known = null)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -246,7 +251,8 @@ public class EventStore : TableStore
                 }
                 return next;
             }
-            catch (RequestFailedException ex) when ((ex.Status is 409 or 412 || ex.Status == 404 && attempt == 0 && known is not null) && attempt < 10)
+            catch (RequestFailedException ex) when ((ex.Status is 409 or 412 || ex.Status == 404 && attempt == 0 && known is not null)
+                && attempt < 10)
             {
                 // Someone else wrote (or removed) the row since we read it: read again and reapply.
             }
@@ -266,13 +272,17 @@ public class EventStore : TableStore
         }
     }
 
+    /// <summary>Rows of events created before <paramref name="time"/>: ids below its bound, legacy days before its day.</summary>
+    private static string CreatedBefore(DateTimeOffset time) => TableClient.CreateQueryFilter(
+        $"PartitionKey lt {IdBound(time)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(time)})");
+
     /// <summary>The smallest id of an event created at <paramref name="time"/> (ids begin with ten digits of Unix time).</summary>
     private static string IdBound(DateTimeOffset time) =>
         Math.Clamp(time.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Events by status and/or name whose SPP time falls in [from, to), oldest first (legacy rows after the others).</summary>
+    /// <summary>Events by status and/or name whose SPP time falls in [from, until), oldest first (legacy rows after the others).</summary>
     public virtual async IAsyncEnumerable<EventEntry> QueryAsync(
-        string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? to = null,
+        string? status = null, string? eventName = null, DateTimeOffset? from = null, DateTimeOffset? until = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
@@ -283,10 +293,11 @@ public class EventStore : TableStore
             filters.Add(TableClient.CreateQueryFilter(
                 $"(PartitionKey ge {IdBound(f)} or PartitionKey ge {EventIds.PartitionOf(f)}) and CreatedAt ge {f}"));
         }
-        if (to is { } t)
+        if (until is { } t)
         {
+            var legacyDay = EventIds.PartitionOf(t);
             filters.Add(TableClient.CreateQueryFilter(
-                $"(PartitionKey lt {IdBound(t)} or (PartitionKey ge {LegacyFirst} and PartitionKey le {EventIds.PartitionOf(t)})) and CreatedAt lt {t}"));
+                $"(PartitionKey lt {IdBound(t)} or (PartitionKey ge {LegacyFirst} and PartitionKey le {legacyDay})) and CreatedAt lt {t}"));
         }
         if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
         if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
@@ -307,8 +318,8 @@ public class EventStore : TableStore
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var filter = TableClient.CreateQueryFilter(
-            $"(Status eq {EventStatus.Succeeded} and (PartitionKey lt {IdBound(succeededBefore)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(succeededBefore)}))) or PartitionKey lt {IdBound(anyBefore)} or (PartitionKey ge {LegacyFirst} and PartitionKey lt {EventIds.PartitionOf(anyBefore)})");
+        var filter = $"({TableClient.CreateQueryFilter($"Status eq {EventStatus.Succeeded}")} and ({CreatedBefore(succeededBefore)}))"
+            + $" or {CreatedBefore(anyBefore)}";
         var select = new[]
         {
             "PartitionKey", "RowKey", nameof(EventEntry.Status), nameof(EventEntry.Source), nameof(EventEntry.CreatedAt),

@@ -41,7 +41,8 @@ public static class SandboxSeed
             store.Import(FakeSppResource.Order, order);
             orders.Add(order["number"]!.GetValue<string>());
 
-            store.Import(FakeSppResource.Invoice, SampleWebhooks.Data(variant == 0 ? "invoice.paid" : "invoice.created", SampleStyle.Api, variant, at));
+            store.Import(FakeSppResource.Invoice,
+                SampleWebhooks.Data(variant == 0 ? "invoice.paid" : "invoice.created", SampleStyle.Api, variant, at));
             store.Import(FakeSppResource.Subscription, SampleWebhooks.Data("subscription.paid", SampleStyle.Api, variant, at));
             var ticket = SampleWebhooks.Data("ticket.created", SampleStyle.Api, variant, at);
             ticket["last_message_at"] = null;
@@ -53,7 +54,8 @@ public static class SandboxSeed
         var first = orders[0];
         store.AddOrderMessage(first, "<p>Hi! Here is my brief: a modern logo in blue and white.</p>", createdAt: now.AddDays(-2));
         store.AddOrderMessage(first, "<p>Thanks Jane, we are on it. First drafts by Friday.</p>", StaffUserId, createdAt: now.AddDays(-1));
-        store.AddOrderMessage(first, "<p>Internal: client prefers navy over royal blue.</p>", StaffUserId, staffOnly: true, createdAt: now.AddDays(-1).AddMinutes(5));
+        store.AddOrderMessage(first, "<p>Internal: client prefers navy over royal blue.</p>", StaffUserId, staffOnly: true,
+            createdAt: now.AddDays(-1).AddMinutes(5));
         messages += 3;
         return new SandboxContents(Variants, orders, Variants, Variants, Variants, messages);
     }

@@ -42,8 +42,8 @@ public sealed record SandboxState(Uri BaseUrl, string ApiKey, string WebhookToke
         var json = new JsonObject
         {
             ["Comment"] = "Written by the running SPP sandbox (sppfn sandbox) and removed when it stops. Not a workspace's settings.",
-            ["ProcessId"] = ProcessId,
-            ["StartedAt"] = StartedAt.ToString("O"),
+            [nameof(ProcessId)] = ProcessId,
+            [nameof(StartedAt)] = StartedAt.ToString("O"),
             ["Values"] = new JsonObject
             {
                 ["Spp__BaseUrl"] = BaseUrl.ToString(),
@@ -68,11 +68,12 @@ public sealed record SandboxState(Uri BaseUrl, string ApiKey, string WebhookToke
             var url = values?["Spp__BaseUrl"]?.GetValue<string>();
             var key = values?["Spp__ApiKey"]?.GetValue<string>();
             var token = values?["Spp__WebhookTokens__0"]?.GetValue<string>();
-            var pid = root?["ProcessId"]?.GetValue<int>();
-            var started = root?["StartedAt"]?.GetValue<string>();
+            var pid = root?[nameof(ProcessId)]?.GetValue<int>();
+            var started = root?[nameof(StartedAt)]?.GetValue<string>();
             if (url is null || key is null || token is null || pid is null || !Uri.TryCreate(url, UriKind.Absolute, out var baseUrl)) return null;
             return new SandboxState(baseUrl, key, token, pid.Value,
-                DateTimeOffset.TryParse(started, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var at) ? at : default);
+                DateTimeOffset.TryParse(started, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None,
+                    out var at) ? at : default);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or FormatException)
         {

@@ -22,7 +22,7 @@ public static class TelemetryServiceCollectionExtensions
     {
         services.AddApplicationInsightsTelemetryWorkerService().ConfigureFunctionsApplicationInsights();
         // One event, one transaction: the app's spans (queueing, processing) become requests and dependencies of the
-        // sender's trace, and everything recorded within them carries the event id (README, "Follow one event").
+        // sender's trace, and everything recorded within them carries the event id (docs/operations.md, "Follow one event in Application Insights").
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITelemetryModule, EventSpanTelemetryModule>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ITelemetryInitializer, EventIdTelemetryInitializer>());
         // The Application Insights SDK adds a rule that keeps only warnings and errors; remove it so the worker's
@@ -34,7 +34,8 @@ public static class TelemetryServiceCollectionExtensions
         });
         if (ManagedIdentityClientId(configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]) is { } clientId)
         {
-            services.Configure<TelemetryConfiguration>(c => c.SetAzureTokenCredential(new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))));
+            services.Configure<TelemetryConfiguration>(c =>
+                c.SetAzureTokenCredential(new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))));
         }
         return services;
     }
@@ -44,7 +45,8 @@ public static class TelemetryServiceCollectionExtensions
     {
         if (string.IsNullOrWhiteSpace(authenticationString)) return null;
         var parts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var pair in authenticationString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.Split('=', 2)).Where(p => p.Length == 2))
+        foreach (var pair in authenticationString.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => p.Split('=', 2)).Where(p => p.Length == 2))
         {
             parts[pair[0].Trim()] = pair[1].Trim(); // a repeated key: the last one wins, as the host reads it
         }

@@ -43,7 +43,8 @@ public sealed class ArmExpression
         {
             case "format":
                 var format = Text(arguments[0]);
-                result = JsonValue.Create(string.Format(CultureInfo.InvariantCulture, format, arguments.Skip(1).Select(a => (object)Text(a)).ToArray()));
+                result = JsonValue.Create(
+                    string.Format(CultureInfo.InvariantCulture, format, arguments.Skip(1).Select(a => (object)Text(a)).ToArray()));
                 break;
             case "concat":
                 result = JsonValue.Create(string.Concat(arguments.Select(Text)));

@@ -28,7 +28,8 @@ public static class FlexConsumption
 
     /// <summary>Whether a setting name is forbidden, including any WEBSITE_CONTENT* setting (case-insensitive).</summary>
     public static bool IsForbiddenAppSetting(string name) =>
-        ForbiddenAppSettings.Contains(name, StringComparer.OrdinalIgnoreCase) || name.StartsWith("WEBSITE_CONTENT", StringComparison.OrdinalIgnoreCase);
+        ForbiddenAppSettings.Contains(name, StringComparer.OrdinalIgnoreCase)
+        || name.StartsWith("WEBSITE_CONTENT", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Site properties Flex Consumption deprecates, by their ARM names: in <c>properties</c> or <c>properties.siteConfig</c>

@@ -180,13 +180,18 @@ public static class Templates
             return Snap(directory, text.ToString(), resourceGroup, relativeTemplate);
         });
 
-    /// <summary>Runs <c>bicep snapshot</c> on test.bicepparam (written from <paramref name="parametersFile"/>) in <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Runs <c>bicep snapshot</c> on test.bicepparam (written from <paramref name="parametersFile"/>) in <paramref name="directory"/>.
+    /// </summary>
     private static Snapshot Snap(string directory, string parametersFile, string? resourceGroup, string what)
     {
         var paramFile = Path.Combine(directory, "test.bicepparam");
         File.WriteAllText(paramFile, parametersFile);
 
-        var arguments = new List<string> { "snapshot", paramFile, "--mode", "overwrite", "--subscription-id", SubscriptionId, "--tenant-id", TenantId, "--location", Location };
+        var arguments = new List<string>
+        {
+            "snapshot", paramFile, "--mode", "overwrite", "--subscription-id", SubscriptionId, "--tenant-id", TenantId, "--location", Location,
+        };
         if (resourceGroup is not null) arguments.AddRange(["--resource-group", resourceGroup]);
         var result = Bicep.Run(directory, [.. arguments]);
         var output = Path.Combine(directory, "test.snapshot.json");
@@ -214,7 +219,8 @@ public static class Templates
     private static string BicepKey(string key) => Regex.IsMatch(key, "^[A-Za-z_][A-Za-z0-9_]*$") ? key : BicepString(key);
 
     private static string BicepString(string s) =>
-        "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal).Replace("$", "\\$", StringComparison.Ordinal) + "'";
+        "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)
+            .Replace("$", "\\$", StringComparison.Ordinal) + "'";
 
     /// <summary>
     /// Runs <paramref name="work"/> in a new directory under the temp directory and deletes the directory afterwards,

@@ -42,7 +42,8 @@ public class CliHelpTests
         var commands = await AllCommandsAsync();
 
         var names = commands.Select(c => string.Join(' ', c.Path)).ToList();
-        foreach (var expected in new[] { "send", "events list", "events replay", "watch cursors", "api", "sandbox", "sandbox start", "sandbox message", "messages create" })
+        foreach (var expected in new[]
+            { "send", "events list", "events replay", "watch cursors", "api", "sandbox", "sandbox start", "sandbox message", "messages create" })
         {
             Assert.Contains(expected, names);
         }

@@ -65,16 +65,20 @@ public static class CliTestKit
     public static Task<CliRun> RunAsync(AppHarness app, params string[] args) =>
         RunAsync(Environment(app), app.Names, null, args);
 
-    public static Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, params string[] args) =>
+    public static Task<CliRun> RunAsync(
+        IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, params string[] args) =>
         RunAsync(environment, names, directory, CancellationToken.None, args);
 
     /// <summary>A run that Ctrl-C (the token) may stop.</summary>
-    public static Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken, params string[] args) =>
-        RunAsync(environment, names, directory, cancellationToken, interactive: false, progressInterval: TimeSpan.FromMinutes(10), args);
+    public static Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory,
+        CancellationToken cancellationToken, params string[] args) =>
+        RunAsync(environment, names, directory, interactive: false, progressInterval: TimeSpan.FromMinutes(10), cancellationToken, args);
 
-    /// <summary>A run as on a terminal (<paramref name="interactive"/>) or off one with progress lines every <paramref name="progressInterval"/>.</summary>
-    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory, CancellationToken cancellationToken,
-        bool interactive, TimeSpan progressInterval, params string[] args)
+    /// <summary>
+    /// A run as on a terminal (<paramref name="interactive"/>) or off one with progress lines every <paramref name="progressInterval"/>.
+    /// </summary>
+    public static async Task<CliRun> RunAsync(IReadOnlyDictionary<string, string> environment, StorageNames? names, string? directory,
+        bool interactive, TimeSpan progressInterval, CancellationToken cancellationToken, params string[] args)
     {
         var dir = directory ?? Directory.CreateTempSubdirectory("sppfn-cli-").FullName;
         var output = new StringWriter();

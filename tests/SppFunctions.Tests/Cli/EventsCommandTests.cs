@@ -173,7 +173,7 @@ public class EventsCommandTests
         Assert.Equal(EventStatus.Failed, (await app.EventRowAsync(outside.Id))!.Status);
 
         // Off a terminal, with progress lines as often as they come: a range's count, as its size is not known up front.
-        var run = await RunAsync(Environment(app), app.Names, null, CancellationToken.None, interactive: false, progressInterval: TimeSpan.Zero,
+        var run = await RunAsync(Environment(app), app.Names, null, interactive: false, progressInterval: TimeSpan.Zero, CancellationToken.None,
             "events", "replay", "--from", "2025-11-29", "--to", "2025-11-30");
 
         Assert.True(run.ExitCode == 0, run.ToString());

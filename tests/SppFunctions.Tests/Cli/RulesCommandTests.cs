@@ -7,12 +7,14 @@ namespace SppFunctions.Tests.Cli;
 /// <summary><c>sppfn rules check</c> and <c>sppfn rules test</c> as a user runs them.</summary>
 public class RulesCommandTests
 {
-    private const string Rules = """
+    private const string LogoService = """{ "field": "steps.order.body.service", "contains": "logo", "ignoreCase": true }""";
+
+    private const string Rules = $$$"""
         // comments are fine
         { "$schema": "./rules.schema.json", "rules": [
           { "name": "service-reply", "on": "order.created", "when": { "field": "data.client.email", "exists": true }, "actions": [
               { "id": "order", "type": "api_call", "method": "GET", "path": "orders/{{ data.id }}" },
-              { "type": "create_order_message", "order": "{{ data.id }}", "when": { "field": "steps.order.body.service", "contains": "logo", "ignoreCase": true },
+              { "type": "create_order_message", "order": "{{ data.id }}", "when": {{{LogoService}}},
                 "message": "<p>Colours for your {{ steps.order.body.service | default: 'order' }}, {{ data.client.name }}?</p>" } ] },
           { "name": "paid", "on": "invoice.paid", "actions": [{ "type": "delete_order_message", "messageId": 1 }] }
         ] }
@@ -30,7 +32,9 @@ public class RulesCommandTests
     {
         await using var app = await AppHarness.StartAsync();
         var dir = Directory.CreateTempSubdirectory("sppfn-rules-").FullName;
-        var bad = Write(dir, "bad.json", """[{ "name": "a", "on": "x", "actions": [{ "type": "delete_order_message", "when": { "field": "data.x", "between": 1 } }] }, { "name": "b", "actions": [] }]""");
+        var bad = Write(dir, "bad.json",
+            """[{ "name": "a", "on": "x", "actions": [{ "type": "delete_order_message", "when": { "field": "data.x", "between": 1 } }] }, """ +
+            """{ "name": "b", "actions": [] }]""");
         var good = Write(dir, "rules.json", Rules);
 
         var failed = await CliTestKit.RunAsync(CliTestKit.Environment(app), app.Names, dir, "rules", "check", bad);
@@ -75,10 +79,14 @@ public class RulesCommandTests
         var dir = Directory.CreateTempSubdirectory("sppfn-rules-").FullName;
         Write(dir, "rules.json", Rules);
         var order = SppFunctions.FakeSpp.FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder());
-        Write(dir, "webhook.json", new System.Text.Json.Nodes.JsonObject { ["event"] = "order.created", ["created"] = 1764403200, ["token"] = "x", ["data"] = order }.ToJsonString());
+        Write(dir, "webhook.json", new System.Text.Json.Nodes.JsonObject
+        {
+            ["event"] = "order.created", ["created"] = 1764403200, ["token"] = "x", ["data"] = order,
+        }.ToJsonString());
         var number = order["id"]!.GetValue<string>();
 
-        var live = await CliTestKit.RunAsync(CliTestKit.Environment(app), app.Names, dir, "rules", "test", "--event", "webhook.json", "--live", "--json");
+        var live = await CliTestKit.RunAsync(CliTestKit.Environment(app), app.Names, dir,
+            "rules", "test", "--event", "webhook.json", "--live", "--json");
         Assert.Equal(ExitCodes.Ok, live.ExitCode);
         var steps = live.Json["results"]![0]!["steps"]!.AsArray();
         Assert.Equal("sent", steps[0]!["note"]!.GetValue<string>());
@@ -88,7 +96,8 @@ public class RulesCommandTests
         Assert.Single(app.Spp.RequestsTo("GET", $"/api/orders/{number}"));
         Assert.Empty(app.Spp.Store.GetOrderMessages(number));
 
-        var writes = await CliTestKit.RunAsync(CliTestKit.Environment(app), app.Names, dir, "rules", "test", "--event", "webhook.json", "--live", "--allow-writes");
+        var writes = await CliTestKit.RunAsync(CliTestKit.Environment(app), app.Names, dir,
+            "rules", "test", "--event", "webhook.json", "--live", "--allow-writes");
         Assert.Equal(ExitCodes.Ok, writes.ExitCode);
         Assert.Single(app.Spp.Store.GetOrderMessages(number));
         foreach (var secret in CliTestKit.Secrets(app)) Assert.DoesNotContain(secret, writes.All);
@@ -99,7 +108,9 @@ public class RulesCommandTests
     {
         await using var app = await AppHarness.StartAsync();
         var dir = Directory.CreateTempSubdirectory("sppfn-rules-").FullName;
-        Write(dir, "rules.json", """[{ "name": "r", "on": "*", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "{{ data.nothing }}" }] }]""");
+        Write(dir, "rules.json",
+            """[{ "name": "r", "on": "*", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}",""" +
+            """ "message": "{{ data.nothing }}" }] }]""");
 
         var failing = await CliTestKit.RunAsync(CliTestKit.Environment(app), app.Names, dir, "rules", "test", "--event", "order.created");
         var usage = await CliTestKit.RunAsync(CliTestKit.Environment(app), app.Names, dir, "rules", "test", "--event", "missing-file.json");

@@ -70,7 +70,8 @@ public class SendCommandTests
         await using var web = await WebhookHost.StartAsync(app);
 
         var started = DateTime.UtcNow;
-        var run = await RunAsync(app, "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--event", "invoice.paid", "--count", "5", "--rate", "50");
+        var run = await RunAsync(app,
+            "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--event", "invoice.paid", "--count", "5", "--rate", "50");
         var elapsed = DateTime.UtcNow - started;
 
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -95,7 +96,8 @@ public class SendCommandTests
         await using var web = await WebhookHost.StartAsync(app);
         using var ctrlC = new CancellationTokenSource();
 
-        var running = RunAsync(Environment(app), app.Names, null, ctrlC.Token, "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "100", "--rate", "20");
+        var running = RunAsync(Environment(app), app.Names, null, ctrlC.Token,
+            "send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "100", "--rate", "20");
         // Ctrl-C once sending is under way, however long the start took.
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (web.Requests == 0 && !running.IsCompleted && waited.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20);
@@ -152,7 +154,8 @@ public class SendCommandTests
 
         var run = await RunAsync(app, json ? ["send", "--url", url, "--json"] : ["send", "--url", url]);
 
-        AssertFails(run, 4, $"error: Cannot reach {url}: Connection refused (127.0.0.1:", "Is the Functions host running? ./scripts/run-local.sh starts it.");
+        AssertFails(run, 4, $"error: Cannot reach {url}: Connection refused (127.0.0.1:",
+            "Is the Functions host running? ./scripts/run-local.sh starts it.");
     }
 
     [Fact]
@@ -167,7 +170,8 @@ public class SendCommandTests
 
         Assert.Equal(1, run.ExitCode);
         var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith("warning: Spp__WebhookTokens__0 still holds the placeholder of local.settings.sample.json: the app refuses to start on it", lines[0]);
+        Assert.StartsWith(
+            "warning: Spp__WebhookTokens__0 still holds the placeholder of local.settings.sample.json: the app refuses to start on it", lines[0]);
         Assert.Contains("Fill it in (or pass --token).", lines[0]);
         Assert.StartsWith("error: 1 of 1 webhook(s) were not accepted; first error: 401", lines[1]);
         Assert.Empty(await QueuedAsync(app));
@@ -180,7 +184,8 @@ public class SendCommandTests
         await using var web = await WebhookHost.StartAsync(app);
         string[] args = ["send", "--url", web.WebhookUrl.ToString(), "--event", "order.created", "--count", "4", "--concurrency", "1"];
 
-        var plain = await RunAsync(Environment(app), app.Names, null, CancellationToken.None, interactive: false, progressInterval: TimeSpan.Zero, args);
+        var plain = await RunAsync(Environment(app), app.Names, null, interactive: false, progressInterval: TimeSpan.Zero,
+            CancellationToken.None, args);
         Assert.True(plain.ExitCode == 0, plain.ToString());
         var progress = plain.Out.Split('\n').Where(l => l.StartsWith("Sending: ", StringComparison.Ordinal)).ToList();
         Assert.Equal(new[] { "Sending: 1 of 4", "Sending: 2 of 4", "Sending: 3 of 4", "Sending: 4 of 4" }, progress);
@@ -189,7 +194,8 @@ public class SendCommandTests
         var quiet = await RunAsync(app, [.. args, "--json"]);
         Assert.DoesNotContain("Sending", quiet.Out);
 
-        var terminal = await RunAsync(Environment(app), app.Names, null, CancellationToken.None, interactive: true, progressInterval: TimeSpan.Zero, args);
+        var terminal = await RunAsync(Environment(app), app.Names, null, interactive: true, progressInterval: TimeSpan.Zero,
+            CancellationToken.None, args);
         Assert.True(terminal.ExitCode == 0, terminal.ToString());
         Assert.Contains("100%", terminal.Out);
         Assert.DoesNotContain("Sending: 1 of 4", terminal.Out);

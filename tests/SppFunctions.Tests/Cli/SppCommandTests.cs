@@ -14,7 +14,8 @@ public class SppCommandTests
         await using var app = await AppHarness.StartAsync();
         var order = app.Spp.Store.AddOrder(status: "Working");
 
-        var run = await RunAsync(app, "api", "GET", "orders", "--query", "limit=5", "-q", "filters[status]=Working", "--header", "X-Trace=cli-test", "--json");
+        var run = await RunAsync(app,
+            "api", "GET", "orders", "--query", "limit=5", "-q", "filters[status]=Working", "--header", "X-Trace=cli-test", "--json");
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(200, run.Json["status"]!.GetValue<int>());
@@ -61,8 +62,10 @@ public class SppCommandTests
     [InlineData(new[] { "api", "GET", "../admin" }, "is refused: it contains '.' or '..' segments")]
     [InlineData(new[] { "api", "GET", "https://evil.example/api/orders" }, "is refused: it is an absolute URL")]
     [InlineData(new[] { "api", "GET", "orders", "--header", "Authorization=Bearer x" }, "The header 'Authorization' is set by the client")]
-    [InlineData(new[] { "api", "GET", "orders", "--header", "X-Customer=x\r\n\r\nDELETE /api/orders/2 HTTP/1.1\r\nHost: a" }, "The header 'X-Customer' is refused: its value contains a control character")]
-    [InlineData(new[] { "api", "GET", "orders", "--header", "X-Customer=a\u0000b" }, "The header 'X-Customer' is refused: its value contains a control character")]
+    [InlineData(new[] { "api", "GET", "orders", "--header", "X-Customer=x\r\n\r\nDELETE /api/orders/2 HTTP/1.1\r\nHost: a" },
+        "The header 'X-Customer' is refused: its value contains a control character")]
+    [InlineData(new[] { "api", "GET", "orders", "--header", "X-Customer=a\u0000b" },
+        "The header 'X-Customer' is refused: its value contains a control character")]
     [InlineData(new[] { "api", "GET", "orders", "--header", "X Bad:Name=1" }, "The header name 'X Bad:Name' is refused")]
     [InlineData(new[] { "api", "POST", "orders", "--body", "{not json" }, "--body is not valid JSON")]
     [InlineData(new[] { "api", "POST", "orders", "--body", "@nowhere.json" }, "nowhere.json does not exist")]
@@ -90,7 +93,7 @@ public class SppCommandTests
         Assert.True(list.ExitCode == 0, list.ToString());
         Assert.Equal(10, list.Json.AsArray().Count); // Make's default limit
         Assert.Equal("<p>Message 12</p>", list.Json[0]!["message"]!.GetValue<string>());
-        Assert.Equal(new[] { "10" }, app.Spp.RequestsTo("GET", $"/api/order_messages/{number}").First().Query("limit"));
+        Assert.Equal(new[] { "10" }, app.Spp.RequestsTo("GET", $"/api/order_messages/{number}")[0].Query("limit"));
 
         var table = await RunAsync(app, "messages", "list", number, "--limit", "3");
         Assert.Contains("Message 12", table.Out);
@@ -154,11 +157,13 @@ public class SppCommandTests
 
         environment = Environment(app);
         environment.Remove("Spp__ApiKey");
-        AssertFails(await RunAsync(environment, app.Names, null, "api", "GET", "orders"), 3, "Spp__ApiKey is not set", "Modules → API → Settings");
+        AssertFails(await RunAsync(environment, app.Names, null, "api", "GET", "orders"), 3,
+            "Spp__ApiKey is not set", "Modules → API → Settings");
 
         environment = Environment(app);
         environment["Spp__ApiKey"] = "FILL-IN: SPP admin → Modules → API → Settings";
-        AssertFails(await RunAsync(environment, app.Names, null, "messages", "create", "1", "hi"), 3, "Spp__ApiKey still holds the placeholder of local.settings.sample.json");
+        AssertFails(await RunAsync(environment, app.Names, null, "messages", "create", "1", "hi"), 3,
+            "Spp__ApiKey still holds the placeholder of local.settings.sample.json");
 
         environment = Environment(app);
         environment["Spp__BaseUrl"] = "http://spp.example.com/api/";

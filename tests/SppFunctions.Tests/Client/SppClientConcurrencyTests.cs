@@ -39,7 +39,8 @@ public class SppClientConcurrencyTests
     public async Task Concurrent_calls_beyond_the_bound_wait_their_turn(int bound)
     {
         var counter = new InFlightCounter();
-        await using var h = await SppClientHarness.StartAsync(o => o.MaxConcurrentRequests = bound, http: b => b.AddHttpMessageHandler(() => counter));
+        await using var h = await SppClientHarness.StartAsync(o => o.MaxConcurrentRequests = bound,
+            http: b => b.AddHttpMessageHandler(() => counter));
         var order = h.Server.Store.AddOrder();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => h.Client.GetOrderAsync(order["id"]!.ToString())));

@@ -69,7 +69,8 @@ public class SppClientErrorTests : IAsyncLifetime
     public async Task Connection_refused_is_a_transient_no_answer()
     {
         var port = FreePort();
-        await using var h = await SppClientHarness.StartAsync(o => o.Retry.MaxRetries = 0, settings: new() { ["Spp:BaseUrl"] = $"http://127.0.0.1:{port}/api/" });
+        await using var h = await SppClientHarness.StartAsync(o => o.Retry.MaxRetries = 0,
+            settings: new() { ["Spp:BaseUrl"] = $"http://127.0.0.1:{port}/api/" });
         var ex = await Assert.ThrowsAsync<SppRequestFailedException>(() => h.Client.GetOrderAsync("1"));
         Assert.Equal(0, ex.Status);
         Assert.True(ex.IsTransient);

@@ -19,7 +19,8 @@ public class SppClientOperationTests : IAsyncLifetime
         var order = _h.Server.Store.AddOrder();
         var number = order["number"]!.GetValue<string>();
 
-        var created = await _h.Client.CreateOrderMessageAsync(number, new SppNewMessage { Message = "<p>Proof attached</p>", UserId = 99, StaffOnly = true });
+        var created = await _h.Client.CreateOrderMessageAsync(number,
+            new SppNewMessage { Message = "<p>Proof attached</p>", UserId = 99, StaffOnly = true });
 
         Assert.Equal("<p>Proof attached</p>", created.Message);
         Assert.Equal(99, created.UserId);
@@ -119,14 +120,17 @@ public class SppClientOperationTests : IAsyncLifetime
         s.AddOrderMessage(a["id"]!.ToString(), "old", createdAt: DateTimeOffset.UtcNow.AddHours(-2));
         s.AddOrderMessage(c["id"]!.ToString(), "new", createdAt: DateTimeOffset.UtcNow.AddHours(-1));
 
-        var working = await _h.Client.GetOrdersAsync(new SppListQuery().Where("status", SppFilterOperator.Equal, "Working").OrderBy("last_message_at", descending: true)).ToListAsync();
-        var byIds = await _h.Client.GetOrdersAsync(new SppListQuery().WhereIn("id", new[] { a["id"]!.ToString(), c["id"]!.ToString() })).ToListAsync();
-        var recent = await _h.Client.GetOrdersAsync(new SppListQuery().WhereAfter("last_message_at", DateTimeOffset.UtcNow.AddMinutes(-90))).ToListAsync();
+        var working = await _h.Client.GetOrdersAsync(
+            new SppListQuery().Where("status", SppFilterOperator.Equal, "Working").OrderBy("last_message_at", descending: true)).ToListAsync();
+        var byIds = await _h.Client.GetOrdersAsync(
+            new SppListQuery().WhereIn("id", new[] { a["id"]!.ToString(), c["id"]!.ToString() })).ToListAsync();
+        var recent = await _h.Client.GetOrdersAsync(
+            new SppListQuery().WhereAfter("last_message_at", DateTimeOffset.UtcNow.AddMinutes(-90))).ToListAsync();
 
         Assert.Equal(new[] { c["id"]!.ToString(), a["id"]!.ToString() }, working.Select(o => o.Id));
         Assert.Equal(2, byIds.Count);
         Assert.Equal(c["id"]!.ToString(), Assert.Single(recent).Id);
-        var request = _h.Server.RequestsTo("GET", "/api/orders").First();
+        var request = _h.Server.RequestsTo("GET", "/api/orders")[0];
         Assert.Equal("Working", request.Query("filters[status][$eq]").Single());
         Assert.Equal("last_message_at:desc", request.Query("sort").Single());
     }
@@ -185,13 +189,14 @@ public class SppClientOperationTests : IAsyncLifetime
             Headers = { ["X-Trace"] = "abc" },
         });
         var missing = await _h.Client.SendAsync(new SppApiRequest(HttpMethod.Get, "orders/NOPE"));
-        var created = await _h.Client.SendAsync(new SppApiRequest(HttpMethod.Post, $"order_messages/{order["id"]}") { Body = new JsonObject { ["message"] = "raw" } });
+        var created = await _h.Client.SendAsync(
+            new SppApiRequest(HttpMethod.Post, $"order_messages/{order["id"]}") { Body = new JsonObject { ["message"] = "raw" } });
 
         Assert.Equal(200, ok.Status);
         Assert.Single(ok.Json!["data"]!.AsArray());
         Assert.NotNull(ok.ApiIdentifier);
         Assert.Equal("application/json", ok.Headers["Content-Type"].Single());
-        Assert.Equal("abc", _h.Server.RequestsTo("GET", "/api/orders").First().Headers["X-Trace"]);
+        Assert.Equal("abc", _h.Server.RequestsTo("GET", "/api/orders")[0].Headers["X-Trace"]);
         Assert.Equal(404, missing.Status);
         Assert.Contains("No query results", missing.Body);
         Assert.Equal(201, created.Status);
@@ -201,7 +206,8 @@ public class SppClientOperationTests : IAsyncLifetime
     [Fact]
     public async Task Raw_call_refuses_to_override_authorization()
     {
-        await Assert.ThrowsAsync<ArgumentException>(() => _h.Client.SendAsync(new SppApiRequest(HttpMethod.Get, "orders") { Headers = { ["Authorization"] = "Bearer other" } }));
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            _h.Client.SendAsync(new SppApiRequest(HttpMethod.Get, "orders") { Headers = { ["Authorization"] = "Bearer other" } }));
         Assert.Empty(_h.Server.Requests);
     }
 }

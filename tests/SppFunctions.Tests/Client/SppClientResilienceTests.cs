@@ -239,7 +239,8 @@ public class SppClientResilienceTests
         {
             if (Interlocked.Increment(ref _calls) <= failures)
             {
-                throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (simulated)", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
+                throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (simulated)",
+                    new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
             }
             return base.SendAsync(request, cancellationToken);
         }

@@ -35,7 +35,8 @@ public class SppClientSecretTests
         Assert.DoesNotContain(key, logs);             // but never the key:
         // not in the structured state either, which sinks such as Application Insights write out as they are
         // (RedactLoggedHeaders only masks the formatted text).
-        Assert.All(h.Logs.GetSnapshot(), r => Assert.DoesNotContain(key, string.Join("\n", r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])));
+        Assert.All(h.Logs.GetSnapshot(), r =>
+            Assert.DoesNotContain(key, string.Join("\n", r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])));
         Assert.Equal(3, errors.Count);
         Assert.All(errors, e => Assert.DoesNotContain(key, e.ToString()));
         // The key was really sent to SPP.
@@ -59,7 +60,8 @@ public class SppClientSecretTests
         var logs = h.AllLogText();
         Assert.Contains("SPP GET /api/orders answered 200", logs); // the call's log line was captured
         Assert.DoesNotContain(secret, logs);
-        Assert.All(h.Logs.GetSnapshot(), r => Assert.DoesNotContain(secret, string.Join("\n", r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])));
+        Assert.All(h.Logs.GetSnapshot(), r =>
+            Assert.DoesNotContain(secret, string.Join("\n", r.StructuredState?.Select(kv => $"{kv.Key}={kv.Value}") ?? [])));
     }
 
     [Theory]
@@ -69,7 +71,8 @@ public class SppClientSecretTests
     [InlineData("ftp://acme.spp.co/api/", "spp_api_x", "Spp__BaseUrl must be an absolute https URL")]
     [InlineData("https://acme.spp.co/api/", null, "Spp__ApiKey is required")]
     [InlineData("https://YOUR-WORKSPACE.spp.co/api/", "spp_api_x", "Spp__BaseUrl still holds the sample's placeholder")]
-    [InlineData("https://acme.spp.co/api/", "FILL-IN: SPP admin → Modules → API → Settings", "Spp__ApiKey still holds the sample's placeholder")]
+    [InlineData("https://acme.spp.co/api/", "FILL-IN: SPP admin → Modules → API → Settings",
+        "Spp__ApiKey still holds the sample's placeholder")]
     [InlineData("https://acme.spp.co/api/", "spp_api_with space", "Spp__ApiKey must not contain whitespace")]
     public async Task Start_up_validation_names_the_setting_and_never_the_key(string? baseUrl, string? apiKey, string expected)
     {

@@ -91,7 +91,8 @@ public class SppJsonTests
     [Fact]
     public void Writes_snake_case_and_leaves_out_nulls()
     {
-        var json = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(new SppNewMessage { Message = "<p>Hi</p>", StaffOnly = true }, SppJson.Options))!.AsObject();
+        var json = System.Text.Json.Nodes.JsonNode.Parse(
+            JsonSerializer.Serialize(new SppNewMessage { Message = "<p>Hi</p>", StaffOnly = true }, SppJson.Options))!.AsObject();
         Assert.Equal("<p>Hi</p>", json["message"]!.GetValue<string>());
         Assert.True(json["staff_only"]!.GetValue<bool>());
         Assert.False(json.ContainsKey("user_id"));

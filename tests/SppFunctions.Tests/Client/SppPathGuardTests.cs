@@ -67,7 +67,8 @@ public class SppPathGuardTests
     {
         await using var h = await SppClientHarness.StartAsync();
         await Assert.ThrowsAsync<ArgumentException>(() => h.Client.GetOrderAsync(id));
-        await Assert.ThrowsAsync<ArgumentException>(() => h.Client.CreateOrderMessageAsync(id, new Spp.Client.Models.SppNewMessage { Message = "x" }));
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            h.Client.CreateOrderMessageAsync(id, new Spp.Client.Models.SppNewMessage { Message = "x" }));
         Assert.Empty(h.Server.Requests);
     }
 

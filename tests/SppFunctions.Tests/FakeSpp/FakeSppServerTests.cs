@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -7,6 +8,7 @@ using SppFunctions.FakeSpp;
 namespace SppFunctions.Tests.FakeSpp;
 
 /// <summary>The fake server's own behaviour, checked with a plain HttpClient against the reference's checklist (§9).</summary>
+[SuppressMessage("Reliability", "CA1001", Justification = "xUnit disposes the client in DisposeAsync (IAsyncLifetime).")]
 public class FakeSppServerTests : IAsyncLifetime
 {
     private FakeSppServer _server = null!;
@@ -129,7 +131,8 @@ public class FakeSppServerTests : IAsyncLifetime
         var @in = await Get($"orders?filters[id][$in][]={ids[0]}&filters[id][$in][]={ids[5]}");
         var combined = await Get($"orders?filters[status][$eq]=Working&filters[id][$gt]={ids[0]}");
 
-        static long[] Ids((HttpStatusCode, JsonNode? Body, HttpResponseMessage) r) => r.Body!["data"]!.AsArray().Select(o => o!["id"]!.GetValue<long>()).ToArray();
+        static long[] Ids((HttpStatusCode, JsonNode? Body, HttpResponseMessage) r) =>
+            r.Body!["data"]!.AsArray().Select(o => o!["id"]!.GetValue<long>()).ToArray();
         Assert.Equal(ids.Take(4), Ids(limited));
         Assert.Equal(new[] { ids[5], ids[3], ids[1] }, Ids(eq));
         Assert.Equal(new[] { ids[1], ids[0] }, Ids(lt));
@@ -153,8 +156,10 @@ public class FakeSppServerTests : IAsyncLifetime
         var path = $"order_messages/{order["number"]}";
 
         var missing = await _http.PostAsync(path, new StringContent("{}", Encoding.UTF8, "application/json"));
-        var json = await _http.PostAsync(path, new StringContent("{\"message\":\"<p>hi</p>\",\"staff_only\":true,\"user_id\":5}", Encoding.UTF8, "application/json"));
-        var form = await _http.PostAsync(path, new FormUrlEncodedContent(new Dictionary<string, string> { ["message"] = "form", ["staff_only"] = "0" }));
+        var json = await _http.PostAsync(path,
+            new StringContent("{\"message\":\"<p>hi</p>\",\"staff_only\":true,\"user_id\":5}", Encoding.UTF8, "application/json"));
+        var form = await _http.PostAsync(path,
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["message"] = "form", ["staff_only"] = "0" }));
         var multipart = await _http.PostAsync(path, new MultipartFormDataContent { { new StringContent("multi"), "message" } });
 
         Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
@@ -251,7 +256,8 @@ public class FakeSppServerTests : IAsyncLifetime
     {
         var order = _server.Store.AddOrder();
         _server.InjectFault(new FaultRule(FaultKind.StatusAfterHandling) { Status = 500, Times = 1 });
-        var response = await _http.PostAsync($"order_messages/{order["id"]}", new StringContent("{\"message\":\"x\"}", Encoding.UTF8, "application/json"));
+        var response = await _http.PostAsync($"order_messages/{order["id"]}",
+            new StringContent("{\"message\":\"x\"}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Single(_server.Store.GetOrderMessages(order["id"]!.ToString()));
     }
@@ -273,7 +279,8 @@ public class FakeSppServerTests : IAsyncLifetime
         await using var receiver = await FakeSppServer.StartAsync();
         var data = FakeSppWebhooks.OldStyleOrder(order);
 
-        await FakeSppWebhooks.SendAsync(new HttpClient(), new Uri(receiver.BaseUrl, "hook"), "order.created", data, "tok123", DateTimeOffset.FromUnixTimeSeconds(1558608668));
+        await FakeSppWebhooks.SendAsync(new HttpClient(), new Uri(receiver.BaseUrl, "hook"), "order.created", data, "tok123",
+            DateTimeOffset.FromUnixTimeSeconds(1558608668));
 
         var posted = JsonNode.Parse(Assert.Single(receiver.Requests).Body)!;
         Assert.Equal("order.created", posted["event"]!.GetValue<string>());

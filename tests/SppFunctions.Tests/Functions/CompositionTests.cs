@@ -26,7 +26,8 @@ public class CompositionTests
         services.AddLogging();
         services.AddWorkerTelemetry(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
         using var provider = services.BuildServiceProvider();
-        var rules = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Logging.LoggerFilterOptions>>().Value.Rules;
+        var rules = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Logging.LoggerFilterOptions>>()
+            .Value.Rules;
         Assert.DoesNotContain(rules, r => r.ProviderName == TelemetryServiceCollectionExtensions.ApplicationInsightsLoggerProvider);
 
         // The SDK on its own keeps a Warning-only rule for its provider: the one removed above.
@@ -34,7 +35,8 @@ public class CompositionTests
         plain.AddLogging();
         plain.AddApplicationInsightsTelemetryWorkerService();
         using var plainProvider = plain.BuildServiceProvider();
-        Assert.Contains(plainProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Logging.LoggerFilterOptions>>().Value.Rules,
+        Assert.Contains(
+            plainProvider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Logging.LoggerFilterOptions>>().Value.Rules,
             r => r.ProviderName == TelemetryServiceCollectionExtensions.ApplicationInsightsLoggerProvider);
     }
 

@@ -16,7 +16,8 @@ namespace SppFunctions.Tests.Functions;
 public class KeyVaultReferenceStartupTests
 {
     private const string ApiKeyReference = "@Microsoft.KeyVault(VaultName=kv-test01;SecretName=spp-api-key;SecretVersion=0123456789abcdef)";
-    private const string TokenReference = "@Microsoft.KeyVault(SecretUri=https://kv-test01.vault.azure.net/secrets/spp-webhook-token-0/fedcba9876543210)";
+    private const string TokenReference =
+        "@Microsoft.KeyVault(SecretUri=https://kv-test01.vault.azure.net/secrets/spp-webhook-token-0/fedcba9876543210)";
 
     private static Dictionary<string, string?> FilledInSample()
     {
@@ -81,7 +82,9 @@ public class KeyVaultReferenceStartupTests
 
         var message = await StartFailure(values);
 
-        Assert.Contains("RuleSecrets__SlackWebhook (secret slack-webhook in vault kv-test01) is a Key Vault reference that App Service has not resolved", message);
+        Assert.Contains(
+            "RuleSecrets__SlackWebhook (secret slack-webhook in vault kv-test01) is a Key Vault reference that App Service has not resolved",
+            message);
         Assert.DoesNotContain("Spp__ApiKey", message);
     }
 

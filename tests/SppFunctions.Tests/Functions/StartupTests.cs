@@ -45,7 +45,8 @@ public class StartupTests
         Assert.Contains("Spp__BaseUrl still holds the sample's placeholder", messages);
         Assert.Contains("Spp__ApiKey still holds the sample's placeholder", messages);
         Assert.Contains("Spp__WebhookTokens__0 still holds the sample's placeholder", messages);
-        Assert.True(ex is OptionsValidationException || ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException), ex.ToString());
+        Assert.True(ex is OptionsValidationException
+            || ex is AggregateException { InnerExceptions: var inner } && inner.All(e => e is OptionsValidationException), ex.ToString());
     }
 
     [Fact]

@@ -48,7 +48,8 @@ public sealed class AppHarness : IAsyncDisposable
     public QueueDriver Driver() => new(this);
 
     /// <summary>Puts an event straight on the events queue (as intake or the poller would) and returns its message.</summary>
-    public async Task<SppFunctions.Events.EventMessage> EnqueueEventAsync(string eventName, System.Text.Json.Nodes.JsonObject data, long created = 1764403200, string? id = null)
+    public async Task<SppFunctions.Events.EventMessage> EnqueueEventAsync(
+        string eventName, System.Text.Json.Nodes.JsonObject data, long created = 1764403200, string? id = null)
     {
         var payload = new System.Text.Json.Nodes.JsonObject { ["event"] = eventName, ["created"] = created, ["data"] = data.DeepClone() };
         var message = new SppFunctions.Events.EventMessage
@@ -72,7 +73,8 @@ public sealed class AppHarness : IAsyncDisposable
     }
 
     /// <summary>The event-log row of an event.</summary>
-    public Task<SppFunctions.Storage.EventEntry?> EventRowAsync(string id) => Get<SppFunctions.Storage.EventStore>().GetAsync(id, CancellationToken.None);
+    public Task<SppFunctions.Storage.EventEntry?> EventRowAsync(string id) =>
+        Get<SppFunctions.Storage.EventStore>().GetAsync(id, CancellationToken.None);
 
     /// <summary>A function class, built from the app's services as the Functions host would.</summary>
     public T Function<T>() => ActivatorUtilities.CreateInstance<T>(_provider);

@@ -16,7 +16,8 @@ public static class LegacyLayout
     {
         var table = app.Get<TableServiceClient>().GetTableClient(app.Names.DedupeTable);
         await table.CreateIfNotExistsAsync();
-        await table.AddEntityAsync(new TableEntity(DedupeStore.Partition(id), id) { ["ExpiresAt"] = expiresAt, ["Owner"] = Guid.NewGuid().ToString("N") });
+        await table.AddEntityAsync(new TableEntity(DedupeStore.Partition(id), id) { ["ExpiresAt"] = expiresAt,
+            ["Owner"] = Guid.NewGuid().ToString("N") });
     }
 
     /// <summary>The old publisher's first write: the "received" row; returns the message it would then have queued.</summary>

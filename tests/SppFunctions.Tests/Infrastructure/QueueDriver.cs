@@ -17,7 +17,8 @@ public sealed class QueueDriver(AppHarness app)
 {
     /// <summary>host.json's maxDequeueCount, read from the file the app ships.</summary>
     public static int MaxDequeueCount { get; } =
-        JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "host.json")))!["extensions"]!["queues"]!["maxDequeueCount"]!.GetValue<int>();
+        JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "host.json")))!["extensions"]!["queues"]!["maxDequeueCount"]!
+            .GetValue<int>();
 
     private readonly int _retriesBefore = Recorder(app).All.Count;
 
@@ -38,8 +39,10 @@ public sealed class QueueDriver(AppHarness app)
         for (var round = 0; round < maxRounds; round++)
         {
             var worked = false;
-            worked |= await PumpAsync(app.Names.EventsQueue, app.Names.EventsPoisonQueue, (text, ctx) => functions.ProcessEvent(text, ctx, CancellationToken.None));
-            worked |= await PumpAsync(app.Names.CommandsQueue, app.Names.CommandsPoisonQueue, (text, ctx) => functions.ProcessCommand(text, ctx, CancellationToken.None));
+            worked |= await PumpAsync(app.Names.EventsQueue, app.Names.EventsPoisonQueue,
+                (text, ctx) => functions.ProcessEvent(text, ctx, CancellationToken.None));
+            worked |= await PumpAsync(app.Names.CommandsQueue, app.Names.CommandsPoisonQueue,
+                (text, ctx) => functions.ProcessCommand(text, ctx, CancellationToken.None));
             worked |= await PumpAsync(app.Names.EventsPoisonQueue, null, (text, _) => functions.EventPoison(text, CancellationToken.None));
             worked |= await PumpAsync(app.Names.CommandsPoisonQueue, null, (text, ctx) => functions.CommandPoison(text, ctx, CancellationToken.None));
             worked |= await ReleaseDueAsync(app, advanceClock: !worked) > 0;

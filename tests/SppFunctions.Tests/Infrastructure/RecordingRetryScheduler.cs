@@ -16,7 +16,8 @@ public sealed record ScheduledRetry(string Queue, string MessageId, string PopRe
 /// its send receipt. Azurite keeps the message invisible for its delay in real time; the queue drivers instead make it
 /// visible when the (fake) clock reaches <see cref="ScheduledRetry.DueAt"/>, as the real host would see it after the delay.
 /// </summary>
-public sealed class RecordingRetryScheduler(QueueServiceClient queues, StorageNames names, IOptions<RetryOptions> options, TimeProvider time, ILogger<RetryScheduler> logger)
+public sealed class RecordingRetryScheduler(
+    QueueServiceClient queues, StorageNames names, IOptions<RetryOptions> options, TimeProvider time, ILogger<RetryScheduler> logger)
     : RetryScheduler(queues, names, options, time, logger)
 {
     private readonly ConcurrentQueue<ScheduledRetry> _pending = new();
@@ -28,7 +29,8 @@ public sealed class RecordingRetryScheduler(QueueServiceClient queues, StorageNa
     /// <summary>Re-scheduled messages the drivers have not made visible yet.</summary>
     public IReadOnlyList<ScheduledRetry> Pending => _pending.ToArray();
 
-    protected override async Task<SendReceipt> SendAsync(QueueClient queue, BinaryData body, RetryPlan plan, string reason, CancellationToken cancellationToken)
+    protected override async Task<SendReceipt> SendAsync(
+        QueueClient queue, BinaryData body, RetryPlan plan, string reason, CancellationToken cancellationToken)
     {
         var receipt = await base.SendAsync(queue, body, plan, reason, cancellationToken);
         var scheduled = new ScheduledRetry(queue.Name, receipt.MessageId, receipt.PopReceipt, plan.DueAt, plan, reason);

@@ -10,7 +10,9 @@ public static class TestStorage
     public static string Unreachable()
     {
         var port = FreePort();
-        return $"DefaultEndpointsProtocol=http;AccountName=nowhere;AccountKey=bm90IGEga2V5;BlobEndpoint=http://127.0.0.1:{port}/nowhere;QueueEndpoint=http://127.0.0.1:{port}/nowhere;TableEndpoint=http://127.0.0.1:{port}/nowhere;";
+        return $"DefaultEndpointsProtocol=http;AccountName=nowhere;AccountKey=bm90IGEga2V5;" +
+            $"BlobEndpoint=http://127.0.0.1:{port}/nowhere;QueueEndpoint=http://127.0.0.1:{port}/nowhere;" +
+            $"TableEndpoint=http://127.0.0.1:{port}/nowhere;";
     }
 
     /// <summary>The test storage with only its queue endpoint replaced by a closed port.</summary>
@@ -22,7 +24,8 @@ public static class TestStorage
             throw new InvalidOperationException("SPP_TEST_STORAGE must list explicit endpoints (scripts/test.sh sets it).");
         }
         var port = FreePort();
-        return string.Join(';', parts.Select(p => p.StartsWith("QueueEndpoint=", StringComparison.OrdinalIgnoreCase) ? $"QueueEndpoint=http://127.0.0.1:{port}/nowhere" : p)) + ";";
+        return string.Join(';', parts.Select(p =>
+            p.StartsWith("QueueEndpoint=", StringComparison.OrdinalIgnoreCase) ? $"QueueEndpoint=http://127.0.0.1:{port}/nowhere" : p)) + ";";
     }
 
     public static int FreePort()

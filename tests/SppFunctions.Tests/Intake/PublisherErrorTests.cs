@@ -46,6 +46,7 @@ public class PublisherErrorTests
     /// </summary>
     private sealed class RacedEventStore(TableServiceClient tables, StorageNames names, QueueServiceClient queues) : EventStore(tables, names)
     {
+        private readonly string _eventsQueue = names.EventsQueue;
         public bool Armed;
         public int Taken;
 
@@ -53,7 +54,7 @@ public class PublisherErrorTests
         {
             if (Armed)
             {
-                var received = await queues.GetQueueClient(names.EventsQueue).ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken);
+                var received = await queues.GetQueueClient(_eventsQueue).ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken);
                 Taken += received.Value.Length;
             }
             return await base.TryAddReceivedAsync(entry, cancellationToken);

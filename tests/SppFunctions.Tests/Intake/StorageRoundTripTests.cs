@@ -18,7 +18,7 @@ public class StorageRoundTripTests
     {
         private readonly ConcurrentQueue<string> _requests = new();
 
-        public IReadOnlyList<string> Take()
+        public List<string> Take()
         {
             var list = new List<string>();
             while (_requests.TryDequeue(out var r)) list.Add(r);

@@ -103,7 +103,8 @@ public class UpgradeTests
     public async Task A_message_recorded_as_the_apps_own_by_the_old_version_still_triggers_no_rules_and_new_entries_are_spread()
     {
         const string rules = """
-            [{ "name": "echo", "on": "order_message.created", "actions": [{ "type": "create_order_message", "order": "{{ data.order_id }}", "message": "echo" }] }]
+            [{ "name": "echo", "on": "order_message.created", "actions": [{ "type": "create_order_message", "order": "{{ data.order_id }}",
+                "message": "echo" }] }]
             """;
         await using var app = await AppHarness.StartAsync(rules: rules);
         var order = app.Spp.Store.AddOrder();
@@ -113,10 +114,12 @@ public class UpgradeTests
         var actions = app.Get<TableServiceClient>().GetTableClient(app.Names.ActionsTable);
         await actions.CreateIfNotExistsAsync();
         await actions.AddEntityAsync(new TableEntity("own-messages", old["id"]!.ToString()) { ["Scope"] = "1764403000-000000000000000000000000" });
-        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = old["id"]!.GetValue<long>(), ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "echo" });
+        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = old["id"]!.GetValue<long>(),
+            ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "echo" });
         // A client's message: the rule answers it, and the answer's entry goes to a partition of its own.
         var question = app.Spp.Store.AddOrderMessage(orderId, "question?");
-        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = question["id"]!.GetValue<long>(), ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "question?" });
+        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = question["id"]!.GetValue<long>(),
+            ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "question?" });
 
         await app.Driver().DrainAsync();
 
@@ -141,7 +144,7 @@ public class UpgradeTests
 
         var from = DateTimeOffset.FromUnixTimeSeconds(Created);
         var listed = new List<string>();
-        await foreach (var e in store.QueryAsync(from: from, to: from.AddDays(1))) listed.Add(e.RowKey);
+        await foreach (var e in store.QueryAsync(from: from, until: from.AddDays(1))) listed.Add(e.RowKey);
 
         Assert.Equal(new[] { old.Id, later }.Order(), listed.Order());
         Assert.Equal(later, (await store.GetAsync(later, CancellationToken.None))!.PartitionKey);

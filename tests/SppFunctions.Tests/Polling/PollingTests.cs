@@ -22,7 +22,8 @@ public class PollingTests
         public OrderMessagePoller Poller => App.Get<OrderMessagePoller>();
         public WatchStore Watch => App.Get<WatchStore>();
 
-        public static async Task<World> StartAsync(Dictionary<string, string?>? settings = null, StorageNames? names = null, FakeTimeProvider? time = null)
+        public static async Task<World> StartAsync(
+            Dictionary<string, string?>? settings = null, StorageNames? names = null, FakeTimeProvider? time = null)
         {
             time ??= AppHarness.NewFakeTime();
             var spp = await FakeSppServer.StartAsync(new FakeSppServerOptions { Time = time });
@@ -59,7 +60,8 @@ public class PollingTests
         public ValueTask DisposeAsync() => App.DisposeAsync();
     }
 
-    private static IEnumerable<string> Texts(IEnumerable<EventMessage> events) => events.Select(e => e.Payload!["data"]!["message"]!.GetValue<string>());
+    private static IEnumerable<string> Texts(IEnumerable<EventMessage> events) =>
+        events.Select(e => e.Payload!["data"]!["message"]!.GetValue<string>());
 
     [Fact]
     public async Task New_messages_are_emitted_once_oldest_first_after_the_baseline()
@@ -120,7 +122,11 @@ public class PollingTests
         var time = AppHarness.NewFakeTime();
         var spp = await FakeSppServer.StartAsync(new FakeSppServerOptions { Time = time });
         var closed = spp.Store.AddOrder(status: "Complete");
-        await using var w = new World { App = await AppHarness.StartAsync(new() { ["Polling:WatchOrders:0"] = closed["number"]!.GetValue<string>() }, spp: spp, time: time), Time = time };
+        await using var w = new World
+        {
+            App = await AppHarness.StartAsync(new() { ["Polling:WatchOrders:0"] = closed["number"]!.GetValue<string>() }, spp: spp, time: time),
+            Time = time,
+        };
 
         var first = await w.RunAsync();
         spp.ClearRequests();
@@ -188,12 +194,16 @@ public class PollingTests
         var leased = await Task.WhenAll(w.Poller.RunAsync(CancellationToken.None), w.App.Get<OrderMessagePoller>().RunAsync(CancellationToken.None));
         // Without it (a run outliving its lease): both do the work, and still each message is one event.
         foreach (var o in orders) w.ClientWrites(o, $"c{o["id"]}");
-        var p1 = new OrderMessagePoller(w.App.Get<Spp.Client.SppClient>(), w.Watch, w.App.Get<PollRunStore>(), w.App.Get<SppFunctions.Queueing.EventPublisher>(),
+        var p1 = new OrderMessagePoller(w.App.Get<Spp.Client.SppClient>(), w.Watch, w.App.Get<PollRunStore>(),
+            w.App.Get<SppFunctions.Queueing.EventPublisher>(),
             w.App.Get<SppFunctions.Processing.Actions.ActionRecordStore>(), w.App.Get<Microsoft.Extensions.Options.IOptions<PollingOptions>>(),
-            w.App.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.WebhookOptions>>(), w.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<OrderMessagePoller>.Instance) { RunLease = TimeSpan.Zero };
-        var p2 = new OrderMessagePoller(w.App.Get<Spp.Client.SppClient>(), w.Watch, w.App.Get<PollRunStore>(), w.App.Get<SppFunctions.Queueing.EventPublisher>(),
+            w.App.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.WebhookOptions>>(), w.Time,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<OrderMessagePoller>.Instance) { RunLease = TimeSpan.Zero };
+        var p2 = new OrderMessagePoller(w.App.Get<Spp.Client.SppClient>(), w.Watch, w.App.Get<PollRunStore>(),
+            w.App.Get<SppFunctions.Queueing.EventPublisher>(),
             w.App.Get<SppFunctions.Processing.Actions.ActionRecordStore>(), w.App.Get<Microsoft.Extensions.Options.IOptions<PollingOptions>>(),
-            w.App.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.WebhookOptions>>(), w.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<OrderMessagePoller>.Instance) { RunLease = TimeSpan.Zero };
+            w.App.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.WebhookOptions>>(), w.Time,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<OrderMessagePoller>.Instance) { RunLease = TimeSpan.Zero };
         w.Time.Advance(TimeSpan.FromMinutes(1));
         // Slow SPP answers keep the first run busy while the second starts past the (zero) lease.
         w.Spp.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromMilliseconds(300), PathPrefix = "/api/order_messages" });
@@ -206,7 +216,10 @@ public class PollingTests
 
         Assert.Single(leased, r => r.Outcome == "skipped");
         Assert.All(unleased, r => Assert.Equal("completed", r.Outcome));
-        Assert.True(unleased.All(r => r.OrdersChecked == 5), string.Join(" | ", unleased.Select(r => $"{r.Outcome} checked={r.OrdersChecked} emitted={r.EventsEmitted} calls={r.ApiCalls} watched={r.OrdersWatched} errors={r.Errors} {r.LastError}"))); // both really did the work...
+        // both really did the work...
+        Assert.True(unleased.All(r => r.OrdersChecked == 5), string.Join(" | ", unleased.Select(r =>
+            $"{r.Outcome} checked={r.OrdersChecked} emitted={r.EventsEmitted} calls={r.ApiCalls} watched={r.OrdersWatched} " +
+            $"errors={r.Errors} {r.LastError}")));
         Assert.Equal(5, unleased.Sum(r => r.EventsEmitted));          // ...and each new message became one event
         var events = await w.EventsAsync();
         Assert.Equal(15, events.Count);
@@ -222,7 +235,8 @@ public class PollingTests
         var quietlyClosed = w.Store.AddOrder();
         var deleted = w.Store.AddOrder();
         var open = w.Store.AddOrder();
-        foreach (var o in new[] { closing, quietlyClosed, deleted, open }) await w.Watch.AddAsync(o["id"]!.ToString(), "test", w.Time.GetUtcNow(), CancellationToken.None);
+        foreach (var o in new[] { closing, quietlyClosed, deleted, open })
+            await w.Watch.AddAsync(o["id"]!.ToString(), "test", w.Time.GetUtcNow(), CancellationToken.None);
         await w.RunAsync();
 
         // Closed with a last message: the changed-orders call sees it.
@@ -299,8 +313,16 @@ public class PollingTests
     private sealed class ScanCountingWatchStore(TableServiceClient tables, StorageNames names) : WatchStore(tables, names)
     {
         public int Scans;
-        public override Task<List<WatchedOrder>> ListResolvedAsync(CancellationToken cancellationToken) { Interlocked.Increment(ref Scans); return base.ListResolvedAsync(cancellationToken); }
-        public override Task<int> CountResolvedAsync(CancellationToken cancellationToken) { Interlocked.Increment(ref Scans); return base.CountResolvedAsync(cancellationToken); }
+        public override Task<List<WatchedOrder>> ListResolvedAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Scans);
+            return base.ListResolvedAsync(cancellationToken);
+        }
+        public override Task<int> CountResolvedAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Scans);
+            return base.CountResolvedAsync(cancellationToken);
+        }
     }
 
     [Fact]
@@ -322,7 +344,8 @@ public class PollingTests
         w.ClientWrites(orders[3], "hello");
         var added = w.Store.AddOrder();
         await w.Watch.AddAsync(added["number"]!.GetValue<string>(), "webhook", w.Time.GetUtcNow(), CancellationToken.None);
-        await w.Watch.AddAsync(orders[5]["number"]!.GetValue<string>(), "webhook", w.Time.GetUtcNow(), CancellationToken.None); // watched already, by id
+        // watched already, by id
+        await w.Watch.AddAsync(orders[5]["number"]!.GetValue<string>(), "webhook", w.Time.GetUtcNow(), CancellationToken.None);
         w.Store.SetOrderStatus(orders[7]["id"]!.ToString(), "Complete");
         w.ClientWrites(orders[7], "thanks, bye");
         w.Spp.ClearRequests();
@@ -354,7 +377,8 @@ public class PollingTests
         w.ClientWrites(order, "internal note", staffOnly: true);
         w.ClientWrites(order, "<p>Our answer</p>\n<!-- sppfn:0123456789abcdef -->");
         var recorded = w.ClientWrites(order, "answer without marker");
-        await w.App.Get<SppFunctions.Processing.Actions.ActionRecordStore>().AddOwnMessageAsync(recorded["id"]!.GetValue<long>(), "test", CancellationToken.None);
+        await w.App.Get<SppFunctions.Processing.Actions.ActionRecordStore>()
+            .AddOwnMessageAsync(recorded["id"]!.GetValue<long>(), "test", CancellationToken.None);
         w.ClientWrites(order, "client question");
 
         var run = await w.RunAsync();
@@ -362,7 +386,8 @@ public class PollingTests
         Assert.Equal(new[] { "client question" }, Texts(await w.EventsAsync()));
         Assert.Equal(1, run.EventsEmitted);
         var entry = await w.Watch.GetAsync(order["id"]!.ToString(), CancellationToken.None);
-        Assert.Equal(w.Store.GetOrderMessages(order["id"]!.ToString())[0]["id"]!.GetValue<long>(), entry!.LastMessageId); // skipped ones still move the cursor
+        // skipped ones still move the cursor
+        Assert.Equal(w.Store.GetOrderMessages(order["id"]!.ToString())[0]["id"]!.GetValue<long>(), entry!.LastMessageId);
     }
 
     [Fact]
@@ -441,7 +466,8 @@ public class PollingTests
         var done = spp.Store.AddOrder(status: "Complete");
         await using var w = new World
         {
-            App = await AppHarness.StartAsync(new() { ["Polling:WatchOrders:0"] = configured["number"]!.GetValue<string>(), ["Polling:Bootstrap"] = "true" }, spp: spp, time: time),
+            App = await AppHarness.StartAsync(
+                new() { ["Polling:WatchOrders:0"] = configured["number"]!.GetValue<string>(), ["Polling:Bootstrap"] = "true" }, spp: spp, time: time),
             Time = time,
         };
 
@@ -534,7 +560,8 @@ public class PollingTests
         Assert.Equal(1, recovered.EventsEmitted);
         Assert.Equal(0, recovered.Errors);
         // The failure is logged with its exception (type and stack), not only its message.
-        var failures = w.App.Logs.GetSnapshot().Where(r => r.Message.Contains($"Polling order {order["id"]} failed", StringComparison.Ordinal)).ToList();
+        var failures = w.App.Logs.GetSnapshot()
+            .Where(r => r.Message.Contains($"Polling order {order["id"]} failed", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, failures.Count);
         Assert.All(failures, r => Assert.IsType<Spp.Client.SppRequestFailedException>(r.Exception));
         // Every run, the failed ones too, left its summary.

@@ -12,11 +12,13 @@ public class CommandTests
         await using var app = await AppHarness.StartAsync();
         var order = app.Spp.Store.AddOrder();
         var spam = app.Spp.Store.AddOrderMessage(order["id"]!.ToString(), "spam");
-        var create = $$"""{ "id": "crm-1", "type": "create_order_message", "order": "{{order["number"]}}", "message": "<p>From the CRM</p>", "userId": 77, "staffOnly": true }""";
+        var create = $$"""{ "id": "crm-1", "type": "create_order_message", "order": "{{order["number"]}}",""" +
+            $$""" "message": "<p>From the CRM</p>", "userId": 77, "staffOnly": true }""";
         await app.SendCommandAsync(create);
         await app.SendCommandAsync(create);
         await app.SendCommandAsync($$"""{ "id": "crm-2", "type": "delete_order_message", "messageId": {{spam["id"]}} }""");
-        await app.SendCommandAsync($$"""{ "id": "crm-3", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "synced" } }""");
+        await app.SendCommandAsync(
+            $$"""{ "id": "crm-3", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "synced" } }""");
 
         await app.Driver().DrainAsync();
 
@@ -26,7 +28,8 @@ public class CommandTests
         Assert.Equal(77, message["user_id"]!.GetValue<long>());
         Assert.Equal("synced", app.Spp.Store.GetOrder(order["id"]!.ToString())!["note"]!.GetValue<string>());
         var rows = await app.RowsAsync(app.Names.EventsTable);
-        Assert.Equal(new[] { "command.api_call", "command.create_order_message", "command.delete_order_message" }, rows.Select(r => r.GetString("EventName")).Order());
+        Assert.Equal(new[] { "command.api_call", "command.create_order_message", "command.delete_order_message" },
+            rows.Select(r => r.GetString("EventName")).Order());
         Assert.All(rows, r => Assert.Equal(EventStatus.Succeeded, r.GetString("Status")));
         Assert.All(rows, r => Assert.Equal("command", r.GetString("Source")));
     }
@@ -39,11 +42,14 @@ public class CommandTests
     [InlineData("""{ "id": "c1", "type": "launch_rocket" }""", "type 'launch_rocket' is not a command")]
     [InlineData("""{ "id": "c1", "type": "create_order_message", "message": "x" }""", "order is required")]
     [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1" }""", "message is required")]
-    [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1", "message": "x", "userId": "abc" }""", "userId must be a positive integer")]
-    [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1", "message": "x", "staffOnly": "yes" }""", "staffOnly must be true or false")]
+    [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1", "message": "x", "userId": "abc" }""",
+        "userId must be a positive integer")]
+    [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1", "message": "x", "staffOnly": "yes" }""",
+        "staffOnly must be true or false")]
     [InlineData("""{ "id": "c1", "type": "create_order_message", "order": "1", "message": "x", "color": "red" }""", "color is not a known field")]
     [InlineData("""{ "id": "c1", "type": "delete_order_message", "messageId": -4 }""", "messageId is required")]
-    [InlineData("""{ "id": "c1", "type": "delete_order_message", "messageId": 4, "eventId": "1764403200-0123456789abcdef01234567" }""", "eventId is not a known field")]
+    [InlineData("""{ "id": "c1", "type": "delete_order_message", "messageId": 4, "eventId": "1764403200-0123456789abcdef01234567" }""",
+        "eventId is not a known field")]
     [InlineData("""{ "id": "c1", "type": "api_call", "method": "BREW", "path": "x" }""", "method must be one of")]
     [InlineData("""{ "id": "c1", "type": "api_call", "method": "GET" }""", "path is required")]
     public async Task A_bad_command_fails_visibly_without_a_retry(string json, string error)

@@ -9,7 +9,7 @@ using SppFunctions.Tests.Infrastructure;
 
 namespace SppFunctions.Tests.Processing;
 
-// The README's custom handler example, verbatim.
+// The custom handler example of docs/rules.md, verbatim.
 public sealed class VipOrderHandler(SppClient spp) : IEventHandler
 {
     public IReadOnlyList<string> Patterns { get; } = ["order.created"];
@@ -45,7 +45,8 @@ public class CustomHandlerTests
         Assert.Empty(app.Spp.Store.GetOrder(small["id"]!.ToString())!["tags"]!.AsArray());
         Assert.Equal(2, app.Spp.RequestsTo("GET", "/api/orders/").Count); // once per order.created event, none for invoice.paid
         Assert.Single(app.Spp.RequestsTo("PUT", "/api/orders/"));
-        var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(bigEvent.Id, CancellationToken.None), r => r.RowKey == "handler.VipOrderHandler");
+        var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(bigEvent.Id, CancellationToken.None),
+            r => r.RowKey == "handler.VipOrderHandler");
         Assert.Equal(ActionStatus.Succeeded, record.Status);
     }
 
@@ -64,13 +65,13 @@ public class CustomHandlerTests
     }
 
     [Fact]
-    public void The_readme_shows_this_example()
+    public void The_rules_page_shows_this_example()
     {
-        var readme = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "README.md"));
+        var page = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "docs", "rules.md"));
         var source = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "tests/SppFunctions.Tests/Processing/CustomHandlerTests.cs"));
         var start = source.IndexOf("public sealed class VipOrderHandler", StringComparison.Ordinal);
         var end = source.IndexOf("\n}\n", start, StringComparison.Ordinal) + 2;
-        Assert.Contains("```csharp\n" + source[start..end].ReplaceLineEndings("\n") + "\n```\n", readme.ReplaceLineEndings("\n"));
-        Assert.Contains("AddEventHandler<VipOrderHandler>()", readme);
+        Assert.Contains("```csharp\n" + source[start..end].ReplaceLineEndings("\n") + "\n```\n", page.ReplaceLineEndings("\n"));
+        Assert.Contains("AddEventHandler<VipOrderHandler>()", page);
     }
 }

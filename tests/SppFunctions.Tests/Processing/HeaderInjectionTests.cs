@@ -19,9 +19,10 @@ public class HeaderInjectionTests
     [Fact]
     public async Task A_webhook_smuggling_a_second_request_through_a_rule_header_sends_nothing_and_deletes_nothing()
     {
-        const string rules = """
+        const string headers = """{ "X-Customer": "{{ data.client_name }}" }""";
+        const string rules = $$$"""
             [{ "name": "tag-customer", "on": "order.created", "actions": [
-              { "type": "api_call", "method": "PUT", "path": "orders/{{ data.id }}", "headers": { "X-Customer": "{{ data.client_name }}" }, "body": { "note": "tagged" } }
+              { "type": "api_call", "method": "PUT", "path": "orders/{{ data.id }}", "headers": {{{headers}}}, "body": { "note": "tagged" } }
             ]}]
             """;
         await using var app = await AppHarness.StartAsync(rules: rules);
@@ -40,7 +41,8 @@ public class HeaderInjectionTests
         Assert.Empty(driver.Retries); // failed for good, not retried
         var row = await app.EventRowAsync(answer.Body["id"]!.GetValue<string>());
         Assert.Equal(EventStatus.Failed, row!.Status);
-        Assert.Contains("rule 'tag-customer' action 0 (api_call): The header 'X-Customer' is refused: its value contains a control character", row.Error);
+        Assert.Contains(
+            "rule 'tag-customer' action 0 (api_call): The header 'X-Customer' is refused: its value contains a control character", row.Error);
         Assert.DoesNotContain("DELETE", row.Error);
         Assert.DoesNotContain("DELETE /api/orders", app.AllLogText());
     }
@@ -72,7 +74,10 @@ public class HeaderInjectionTests
     public async Task Ordinary_header_values_are_sent_as_they_are()
     {
         await using var h = await SppClientHarness.StartAsync();
-        var request = new SppApiRequest(HttpMethod.Get, "orders") { Headers = { ["X-Customer"] = "Zoe O'Brien & Co. (VIP) <zoe@example.com>; q=\"1\"" } };
+        var request = new SppApiRequest(HttpMethod.Get, "orders")
+        {
+            Headers = { ["X-Customer"] = "Zoe O'Brien & Co. (VIP) <zoe@example.com>; q=\"1\"" },
+        };
         await h.Client.SendAsync(request);
         Assert.Equal("Zoe O'Brien & Co. (VIP) <zoe@example.com>; q=\"1\"", Assert.Single(h.Server.Requests).Headers["X-Customer"]);
     }
@@ -121,7 +126,8 @@ public class HeaderInjectionTests
         var fixedUrl = $$$"""[{ "name": "fwd", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{{target.BaseUrl}}}hook" }] }]""";
         await using (var refused = await AppHarness.StartAsync(new() { ["Forward:AllowedHosts:0"] = "127.0.0.1" }, rules: fixedUrl))
         {
-            var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => refused.Get<SppFunctions.Processing.EventProcessor>());
+            var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+                refused.Get<SppFunctions.Processing.EventProcessor>());
             Assert.Contains($"port {target.BaseUrl.Port} of 127.0.0.1 is not on Forward__AllowedHosts", ex.Message);
         }
         // ...and one rendered from event data when the action runs.
@@ -134,7 +140,8 @@ public class HeaderInjectionTests
         Assert.Empty(target.Requests);
         var row = await app.EventRowAsync(evt.Id);
         Assert.Equal(EventStatus.Failed, row!.Status);
-        Assert.Contains($"port {target.BaseUrl.Port} of 127.0.0.1 is not on Forward__AllowedHosts (only 443 unless listed as 127.0.0.1:{target.BaseUrl.Port})", row.Error);
+        Assert.Contains($"port {target.BaseUrl.Port} of 127.0.0.1 is not on Forward__AllowedHosts " +
+            $"(only 443 unless listed as 127.0.0.1:{target.BaseUrl.Port})", row.Error);
     }
 
     [Theory]
@@ -157,7 +164,8 @@ public class HeaderInjectionTests
         await using var target = await RecordingHttpServer.StartAsync();
         target.AnswerBodyBytes = long.MaxValue; // an answer that never ends
         var rules = $$$"""[{ "name": "fwd", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{{target.BaseUrl}}}hook" }] }]""";
-        await using var app = await AppHarness.StartAsync(new() { ["Forward:AllowedHosts:0"] = $"127.0.0.1:{target.BaseUrl.Port}", ["Forward:Timeout"] = "00:00:10" }, rules: rules);
+        await using var app = await AppHarness.StartAsync(
+            new() { ["Forward:AllowedHosts:0"] = $"127.0.0.1:{target.BaseUrl.Port}", ["Forward:Timeout"] = "00:00:10" }, rules: rules);
         var evt = await app.EnqueueEventAsync("ticket.created", new JsonObject { ["id"] = 3 });
 
         await app.Driver().DrainAsync();

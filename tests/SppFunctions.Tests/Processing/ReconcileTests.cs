@@ -13,9 +13,9 @@ namespace SppFunctions.Tests.Processing;
 public class ReconcileTests
 {
     // Every event of an order posts the same text.
-    private const string AckRule = """
-        [{ "name": "ack", "on": "order.updated", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "<p>We saw the update.</p>" }] }]
-        """;
+    private const string AckRule =
+        """[{ "name": "ack", "on": "order.updated", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}",""" +
+        """ "message": "<p>We saw the update.</p>" }] }]""";
 
     [Fact]
     public async Task Another_events_message_with_the_same_text_is_not_taken_for_this_actions_message()

@@ -12,9 +12,9 @@ namespace SppFunctions.Tests.Processing;
 /// </summary>
 public class ReplayRaceTests
 {
-    private const string WelcomeRule = """
-        [{ "name": "welcome", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "Thanks!" }] }]
-        """;
+    private const string WelcomeRule =
+        """[{ "name": "welcome", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}",""" +
+        """ "message": "Thanks!" }] }]""";
 
     /// <summary>
     /// Once armed, on a read of a row (the replay's write to the row starts with one) checks whether the replayed message
@@ -42,7 +42,8 @@ public class ReplayRaceTests
     public async Task A_replayed_event_processed_before_the_replay_marked_its_row_ends_succeeded_not_received()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule,
-            services: s => s.AddSingleton<EventStore>(sp => new HookedEventStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
+            services: s => s.AddSingleton<EventStore>(sp =>
+                new HookedEventStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
         var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder());
         app.Spp.InjectFault(FaultRule.Fail(422, times: 1, method: "POST"));
         var evt = await app.EnqueueEventAsync("order.created", order);
@@ -50,7 +51,8 @@ public class ReplayRaceTests
         Assert.Equal(EventStatus.Failed, (await app.EventRowAsync(evt.Id))!.Status);
 
         // The replayed message is on the queue; the trigger is quicker than the replay's own write to the row.
-        ((HookedEventStore)app.Get<EventStore>()).BeforeReadOnceQueued(async () => (await app.PeekAllAsync(app.Names.EventsQueue)).Count > 0, () => app.Driver().DrainAsync());
+        ((HookedEventStore)app.Get<EventStore>()).BeforeReadOnceQueued(
+            async () => (await app.PeekAllAsync(app.Names.EventsQueue)).Count > 0, () => app.Driver().DrainAsync());
         var report = await app.Get<ReplayService>().ReplayAsync(new ReplayRequest([evt.Id]), CancellationToken.None);
 
         Assert.Equal([evt.Id], report.Replayed);
@@ -64,15 +66,18 @@ public class ReplayRaceTests
     public async Task A_replayed_command_processed_before_the_replay_marked_its_row_ends_succeeded_not_received()
     {
         await using var app = await AppHarness.StartAsync(
-            services: s => s.AddSingleton<EventStore>(sp => new HookedEventStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
+            services: s => s.AddSingleton<EventStore>(sp =>
+                new HookedEventStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
         var order = app.Spp.Store.AddOrder();
         app.Spp.InjectFault(FaultRule.Fail(422, times: 1, method: "PUT"));
-        await app.SendCommandAsync($$"""{ "id": "sync-1", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "n" } }""");
+        await app.SendCommandAsync(
+            $$"""{ "id": "sync-1", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "n" } }""");
         await app.Driver().DrainAsync();
         var id = Assert.Single(await app.RowsAsync(app.Names.EventsTable)).RowKey;
         Assert.Equal(EventStatus.Failed, (await app.EventRowAsync(id))!.Status);
 
-        ((HookedEventStore)app.Get<EventStore>()).BeforeReadOnceQueued(async () => (await app.PeekAllAsync(app.Names.CommandsQueue)).Count > 0, () => app.Driver().DrainAsync());
+        ((HookedEventStore)app.Get<EventStore>()).BeforeReadOnceQueued(
+            async () => (await app.PeekAllAsync(app.Names.CommandsQueue)).Count > 0, () => app.Driver().DrainAsync());
         var report = await app.Get<ReplayService>().ReplayAsync(new ReplayRequest([id]), CancellationToken.None);
 
         Assert.Equal([id], report.Replayed);

@@ -67,8 +67,11 @@ public class ReplayTests
     /// <summary>Fails every move of an event-log row to "processing", as a crash of the worker would.</summary>
     private sealed class CrashingEventStore(Azure.Data.Tables.TableServiceClient tables, StorageNames names) : EventStore(tables, names)
     {
-        public override Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change, CancellationToken cancellationToken, EventEntry? known = null) =>
-            base.TransitionAsync(id, entry => change(entry) is { Status: EventStatus.Processing } ? throw new InvalidOperationException("Simulated crash") : change(entry), cancellationToken, known);
+        public override Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change,
+            CancellationToken cancellationToken, EventEntry? known = null) =>
+            base.TransitionAsync(id,
+                entry => change(entry) is { Status: EventStatus.Processing } ? throw new InvalidOperationException("Simulated crash") : change(entry),
+                cancellationToken, known);
     }
 
     [Fact]
@@ -165,7 +168,8 @@ public class ReplayTests
         await using var app = await AppHarness.StartAsync(new() { ["Retries:GiveUpAfter"] = "00:10:00" }, fakeTime: true);
         var order = app.Spp.Store.AddOrder();
         app.Spp.InjectFault(FaultRule.Fail(503, times: null, method: "PUT"));
-        await app.SendCommandAsync($$"""{ "id": "sync-9", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "n" } }""");
+        await app.SendCommandAsync(
+            $$"""{ "id": "sync-9", "type": "api_call", "method": "PUT", "path": "orders/{{order["id"]}}", "body": { "note": "n" } }""");
         var driver = app.Driver();
         await driver.DrainAsync();
         var row = Assert.Single(await app.RowsAsync(app.Names.EventsTable));

@@ -14,9 +14,9 @@ namespace SppFunctions.Tests.Processing;
 /// </summary>
 public class SettledStatusTests
 {
-    private const string WelcomeRule = """
-        [{ "name": "welcome", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "Thanks!" }] }]
-        """;
+    private const string WelcomeRule =
+        """[{ "name": "welcome", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}",""" +
+        """ "message": "Thanks!" }] }]""";
 
     /// <summary>Runs a callback right after a read of an action record, before the reader acts on what it read.</summary>
     private sealed class HookedRecordStore(TableServiceClient tables, StorageNames names) : ActionRecordStore(tables, names)
@@ -39,7 +39,8 @@ public class SettledStatusTests
     public async Task A_delivery_that_must_retry_does_not_undo_the_success_another_recorded_meanwhile_nor_does_its_poison_copy()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule,
-            services: s => s.AddSingleton<ActionRecordStore>(sp => new HookedRecordStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
+            services: s => s.AddSingleton<ActionRecordStore>(sp =>
+                new HookedRecordStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
         var store = (HookedRecordStore)app.Get<ActionRecordStore>();
         var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder());
         var evt = await app.EnqueueEventAsync("order.created", order);

@@ -52,7 +52,8 @@ public class ConditionTests
     [InlineData("""{"field": "data.message", "matches": "^inv-\\d{4}$", "ignoreCase": true}""", """{"message": "INV-2026"}""", true)]
     [InlineData("""{"field": "data.id", "startsWith": "12"}""", """{"id": 1234}""", true)]
     // A catastrophic pattern on a long value times out and does not match, instead of hanging the worker.
-    [InlineData("""{"field": "data.message", "matches": "^(a+)+$"}""", """{"message": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}""", false)]
+    [InlineData("""{"field": "data.message", "matches": "^(a+)+$"}""",
+        """{"message": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}""", false)]
     // Dates: SPP's formats, Unix seconds, and values relative to now (2026-11-02 09:00 UTC here).
     [InlineData("""{"field": "data.date_added", "after": "-2h"}""", """{"date_added": "2026-11-02T08:00:00+0000"}""", true)]
     [InlineData("""{"field": "data.date_added", "after": "-2h"}""", """{"date_added": "2026-11-02 06:59:59"}""", false)]
@@ -97,7 +98,8 @@ public class ConditionTests
         { """{ "field": "data.date", "after": "next tuesday" }""", "rules[0] 'r': when.after: must be a date" },
         { """{ "field": "data.x", "gt": 1, "ignoreCase": true }""", "rules[0] 'r': when.ignoreCase: applies to text operators only" },
         { """{ "field": "date.status", "equals": 1 }""", "rules[0] 'r': when.field: 'date.status' is not in the event" },
-        { """{ "field": "steps.order.status", "equals": 200 }""", "rules[0] 'r': when.field: 'steps.order.status': no earlier step of this rule has the id 'order'" },
+        { """{ "field": "steps.order.status", "equals": 200 }""",
+            "rules[0] 'r': when.field: 'steps.order.status': no earlier step of this rule has the id 'order'" },
         { """{ "field": "item.id", "exists": true }""", "rules[0] 'r': when.field: 'item.id': item exists only inside a forEach" },
         { """{ "any": [] }""", "rules[0] 'r': when.any: must be a non-empty list of conditions" },
         { """{ "not": { "field": "data.x", "between": [1, 2] } }""", "rules[0] 'r': when.not.between: is not a known field" },
@@ -107,18 +109,22 @@ public class ConditionTests
     [MemberData(nameof(BadConditions))]
     public void A_bad_condition_is_a_start_up_error_naming_rule_and_field(string condition, string expected)
     {
-        var errors = Load($$"""[{ "name": "r", "on": "*", "when": {{condition}}, "actions": [{ "type": "delete_order_message", "messageId": 1 }] }]""");
+        var errors = Load(
+            $$"""[{ "name": "r", "on": "*", "when": {{condition}}, "actions": [{ "type": "delete_order_message", "messageId": 1 }] }]""");
         Assert.Contains(expected, errors);
     }
 
     public static TheoryData<string, string> BadSteps => new()
     {
         // A condition of a step: rule, step and field are named.
-        { """[{ "id": "order", "type": "api_call", "method": "GET", "path": "orders/1" }, { "type": "delete_order_message", "messageId": 1, "when": { "field": "steps.order.status", "matches": "(" } }]""",
+        { """[{ "id": "order", "type": "api_call", "method": "GET", "path": "orders/1" }, """ +
+            """{ "type": "delete_order_message", "messageId": 1, "when": { "field": "steps.order.status", "matches": "(" } }]""",
           "rules[0] 'r': actions[1].when.matches: is not a valid regular expression" },
-        { """[{ "type": "delete_order_message", "messageId": 1, "when": { "field": "steps.order.status", "equals": 200 } }, { "id": "order", "type": "api_call", "method": "GET", "path": "orders/1" }]""",
+        { """[{ "type": "delete_order_message", "messageId": 1, "when": { "field": "steps.order.status", "equals": 200 } }, """ +
+            """{ "id": "order", "type": "api_call", "method": "GET", "path": "orders/1" }]""",
           "rules[0] 'r': actions[0].when.field: 'steps.order.status': no earlier step of this rule has the id 'order'" },
-        { """[{ "id": "order", "type": "api_call", "method": "GET", "path": "orders/1" }, { "type": "create_order_message", "order": "1", "message": "{{ steps.ordr.body.x }}" }]""",
+        { """[{ "id": "order", "type": "api_call", "method": "GET", "path": "orders/1" }, """ +
+            """{ "type": "create_order_message", "order": "1", "message": "{{ steps.ordr.body.x }}" }]""",
           "rules[0] 'r': actions[1].message: reads steps.ordr, but no earlier step of this rule has the id 'ordr'" },
         { """[{ "type": "create_order_message", "order": "1", "message": "{{ item.id }}" }]""",
           "rules[0] 'r': actions[0].message: reads item, which exists only inside a forEach" },
@@ -128,7 +134,8 @@ public class ConditionTests
         { """[{ "forEach": "steps.messages.body", "actions": [{ "type": "delete_order_message", "messageId": "{{ item.id }}" }] }]""",
           "rules[0] 'r': actions[0].forEach: 'steps.messages.body': no earlier step of this rule has the id 'messages'" },
         { """[{ "forEach": "data.items", "actions": [] }]""", "rules[0] 'r': actions[0].actions: is required" },
-        { """[{ "forEach": "data.items", "actions": [{ "forEach": "item.list", "actions": [{ "type": "delete_order_message", "messageId": 1 }] }] }]""",
+        { """[{ "forEach": "data.items", "actions": [{ "forEach": "item.list",""" +
+            """ "actions": [{ "type": "delete_order_message", "messageId": 1 }] }] }]""",
           "rules[0] 'r': actions[0].actions[0]: a forEach cannot be nested" },
         { """[{ "type": "list_order_messages", "order": "1", "limit": 500 }]""", "rules[0] 'r': actions[0].limit: must be between 1 and 100" },
         { """[{ "type": "list_order_messages" }]""", "rules[0] 'r': actions[0].order: is required" },
@@ -145,13 +152,18 @@ public class ConditionTests
     [Fact]
     public void Todays_conditions_and_action_shapes_still_load()
     {
-        const string rules = """
-            [{ "name": "old", "on": ["order.*"], "when": [{ "field": "data.status", "equals": "Pending" }, { "field": "data.tags.0", "oneOf": ["a", "b"] },
+        // Pieces that would not fit on a line of the rules below.
+        const string tags = """{ "field": "data.tags.0", "oneOf": ["a", "b"] }""";
+        const string apiCall = """{ "type": "api_call", "method": "put", "path": "orders/{{ data.id }}",""" +
+            """ "query": { "a": 1 }, "headers": { "X-A": "b" }, "body": { "note": "x" } }""";
+        const string message = """Your item: {% for item in data.items %}{{ item.name }} {% endfor %}{{ data.line_item | default: '' }}""";
+        const string rules = $$$"""
+            [{ "name": "old", "on": ["order.*"], "when": [{ "field": "data.status", "equals": "Pending" }, {{{tags}}},
                  { "field": "data.client.email", "exists": true }],
                "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "Hi", "userId": 5, "staffOnly": true },
                            { "type": "delete_order_message", "messageId": "{{ data.metadata.m }}" },
-                           { "type": "api_call", "method": "put", "path": "orders/{{ data.id }}", "query": { "a": 1 }, "headers": { "X-A": "b" }, "body": { "note": "x" } },
-                           { "type": "create_order_message", "order": "1", "message": "Your item: {% for item in data.items %}{{ item.name }} {% endfor %}{{ data.line_item | default: '' }}" }] }]
+                           {{{apiCall}}},
+                           { "type": "create_order_message", "order": "1", "message": "{{{message}}}" }] }]
             """;
         var result = RulesLoader.Load(rules, "rules.json", new TemplateEngine(), new ForwardOptions());
         Assert.Empty(result.Errors);

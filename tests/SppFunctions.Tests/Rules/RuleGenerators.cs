@@ -100,7 +100,8 @@ public static class RuleGenerators
         from op in Gen.Elements(Operators)
         from operand in op.Operand
         from ignoreCase in Gen.Frequency(new (int, Gen<bool>)[] { (4, Gen.Constant(false)), (1, Gen.Constant(true)) })
-        select Condition(field, op.Op, operand, ignoreCase && op.Op is "equals" or "notEquals" or "contains" or "startsWith" or "endsWith" or "matches" or "oneOf");
+        select Condition(field, op.Op, operand,
+            ignoreCase && op.Op is "equals" or "notEquals" or "contains" or "startsWith" or "endsWith" or "matches" or "oneOf");
 
     private static JsonObject Condition(string field, string op, JsonNode? operand, bool ignoreCase)
     {

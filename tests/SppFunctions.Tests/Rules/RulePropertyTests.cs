@@ -59,10 +59,16 @@ public class RulePropertyTests(ITestOutputHelper output)
         Assert.True(met > 50 && met < valid - 50, $"conditions should both hold and fail on random data ({met} of {valid} held)");
     }
 
-    private const string TemplateRules = """
+    // The message template of TemplateRules, in pieces that fit on a line.
+    private const string TemplateMessage =
+        "<p>{{ data.client.email | upcase }} {{ data.total | times: 2 }} {{ data.total | plus: data.price }} {{ data.items | size }} " +
+        "{{ data.date_added | date: '%Y-%m-%d' }} {% for t in data.tags %}{{ t }},{% endfor %} {{ data.total | divided_by: data.status }} " +
+        "{{ data.message | truncate: 5 }} {{ data.metadata | default: 'none' }} {{ data.items[0] }}</p>";
+
+    private const string TemplateRules = $$$"""
         [{ "name": "t", "on": "*", "actions": [
           { "id": "m", "type": "create_order_message", "order": "{{ data.id }}", "userId": "{{ data.total }}", "staffOnly": "{{ data.staff_only }}",
-            "message": "<p>{{ data.client.email | upcase }} {{ data.total | times: 2 }} {{ data.total | plus: data.price }} {{ data.items | size }} {{ data.date_added | date: '%Y-%m-%d' }} {% for t in data.tags %}{{ t }},{% endfor %} {{ data.total | divided_by: data.status }} {{ data.message | truncate: 5 }} {{ data.metadata | default: 'none' }} {{ data.items[0] }}</p>" },
+            "message": "{{{TemplateMessage}}}" },
           { "type": "delete_order_message", "messageId": "{{ data.items[0].id | default: data.id }}" },
           { "type": "list_order_messages", "order": "{{ data.order_id | default: data.id }}", "limit": "{{ data.total | default: 10 }}" },
           { "type": "api_call", "method": "PUT", "path": "orders/{{ data.id }}/{{ data.status | default: 'x' }}",
@@ -119,7 +125,8 @@ public class RulePropertyTests(ITestOutputHelper output)
                 var body = action is ListOrderMessagesAction
                     ? new JsonArray(new JsonObject { ["id"] = 1, ["staff_only"] = true, ["message"] = "[tmp]" }, new JsonObject { ["id"] = 2 })
                     : (JsonNode)new JsonObject { ["id"] = 7, ["total"] = "10.00" };
-                return Task.FromResult(new ActionOutcome(run.Key, ActionStatus.Succeeded, null, null, false) { Output = StepOutput.Of(200, null, body) });
+                return Task.FromResult(
+                    new ActionOutcome(run.Key, ActionStatus.Succeeded, null, null, false) { Output = StepOutput.Of(200, null, body) });
             }
             catch (ActionFailedException ex) when (ex.Kind == ActionFailureKind.Permanent)
             {
@@ -131,7 +138,8 @@ public class RulePropertyTests(ITestOutputHelper output)
     [Fact]
     public async Task Random_event_data_through_rules_with_steps_and_forEach_never_throws_nor_asks_for_a_retry()
     {
-        const string rules = """
+        const string itemMessage = """{{ item | default: 'none' }} {{ steps.order.body.total }}""";
+        const string rules = $$$"""
             [{ "name": "chain", "on": "*", "when": { "not": { "field": "data.status", "equals": "skip" } }, "actions": [
                 { "id": "order", "type": "api_call", "method": "GET", "path": "orders/{{ data.id }}" },
                 { "id": "msgs", "type": "list_order_messages", "order": "{{ steps.order.body.id }}",
@@ -139,7 +147,7 @@ public class RulePropertyTests(ITestOutputHelper output)
                 { "forEach": "data.items", "actions": [
                     { "type": "delete_order_message", "messageId": "{{ item.id }}",
                       "when": [{ "field": "item.staff_only", "equals": true }, { "field": "item.message", "contains": "tmp", "ignoreCase": true }] },
-                    { "type": "create_order_message", "order": "{{ data.id }}", "message": "{{ item | default: 'none' }} {{ steps.order.body.total }}",
+                    { "type": "create_order_message", "order": "{{ data.id }}", "message": "{{{itemMessage}}}",
                       "when": { "field": "item", "length": { "gt": 0 } } }
                 ] },
                 { "type": "create_order_message", "order": "{{ data.id }}", "message": "{{ steps.msgs.body | size }}",
@@ -157,13 +165,15 @@ public class RulePropertyTests(ITestOutputHelper output)
         foreach (var (data, items) in samples)
         {
             if (items is JsonArray or null) data["items"] = items?.DeepClone();
-            var context = new EventContext("1764403200-abc", "order.created", "orders", 1764403200, "webhook", new JsonObject { ["data"] = data.DeepClone() }, false);
+            var context = new EventContext("1764403200-abc", "order.created", "orders", 1764403200, "webhook",
+                new JsonObject { ["data"] = data.DeepClone() }, false);
             // Any exception fails the test: RetryLaterException included, as nothing here is transient.
             var result = await runner.RunAsync(rule, context, executor, CancellationToken.None);
             var key = !result.Matched ? "not matched" : result.Failures.Count == 0 ? "succeeded" : "failed";
             outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
         }
         output.WriteLine(string.Join(", ", outcomes.Select(o => $"{o.Key}: {o.Value}")) + $"; {executor.Runs} actions");
-        Assert.True(outcomes.GetValueOrDefault("failed") > 0 && outcomes.GetValueOrDefault("succeeded") > 0, "random data should make the rule both succeed and fail");
+        Assert.True(outcomes.GetValueOrDefault("failed") > 0 && outcomes.GetValueOrDefault("succeeded") > 0,
+            "random data should make the rule both succeed and fail");
     }
 }

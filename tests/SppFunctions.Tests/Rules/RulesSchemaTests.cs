@@ -35,7 +35,7 @@ public class RulesSchemaTests
             { "rules.json", File.ReadAllText(Path.Combine(AppDirectory, "rules.json")) },
             { "rules.example.json", File.ReadAllText(Path.Combine(AppDirectory, "rules.example.json")) },
         };
-        for (var i = 0; i < ScenarioTests.Scenarios.Count; i++) data.Add($"README scenario {i + 1}", ScenarioTests.Scenarios[i]);
+        for (var i = 0; i < ScenarioTests.Scenarios.Count; i++) data.Add($"docs/rules.md scenario {i + 1}", ScenarioTests.Scenarios[i]);
         data.Add("every operator", """
             [{ "name": "ops", "on": ["order.*", "invoice.paid"], "includeOwnMessages": true, "enabled": true, "description": "d",
                "when": { "all": [

@@ -9,7 +9,7 @@ using SppFunctions.Tests.Intake;
 namespace SppFunctions.Tests.Rules;
 
 /// <summary>
-/// The six scenarios of README's "From Make to rules.json", read from the README itself, each run through the real
+/// The six scenarios of docs/rules.md's "From Make to rules.json", read from that page itself, each run through the real
 /// processing path (webhook intake, events queue, rules, SPP client) against the fake SPP with injected faults and a
 /// redelivered event: every effect reaches SPP exactly once.
 /// </summary>
@@ -18,19 +18,21 @@ public partial class ScenarioTests
     [GeneratedRegex(@"```json\n(.*?)\n```", RegexOptions.Singleline)]
     private static partial Regex JsonBlock();
 
-    /// <summary>The rules of each scenario, in README order.</summary>
+    /// <summary>The rules of each scenario, in the page's order.</summary>
     public static IReadOnlyList<string> Scenarios { get; } = ReadScenarios();
 
-    private static IReadOnlyList<string> ReadScenarios()
+    private static List<string> ReadScenarios()
     {
-        var readme = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "README.md"));
-        var start = readme.IndexOf("## From Make to rules.json", StringComparison.Ordinal);
-        var end = readme.IndexOf("\n## ", start + 10, StringComparison.Ordinal);
-        return JsonBlock().Matches(readme[start..end]).Select(m => m.Groups[1].Value).ToList();
+        var page = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "docs", "rules.md")).ReplaceLineEndings("\n");
+        var start = page.IndexOf("\n## From Make to rules.json\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/rules.md has no \"## From Make to rules.json\" section.");
+        // The section runs to the next heading of its level, or to the end of the page.
+        var end = page.IndexOf("\n## ", start + 10, StringComparison.Ordinal);
+        return JsonBlock().Matches(page[start..(end < 0 ? page.Length : end)]).Select(m => m.Groups[1].Value).ToList();
     }
 
     [Fact]
-    public void The_README_shows_six_scenarios()
+    public void The_rules_page_shows_six_scenarios()
     {
         Assert.Equal(6, Scenarios.Count);
     }

@@ -39,7 +39,8 @@ public class SandboxTests
             using var ctrlC = new CancellationTokenSource();
             var running = RunAsync(new Dictionary<string, string>(), null, dir, ctrlC.Token, "sandbox", "--port", "0");
             var statePath = SandboxState.PathUnder(dir);
-            Assert.True(await ScriptsWait.EventuallyAsync(() => File.Exists(statePath) || running.IsCompleted, TimeSpan.FromSeconds(60)), "no state file");
+            Assert.True(await ScriptsWait.EventuallyAsync(() => File.Exists(statePath) || running.IsCompleted, TimeSpan.FromSeconds(60)),
+                "no state file");
             if (running.IsCompleted) Assert.Fail($"sppfn sandbox ended early:\n{await running}");
             var state = SandboxState.Read(statePath)!;
 
@@ -73,7 +74,19 @@ public class SandboxTests
             Assert.DoesNotContain(state.ApiKey, run.All);
             Assert.DoesNotContain(state.WebhookToken, run.All);
             Assert.False(File.Exists(statePath), "the state file is left behind");
-            Assert.Equal(0, await Task.Run(() => { try { using var c = new System.Net.Sockets.TcpClient(); c.Connect(IPAddress.Loopback, state.BaseUrl.Port); return 1; } catch (System.Net.Sockets.SocketException) { return 0; } }));
+            Assert.Equal(0, await Task.Run(() =>
+            {
+                try
+                {
+                    using var c = new System.Net.Sockets.TcpClient();
+                    c.Connect(IPAddress.Loopback, state.BaseUrl.Port);
+                    return 1;
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    return 0;
+                }
+            }));
         }
         finally
         {
@@ -85,7 +98,8 @@ public class SandboxTests
     public async Task A_second_sandbox_on_a_taken_port_exits_4_naming_the_port()
     {
         await using var first = await SppSandbox.StartAsync(port: 0);
-        var run = await RunAsync(new Dictionary<string, string>(), null, null, "sandbox", "--port", first.BaseUrl.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var run = await RunAsync(new Dictionary<string, string>(), null, null,
+            "sandbox", "--port", first.BaseUrl.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         AssertFails(run, 4, $"cannot listen on 127.0.0.1:{first.BaseUrl.Port}", "--port");
     }
 
@@ -103,7 +117,8 @@ public class SandboxTests
         try
         {
             // A process id that cannot be running.
-            new SandboxState(new Uri("http://127.0.0.1:1/api/"), "spp_sandbox_x", "sandbox_webhook_x", int.MaxValue, DateTimeOffset.UtcNow).Write(SandboxState.PathUnder(dir));
+            new SandboxState(new Uri("http://127.0.0.1:1/api/"), "spp_sandbox_x", "sandbox_webhook_x", int.MaxValue, DateTimeOffset.UtcNow)
+                .Write(SandboxState.PathUnder(dir));
             var run = await RunAsync(new Dictionary<string, string>(), null, dir, "messages", "list", "666AF315");
             AssertFails(run, 3, "Spp__BaseUrl still holds the placeholder");
         }
@@ -123,7 +138,8 @@ public class SandboxTests
         var dir = FreshCheckout();
         try
         {
-            new SandboxState(sandbox.BaseUrl, sandbox.ApiKey, sandbox.WebhookToken, System.Environment.ProcessId, DateTimeOffset.UtcNow).Write(SandboxState.PathUnder(dir));
+            new SandboxState(sandbox.BaseUrl, sandbox.ApiKey, sandbox.WebhookToken, System.Environment.ProcessId, DateTimeOffset.UtcNow)
+                .Write(SandboxState.PathUnder(dir));
             var environment = new Dictionary<string, string> { ["Spp__BaseUrl"] = workspace.BaseUrl.ToString(), ["Spp__ApiKey"] = workspace.ApiKey };
 
             var run = await RunAsync(environment, null, dir, "messages", "list", order["number"]!.GetValue<string>());
@@ -156,7 +172,8 @@ public class SandboxTests
         var dir = FreshCheckout();
         try
         {
-            new SandboxState(sandbox.BaseUrl, sandbox.ApiKey, sandbox.WebhookToken, System.Environment.ProcessId, DateTimeOffset.UtcNow).Write(SandboxState.PathUnder(dir));
+            new SandboxState(sandbox.BaseUrl, sandbox.ApiKey, sandbox.WebhookToken, System.Environment.ProcessId, DateTimeOffset.UtcNow)
+                .Write(SandboxState.PathUnder(dir));
             var environment = new Dictionary<string, string> { ["AzureWebJobsStorage"] = TestStorage.ConnectionString };
             Task<Cli.CliRun> Sppfn(params string[] args) => RunAsync(environment, app.Names, dir, args);
 
@@ -187,10 +204,12 @@ public class SandboxTests
             Assert.Equal("Any news on my logo?", texts[1]);
             Assert.StartsWith("<p>Thanks Jane Doe!", texts[2]);
             // The app posts as the API key's user, a staff member; the client wrote the middle one.
-            Assert.Equal(new long[] { SandboxSeed.StaffUserId, 12, SandboxSeed.StaffUserId }, after.Json.AsArray().Select(m => m!["user_id"]!.GetValue<long>()));
+            Assert.Equal(new long[] { SandboxSeed.StaffUserId, 12, SandboxSeed.StaffUserId },
+                after.Json.AsArray().Select(m => m!["user_id"]!.GetValue<long>()));
             var events = await Sppfn("events", "list", "--json");
             // The poller's event is dated by the message (the sandbox's clock here), the webhook's by sppfn send.
-            Assert.Equal(new[] { "order.created", "order_message.created" }, events.Json.AsArray().Select(e => e!["event"]!.GetValue<string>()).Order());
+            Assert.Equal(new[] { "order.created", "order_message.created" },
+                events.Json.AsArray().Select(e => e!["event"]!.GetValue<string>()).Order());
             Assert.All(events.Json.AsArray(), e => Assert.Equal("succeeded", e!["status"]!.GetValue<string>()));
             foreach (var run in new[] { send, list, message, after, events }) AssertNoSecrets(run, [sandbox.ApiKey, sandbox.WebhookToken]);
         }

@@ -12,7 +12,8 @@ public class BenchScriptTests
         // Its own temporary directory: a run would make its work folder (Azurite's data) there.
         copy.Environment["TMPDIR"] = Directory.CreateDirectory(Path.Combine(copy.Root, "..", "tmp")).FullName;
         using var process = copy.Start("scripts/bench.sh", args);
-        Assert.True(await ScriptSandbox.EventuallyAsync(() => process.HasExited, TimeSpan.FromSeconds(60)), $"bench.sh {string.Join(' ', args)} did not end\n{copy}");
+        Assert.True(await ScriptSandbox.EventuallyAsync(() => process.HasExited, TimeSpan.FromSeconds(60)),
+            $"bench.sh {string.Join(' ', args)} did not end\n{copy}");
         return (process.ExitCode, copy);
     }
 
@@ -60,9 +61,11 @@ public class BenchScriptTests
         ]);
 
         Assert.DoesNotContain('\n', verdict);
-        Assert.StartsWith("Goals: 1 of 2 met (Memory: peak working set); not met: Intake latency, concurrency 1 (goal ≤ 1.3× raw send; why: 3 storage round trips, the floor 1).", verdict);
+        Assert.StartsWith("Goals: 1 of 2 met (Memory: peak working set); not met: Intake latency, concurrency 1 " +
+            "(goal ≤ 1.3× raw send; why: 3 storage round trips, the floor 1).", verdict);
         Assert.Contains("not a failure", verdict);
         Assert.Equal("Goals: all 1 met (Memory: peak working set).", Report.Verdict([new Headline("Memory: peak working set", "g", "1.0×", true)]));
-        Assert.Equal("Goals: none measured in this run (informational figures only).", Report.Verdict([new Headline("Polling wall time", "info", "3 ms", null)]));
+        Assert.Equal("Goals: none measured in this run (informational figures only).",
+            Report.Verdict([new Headline("Polling wall time", "info", "3 ms", null)]));
     }
 }

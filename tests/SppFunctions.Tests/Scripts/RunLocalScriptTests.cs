@@ -48,7 +48,7 @@ public class RunLocalScriptTests
         Assert.Equal("", sandbox.Stdout);
         Assert.False(File.Exists(Path.Combine(sandbox.Root, "local.settings.json")), "it created local.settings.json");
         Assert.False(Directory.Exists(Path.Combine(sandbox.Root, ".azurite")), "it created .azurite/");
-        Assert.All(sandbox.Ports, port => Assert.False(sandbox.PortOpen(port), $"something listens on {port}"));
+        Assert.All(sandbox.Ports, port => Assert.False(ScriptSandbox.PortOpen(port), $"something listens on {port}"));
     }
 
     [Fact]
@@ -71,22 +71,26 @@ public class RunLocalScriptTests
             Assert.StartsWith("==> SANDBOX: no SPP settings are filled in", lines[0]);
             Assert.Contains("nothing reaches a real SPP workspace", lines[1]);
             Assert.Contains("To use your workspace instead, fill in local.settings.json", lines[2]);
-            foreach (var setting in new[] { "Spp__BaseUrl", "Spp__ApiKey", "Spp__WebhookTokens__0" }) Assert.Contains(setting, string.Join('\n', lines[..7]));
+            foreach (var setting in new[] { "Spp__BaseUrl", "Spp__ApiKey", "Spp__WebhookTokens__0" })
+                Assert.Contains(setting, string.Join('\n', lines[..7]));
 
             // local.settings.json from the sample, asking nothing.
-            Assert.Equal(File.ReadAllText(Path.Combine(sandbox.Root, "local.settings.sample.json")), File.ReadAllText(Path.Combine(sandbox.Root, "local.settings.json")));
+            Assert.Equal(File.ReadAllText(Path.Combine(sandbox.Root, "local.settings.sample.json")),
+                File.ReadAllText(Path.Combine(sandbox.Root, "local.settings.json")));
             Assert.Contains("Created local.settings.json from local.settings.sample.json", sandbox.Stdout);
 
             // Azurite on the given ports, its data in .azurite/.
-            Assert.All(sandbox.Ports, port => Assert.True(sandbox.PortOpen(port), $"Azurite does not listen on {port}\n{sandbox}"));
-            Assert.Contains($"Azurite started on 127.0.0.1:{sandbox.Ports[0]}/{sandbox.Ports[1]}/{sandbox.Ports[2]} (data in .azurite/", sandbox.Stdout);
+            Assert.All(sandbox.Ports, port => Assert.True(ScriptSandbox.PortOpen(port), $"Azurite does not listen on {port}\n{sandbox}"));
+            Assert.Contains($"Azurite started on 127.0.0.1:{sandbox.Ports[0]}/{sandbox.Ports[1]}/{sandbox.Ports[2]} (data in .azurite/",
+                sandbox.Stdout);
             Assert.NotEmpty(Directory.EnumerateFileSystemEntries(Path.Combine(sandbox.Root, ".azurite")));
 
             // The built app, started with `func host start` in its output directory, SPP being the sandbox.
             var facts = File.ReadAllLines(log);
             Assert.Contains("args=host start", facts);
             Assert.Contains($"cwd={Path.Combine(sandbox.Root, "src", "SppFunctions", "bin", "Debug", "net10.0")}", facts);
-            foreach (var file in new[] { "host.json", "local.settings.json", "SppFunctions.dll", "functions.metadata", "rules.sandbox.json" }) Assert.Contains($"has={file}", facts);
+            foreach (var file in new[] { "host.json", "local.settings.json", "SppFunctions.dll", "functions.metadata", "rules.sandbox.json" })
+                Assert.Contains($"has={file}", facts);
             string Env(string name) => facts.Single(f => f.StartsWith($"env:{name}=", StringComparison.Ordinal))[(name.Length + 5)..];
             var url = Env("Spp__BaseUrl");
             var key = Env("Spp__ApiKey");
@@ -129,10 +133,14 @@ public class RunLocalScriptTests
             Assert.Contains("Stopping the SPP sandbox...", sandbox.Stdout);
             Assert.Contains("Stopping Azurite...", sandbox.Stdout);
             Assert.True(File.Exists(log + ".stopped"), "the host was not asked to stop (SIGTERM)");
-            Assert.True(await ScriptSandbox.EventuallyAsync(() => !ScriptSandbox.Alive(funcPid) && !ScriptSandbox.Alive(workerPid), TimeSpan.FromSeconds(10)), "the host or its worker is still running");
-            Assert.True(await ScriptSandbox.EventuallyAsync(() => !sandbox.PortOpen(sandbox.SandboxPort), TimeSpan.FromSeconds(10)), "the sandbox is still running");
+            Assert.True(await ScriptSandbox.EventuallyAsync(
+                () => !ScriptSandbox.Alive(funcPid) && !ScriptSandbox.Alive(workerPid), TimeSpan.FromSeconds(10)),
+                "the host or its worker is still running");
+            Assert.True(await ScriptSandbox.EventuallyAsync(() => !ScriptSandbox.PortOpen(sandbox.SandboxPort), TimeSpan.FromSeconds(10)),
+                "the sandbox is still running");
             Assert.False(File.Exists(SppFunctions.Sandbox.SandboxState.PathUnder(sandbox.Root)), "the sandbox's state file is left behind");
-            Assert.True(await ScriptSandbox.EventuallyAsync(() => sandbox.Ports.All(p => !sandbox.PortOpen(p)), TimeSpan.FromSeconds(10)), "Azurite is still running");
+            Assert.True(await ScriptSandbox.EventuallyAsync(() => sandbox.Ports.All(p => !ScriptSandbox.PortOpen(p)), TimeSpan.FromSeconds(10)),
+                "Azurite is still running");
             Assert.DoesNotMatch(new Regex("error", RegexOptions.IgnoreCase), sandbox.Stderr);
         }
         finally
@@ -165,12 +173,13 @@ public class RunLocalScriptTests
             Assert.Contains("args=host start", facts);
             Assert.Contains("has=local.settings.json", facts);
             // Nothing in the environment: the host reads the workspace's settings from local.settings.json, as before.
-            foreach (var name in new[] { "Spp__BaseUrl", "Spp__ApiKey", "Spp__WebhookTokens__0", "Rules__Path" }) Assert.Contains($"env:{name}=", facts);
+            foreach (var name in new[] { "Spp__BaseUrl", "Spp__ApiKey", "Spp__WebhookTokens__0", "Rules__Path" })
+                Assert.Contains($"env:{name}=", facts);
             Assert.Equal(settings, File.ReadAllText(Path.Combine(sandbox.Root, "local.settings.json")));
             Assert.DoesNotContain("SANDBOX", sandbox.Stdout);
             Assert.DoesNotContain("sandbox", sandbox.Stdout);
             Assert.DoesNotContain("placeholder", sandbox.Stdout);
-            Assert.False(sandbox.PortOpen(sandbox.SandboxPort), "a sandbox listens");
+            Assert.False(ScriptSandbox.PortOpen(sandbox.SandboxPort), "a sandbox listens");
             Assert.False(Directory.Exists(Path.Combine(sandbox.Root, ".sandbox")), "it created .sandbox/");
 
             ScriptSandbox.Interrupt(process);

@@ -40,13 +40,19 @@ public sealed class ScriptSandbox : IDisposable
     {
         var repo = TestPaths.RepositoryRoot;
         var nodeModules = Path.Combine(repo, "node_modules");
-        Assert.True(File.Exists(Path.Combine(nodeModules, ".bin", "azurite")), "Azurite is not installed in the checkout (scripts/test.sh installs it).");
+        Assert.True(File.Exists(Path.Combine(nodeModules, ".bin", "azurite")),
+            "Azurite is not installed in the checkout (scripts/test.sh installs it).");
 
         var outer = Directory.CreateTempSubdirectory("sppfn-run-local-").FullName;
         var root = Directory.CreateDirectory(Path.Combine(outer, "repo")).FullName;
         var bin = Directory.CreateDirectory(Path.Combine(outer, "bin")).FullName;
         CopyTree(Path.Combine(repo, "scripts"), Path.Combine(root, "scripts"));
-        foreach (var file in new[] { "local.settings.sample.json", "package.json", "package-lock.json", "host.json", "Directory.Build.props", "Directory.Packages.props" })
+        // .editorconfig carries the analyzers' relaxed rules: without it the copy's build fails on warnings the checkout allows.
+        foreach (var file in new[]
+        {
+            "local.settings.sample.json", "package.json", "package-lock.json", "host.json", "Directory.Build.props", "Directory.Packages.props",
+            ".editorconfig",
+        })
         {
             File.Copy(Path.Combine(repo, file), Path.Combine(root, file));
         }
@@ -75,7 +81,8 @@ public sealed class ScriptSandbox : IDisposable
         var sandbox = new ScriptSandbox(root, bin);
         sandbox.Environment["PATH"] = bin;
         // The real home: its NuGet cache lets the script's build restore without the network.
-        sandbox.Environment["HOME"] = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile) is { Length: > 0 } home ? home : outer;
+        sandbox.Environment["HOME"] =
+            System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile) is { Length: > 0 } home ? home : outer;
         foreach (var name in new[] { "TMPDIR", "DOTNET_ROOT", "NUGET_PACKAGES", "DOTNET_CLI_HOME" })
         {
             if (System.Environment.GetEnvironmentVariable(name) is { Length: > 0 } value) sandbox.Environment[name] = value;
@@ -119,7 +126,7 @@ public sealed class ScriptSandbox : IDisposable
         return Process.Start(start)!;
     }
 
-    public bool PortOpen(int port)
+    public static bool PortOpen(int port)
     {
         try
         {

@@ -70,7 +70,7 @@ public sealed class EventsListCommand(CliContext cli) : CliCommand<EventsListSet
         foreach (var e in events)
         {
             table.AddRow(Output.Cell(e.Id), Output.Cell(e.EventName), Output.Cell(e.Source), Output.Cell(e.Status), Output.Cell(Time(e.CreatedAt)),
-                Output.Cell(Time(e.ReceivedAt)), Output.Cell(e.Attempts), Output.Cell(e.Replays), Output.Cell(Short(e.Error)));
+                Output.Cell(Time(e.ReceivedAt)), Output.Cell(e.Attempts), Output.Cell(e.Replays), Output.Cell(Shorten(e.Error)));
         }
         Output.Write(table);
         Output.Line($"{events.Count} event(s), newest first{(events.Count == settings.Limit ? $" (the newest {settings.Limit}; --limit for more)" : "")}.");

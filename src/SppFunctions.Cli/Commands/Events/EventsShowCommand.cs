@@ -77,7 +77,7 @@ public sealed class EventsShowCommand(CliContext cli) : CliCommand<EventsShowSet
             foreach (var a in details.Actions)
             {
                 table.AddRow(Output.Cell(a.RowKey), Output.Cell(a.Type), Output.Cell(a.Status), Output.Cell(a.Attempts), Output.Cell(a.Generation),
-                    Output.Cell(Time(a.CompletedAt)), Output.Cell(Short(a.Result, 40)), Output.Cell(Short(a.Error)));
+                    Output.Cell(Time(a.CompletedAt)), Output.Cell(Shorten(a.Result, 40)), Output.Cell(Shorten(a.Error)));
             }
             Output.Write(table);
         }

@@ -61,7 +61,8 @@ public sealed class MessagesDeleteSettings : CliSettings
     [Description("The message's id (from messages list).")]
     public string MessageId { get; init; } = "";
 
-    public override ValidationResult Validate() => long.TryParse(MessageId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
+    public override ValidationResult Validate() =>
+        long.TryParse(MessageId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
         ? ValidationResult.Success()
         : ValidationResult.Error($"MESSAGE_ID '{MessageId}' must be a positive number (a message id from messages list).");
 }
@@ -85,7 +86,8 @@ public sealed class MessagesListCommand(CliContext cli) : CliCommand<MessagesLis
         await using var services = Cli.Spp(Cli.Settings(settings));
         var client = services.GetRequiredService<SppClient>();
         var messages = new List<SppMessage>();
-        await foreach (var message in client.GetOrderMessagesAsync(settings.Order, settings.Limit, cancellationToken: cancellationToken)) messages.Add(message);
+        await foreach (var message in client.GetOrderMessagesAsync(settings.Order, settings.Limit, cancellationToken: cancellationToken))
+            messages.Add(message);
 
         if (settings.Json)
         {
@@ -100,7 +102,8 @@ public sealed class MessagesListCommand(CliContext cli) : CliCommand<MessagesLis
         var table = CliOutput.Table("Id", "Created (UTC)", "User", "Staff only", "Message");
         foreach (var m in messages)
         {
-            table.AddRow(Output.Cell(m.Id), Output.Cell(Time(m.CreatedAt)), Output.Cell(m.UserId), Output.Cell(m.StaffOnly ? "yes" : ""), Output.Cell(Short(MessageText.Plain(m.Message), 80)));
+            table.AddRow(Output.Cell(m.Id), Output.Cell(Time(m.CreatedAt)), Output.Cell(m.UserId), Output.Cell(m.StaffOnly ? "yes" : ""),
+                Output.Cell(Shorten(MessageText.Plain(m.Message), 80)));
         }
         Output.Write(table);
         Output.Line($"{messages.Count} message(s) of order {settings.Order}, newest first.");

@@ -58,7 +58,8 @@ public sealed class WatchListCommand(CliContext cli) : CliCommand<CliSettings>(c
     protected override async Task<int> RunAsync(CliSettings settings, CancellationToken cancellationToken)
     {
         await using var services = Cli.Storage(Cli.Settings(settings), s => s.AddWatchStores());
-        var orders = (await services.GetRequiredService<WatchStore>().ListAsync(cancellationToken)).OrderBy(o => o.AddedAt).ThenBy(o => o.RowKey).ToList();
+        var orders = (await services.GetRequiredService<WatchStore>().ListAsync(cancellationToken))
+            .OrderBy(o => o.AddedAt).ThenBy(o => o.RowKey).ToList();
         if (settings.Json)
         {
             Output.Json(new JsonArray(orders.Select(o => (JsonNode)WatchJson.Order(o, cursor: false)).ToArray()));
@@ -72,8 +73,8 @@ public sealed class WatchListCommand(CliContext cli) : CliCommand<CliSettings>(c
         var table = CliOutput.Table("Order", "Id", "Number", "Status", "Source", "Added (UTC)", "Checked (UTC)");
         foreach (var o in orders)
         {
-            table.AddRow(Output.Cell(o.Number ?? o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status), Output.Cell(o.Source),
-                Output.Cell(Time(o.AddedAt)), Output.Cell(Time(o.CheckedAt)));
+            table.AddRow(Output.Cell(o.Number ?? o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status),
+                Output.Cell(o.Source), Output.Cell(Time(o.AddedAt)), Output.Cell(Time(o.CheckedAt)));
         }
         Output.Write(table);
         Output.Line($"{orders.Count} order(s) watched.");
@@ -96,7 +97,8 @@ public sealed class WatchAddCommand(CliContext cli) : CliCommand<WatchOrdersSett
         {
             var added = await store.AddIfNewAsync(order, Source, time.GetUtcNow(), cancellationToken);
             results.Add(new JsonObject { ["order"] = WatchStore.Key(order), ["added"] = added });
-            if (!settings.Json) Output.Line(added ? $"Watching {WatchStore.Key(order)}." : $"{WatchStore.Key(order)} was already watched (its cursor is kept).");
+            if (!settings.Json)
+                Output.Line(added ? $"Watching {WatchStore.Key(order)}." : $"{WatchStore.Key(order)} was already watched (its cursor is kept).");
         }
         if (settings.Json) Output.Json(results);
         return ExitCodes.Ok;
@@ -146,7 +148,8 @@ public sealed class WatchCursorsCommand(CliContext cli) : CliCommand<CliSettings
             });
             return ExitCodes.Ok;
         }
-        Output.Line($"Poller: newest last_message_at seen {Or(Time(state.Watermark))}, last sweep {Or(Time(state.LastSweepAt))}, bootstrapped {(state.Bootstrapped ? "yes" : "no")}.");
+        Output.Line($"Poller: newest last_message_at seen {Or(Time(state.Watermark))}, last sweep {Or(Time(state.LastSweepAt))}, " +
+            $"bootstrapped {(state.Bootstrapped ? "yes" : "no")}.");
         if (orders.Count == 0)
         {
             Output.Line("No orders are watched.");
@@ -155,8 +158,9 @@ public sealed class WatchCursorsCommand(CliContext cli) : CliCommand<CliSettings
         var table = CliOutput.Table("Order", "Id", "Number", "Status", "Baselined", "Last message id", "Last message at (UTC)", "Checked (UTC)");
         foreach (var o in orders)
         {
-            table.AddRow(Output.Cell(o.Number ?? o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status), Output.Cell(o.Baselined ? "yes" : "no"),
-                Output.Cell(o.LastMessageId == 0 ? "" : o.LastMessageId), Output.Cell(Time(o.LastMessageAt)), Output.Cell(Time(o.CheckedAt)));
+            table.AddRow(Output.Cell(o.Number ?? o.RowKey), Output.Cell(o.OrderId), Output.Cell(o.Number), Output.Cell(o.Status),
+                Output.Cell(o.Baselined ? "yes" : "no"), Output.Cell(o.LastMessageId == 0 ? "" : o.LastMessageId),
+                Output.Cell(Time(o.LastMessageAt)), Output.Cell(Time(o.CheckedAt)));
         }
         Output.Write(table);
         return ExitCodes.Ok;
@@ -195,11 +199,13 @@ public sealed class WatchRunsCommand(CliContext cli) : CliCommand<WatchRunsSetti
             Output.Line("The poller has not run yet (no rows in its runs table).");
             return ExitCodes.Ok;
         }
-        var table = CliOutput.Table("Started (UTC)", "ms", "Outcome", "Watched", "Checked", "SPP calls", "Events", "Added", "Removed", "Errors", "Last error");
+        var table = CliOutput.Table("Started (UTC)", "ms", "Outcome", "Watched", "Checked", "SPP calls", "Events", "Added", "Removed",
+            "Errors", "Last error");
         foreach (var r in runs)
         {
-            table.AddRow(Output.Cell(Time(r.StartedAt)), Output.Cell(r.DurationMs), Output.Cell(r.Outcome), Output.Cell(r.OrdersWatched), Output.Cell(r.OrdersChecked),
-                Output.Cell(r.ApiCalls), Output.Cell(r.EventsEmitted), Output.Cell(r.OrdersAdded), Output.Cell(r.OrdersRemoved), Output.Cell(r.Errors), Output.Cell(Short(r.LastError, 50)));
+            table.AddRow(Output.Cell(Time(r.StartedAt)), Output.Cell(r.DurationMs), Output.Cell(r.Outcome), Output.Cell(r.OrdersWatched),
+                Output.Cell(r.OrdersChecked), Output.Cell(r.ApiCalls), Output.Cell(r.EventsEmitted), Output.Cell(r.OrdersAdded),
+                Output.Cell(r.OrdersRemoved), Output.Cell(r.Errors), Output.Cell(Shorten(r.LastError, 50)));
         }
         Output.Write(table);
         return ExitCodes.Ok;

@@ -227,7 +227,7 @@ public partial class ActionExecutor
     }
 
     private static TimeSpan? RetryAfterOf(IReadOnlyDictionary<string, IReadOnlyList<string>> headers) =>
-        headers.TryGetValue("Retry-After", out var v) && int.TryParse(v.FirstOrDefault(), out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
+        headers.TryGetValue("Retry-After", out var v) && v.Count > 0 && int.TryParse(v[0], out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
 
     private static string Snippet(string body) => body.Length > 300 ? body[..300] + "…" : body;
 

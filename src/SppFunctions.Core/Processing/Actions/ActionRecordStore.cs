@@ -53,6 +53,10 @@ public sealed class ActionRecord : ITableEntity
 /// <summary>Action records and the list of messages this app created (for loop prevention).</summary>
 public class ActionRecordStore : TableStore
 {
+    private static readonly string[] PartitionColumns = ["PartitionKey"];
+    private static readonly string[] PartitionRowColumns = ["PartitionKey", "RowKey"];
+    private static readonly string[] PartitionEventIdColumns = ["PartitionKey", "EventId"];
+    private static readonly string[] PartitionRowScopeColumns = ["PartitionKey", "RowKey", "Scope"];
     /// <summary>The one partition earlier versions kept every own-message entry in (read until housekeeping empties it).</summary>
     internal const string LegacyOwnMessagesPartition = "own-messages";
     /// <summary>Entries are spread over <c>own-00</c> … <c>own-99</c> (SPP's message id modulo 100, ids are sequential).</summary>
@@ -87,7 +91,8 @@ public class ActionRecordStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<ActionRecord>();
-        await foreach (var r in Table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
+        await foreach (var r in Table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope,
+            cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
         return list;
     }
 
@@ -114,7 +119,8 @@ public class ActionRecordStore : TableStore
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            return (await Table.GetEntityAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false)).Value.GetString("EventId");
+            return (await Table.GetEntityAsync<TableEntity>(key, "log",
+                cancellationToken: cancellationToken).ConfigureAwait(false)).Value.GetString("EventId");
         }
     }
 
@@ -122,7 +128,8 @@ public class ActionRecordStore : TableStore
     public virtual async Task AddOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var entity = new TableEntity(OwnMessagePartition(messageId), messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
+        var entity = new TableEntity(OwnMessagePartition(messageId),
+            messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
         await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
@@ -146,7 +153,8 @@ public class ActionRecordStore : TableStore
 
     private async Task<bool> ExistsAsync(string partition, string row, CancellationToken cancellationToken)
     {
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(partition, row, select: new[] { "PartitionKey" }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(partition, row, select: PartitionColumns, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return response.HasValue;
     }
 
@@ -164,7 +172,9 @@ public class ActionRecordStore : TableStore
         async Task<bool> AnyAsync(string partition)
         {
             var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
-            await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: new[] { "PartitionKey" }).ConfigureAwait(false)) return true;
+            await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
+                cancellationToken: CancellationToken.None)
+                .ConfigureAwait(false)) return true;
             return false;
         }
     }
@@ -180,7 +190,8 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var bound = Math.Clamp(before.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
         var filter = TableClient.CreateQueryFilter($"PartitionKey lt {bound}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionRowColumns,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
@@ -193,7 +204,8 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         // "cmd." is the first key after every "cmd-…" ('.' follows '-').
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {CommandPrefix} and PartitionKey lt {"cmd."} and RowKey eq {CommandLogRow}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: new[] { "PartitionKey", "EventId" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionEventIdColumns,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return (row.PartitionKey, row.GetString("EventId") ?? "");
         }
@@ -207,11 +219,13 @@ public class ActionRecordStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<TableEntity>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: new[] { "PartitionKey", "RowKey" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: PartitionRowColumns,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             rows.Add(row);
         }
-        var ordered = rows.OrderBy(r => r.RowKey == CommandLogRow && scope.StartsWith(CommandPrefix, StringComparison.Ordinal)).Take(maxRows).ToList();
+        var ordered = rows.OrderBy(r => r.RowKey == CommandLogRow && scope.StartsWith(CommandPrefix,
+            StringComparison.Ordinal)).Take(maxRows).ToList();
         return (await DeleteRowsAsync(ordered, cancellationToken).ConfigureAwait(false)).Count;
     }
 
@@ -219,14 +233,15 @@ public class ActionRecordStore : TableStore
     public virtual async Task<int> DeleteAsync(IEnumerable<TableEntity> rows, CancellationToken cancellationToken) =>
         (await DeleteRowsAsync(rows, cancellationToken).ConfigureAwait(false)).Count;
 
-    /// <summary>The list of messages this app created: message id (row) and the scope that created it, from every own-message partition (one key range, the earlier versions' one included).</summary>
+    /// <summary>The list of messages this app created: message id (row) and the scope that created it, from every own-message partition (one key
+    /// range, the earlier versions' one included).</summary>
     public virtual async IAsyncEnumerable<TableEntity> QueryOwnMessagesAsync(
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var row in Table.QueryAsync<TableEntity>(
             TableClient.CreateQueryFilter($"PartitionKey ge {OwnMessagesPrefix} and PartitionKey lt {"own."}"), // '.' follows '-'
-            select: new[] { "PartitionKey", "RowKey", "Scope" }, cancellationToken: cancellationToken).ConfigureAwait(false))
+            select: PartitionRowScopeColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }

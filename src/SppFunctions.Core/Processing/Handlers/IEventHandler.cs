@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Nodes;
 
 namespace SppFunctions.Processing.Handlers;
@@ -9,6 +10,7 @@ namespace SppFunctions.Processing.Handlers;
 /// that was recorded), use <see cref="EventContext.IdempotencyKey"/> to make its effect idempotent. Throw
 /// <see cref="Actions.PermanentActionException"/> to fail the event for good; any other exception retries it.
 /// </summary>
+[SuppressMessage("Naming", "CA1711", Justification = "It handles SPP events; it is not a .NET event delegate.")]
 public interface IEventHandler
 {
     /// <summary>Event-name patterns, with <c>*</c> as a wildcard: <c>order.*</c>, <c>invoice.paid</c>, <c>*</c>.</summary>
@@ -22,6 +24,7 @@ public interface IEventHandler
 /// a matching event, without the action records that make other handlers at-most-once, which saves their storage round
 /// trips. Any exception retries the event.
 /// </summary>
+[SuppressMessage("Naming", "CA1711", Justification = "It handles SPP events; it is not a .NET event delegate.")]
 public interface IIdempotentEventHandler : IEventHandler;
 
 /// <summary>An event as rules and handlers see it.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
@@ -99,9 +100,12 @@ public abstract class ActionDefinition
         return definition;
     }
 
+    private static readonly string[] TypeField = ["type"];
+    private static readonly SearchValues<char> PathSeparators = SearchValues.Create(".[");
+
     /// <summary>The JSON names of this action's fields (a command has no <c>when</c> or <c>description</c>).</summary>
     public IEnumerable<string> KnownFields(bool inRules = true) =>
-        new[] { "type" }.Concat(GetType().GetProperties().Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is null
+        TypeField.Concat(GetType().GetProperties().Where(p => p.GetCustomAttribute<JsonIgnoreAttribute>() is null
             && p.GetCustomAttribute<JsonExtensionDataAttribute>() is null)
             .Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name))
             .Where(name => inRules || name is not ("when" or "description")));
@@ -109,7 +113,7 @@ public abstract class ActionDefinition
     private static string FieldOf(string? path)
     {
         var p = (path ?? "$").TrimStart('$').TrimStart('.');
-        var end = p.IndexOfAny(new[] { '.', '[' });
+        var end = p.IndexOfAny(PathSeparators);
         return end < 0 ? p : p[..end];
     }
 

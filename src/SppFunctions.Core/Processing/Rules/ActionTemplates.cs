@@ -67,10 +67,11 @@ public abstract class ActionTemplate : RuleStep
     protected static ActionFailedException Invalid(string message) => new(message, ActionFailureKind.Permanent);
 
     /// <summary>Renders one field; an error of the template on this event's data (e.g. divided_by: 0) names the field, never the data.</summary>
-    protected static string Field(string field, CompiledTemplate template, JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None) =>
-        Field(field, () => template.Render(scope, encoding));
+    protected static string RenderField(
+        string field, CompiledTemplate template, JsonObject scope, TemplateEncoding encoding = TemplateEncoding.None) =>
+        RenderField(field, () => template.Render(scope, encoding));
 
-    protected static T Field<T>(string field, Func<T> render)
+    protected static T RenderField<T>(string field, Func<T> render)
     {
         try
         {
@@ -107,12 +108,12 @@ public sealed class ListOrderMessagesTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var order = Field("order", Order, scope).Trim();
+        var order = RenderField("order", Order, scope).Trim();
         if (order.Length == 0) throw Invalid("order rendered to an empty string.");
         var limit = Model.ListOrderMessagesDefinition.DefaultLimit;
         if (Limit is not null)
         {
-            var text = Field("limit", Limit, scope).Trim();
+            var text = RenderField("limit", Limit, scope).Trim();
             if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit)
                 || limit is < 1 or > Model.ListOrderMessagesDefinition.MaxLimit)
             {
@@ -133,12 +134,12 @@ public sealed class CreateOrderMessageTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var order = Field("order", Order, scope).Trim();
+        var order = RenderField("order", Order, scope).Trim();
         if (order.Length == 0) throw Invalid("order rendered to an empty string.");
-        var message = Field("message", Message, scope, TemplateEncoding.Html);
+        var message = RenderField("message", Message, scope, TemplateEncoding.Html);
         if (string.IsNullOrWhiteSpace(message)) throw Invalid("message rendered to an empty string.");
-        var userId = UserId is null ? (long?)null : ParseId("userId", Field("userId", UserId, scope));
-        var staffOnly = StaffOnly is not null && ParseBool("staffOnly", Field("staffOnly", StaffOnly, scope));
+        var userId = UserId is null ? (long?)null : ParseId("userId", RenderField("userId", UserId, scope));
+        var staffOnly = StaffOnly is not null && ParseBool("staffOnly", RenderField("staffOnly", StaffOnly, scope));
         return new CreateOrderMessageAction(order, message, userId, staffOnly);
     }
 }
@@ -148,7 +149,7 @@ public sealed class DeleteOrderMessageTemplate : ActionTemplate
     public required CompiledTemplate MessageId { get; init; }
     public override string Type => DeleteOrderMessageAction.TypeName;
 
-    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", Field("messageId",
+    protected override PlannedAction ResolveCore(JsonObject scope) => new DeleteOrderMessageAction(ParseId("messageId", RenderField("messageId",
         MessageId, scope)));
 }
 
@@ -163,10 +164,10 @@ public sealed class ApiCallTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope) => new ApiCallAction(
         Method,
-        Field("path", Path, scope, TemplateEncoding.UrlSegment),
-        Query.Select(q => new KeyValuePair<string, string>(q.Key, Field($"query.{q.Key}", q.Value, scope))).ToList(),
-        Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope), StringComparer.OrdinalIgnoreCase),
-        Field("body", () => Body?.Render(scope)));
+        RenderField("path", Path, scope, TemplateEncoding.UrlSegment),
+        Query.Select(q => new KeyValuePair<string, string>(q.Key, RenderField($"query.{q.Key}", q.Value, scope))).ToList(),
+        Headers.ToDictionary(h => h.Key, h => RenderField($"headers.{h.Key}", h.Value, scope), StringComparer.OrdinalIgnoreCase),
+        RenderField("body", () => Body?.Render(scope)));
 }
 
 public sealed class ForwardTemplate : ActionTemplate
@@ -180,10 +181,10 @@ public sealed class ForwardTemplate : ActionTemplate
 
     protected override PlannedAction ResolveCore(JsonObject scope)
     {
-        var text = Field("url", Url, scope).Trim();
+        var text = RenderField("url", Url, scope).Trim();
         if (!Uri.TryCreate(text, UriKind.Absolute, out var url)) throw Invalid("url rendered to a value that is not an absolute URL.");
         if (Options.Refusal(url) is { } why) throw Invalid($"forward refused: {why}.");
-        var body = Field("body", () => Body?.Render(scope)) ?? new JsonObject
+        var body = RenderField("body", () => Body?.Render(scope)) ?? new JsonObject
         {
             ["id"] = scope["id"]?.DeepClone(),
             ["event"] = scope["event"]?.DeepClone(),
@@ -191,7 +192,7 @@ public sealed class ForwardTemplate : ActionTemplate
             ["created"] = scope["created"]?.DeepClone(),
             ["data"] = scope["data"]?.DeepClone(),
         };
-        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => Field($"headers.{h.Key}", h.Value, scope),
+        return new ForwardAction(url, body, Headers.ToDictionary(h => h.Key, h => RenderField($"headers.{h.Key}", h.Value, scope),
             StringComparer.OrdinalIgnoreCase));
     }
 }
@@ -231,7 +232,8 @@ public sealed class JsonTemplate
     {
         JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Render(p.Value, $"{path}.{p.Key}", scope)))),
         JsonArray a => new JsonArray(a.Select((x, i) => Render(x, $"{path}[{i}]", scope)).ToArray()),
-        JsonValue v when _strings.TryGetValue(path, out var template) && v.GetValueKind() == System.Text.Json.JsonValueKind.String => JsonValue.Create(template.Render(scope)),
+        JsonValue v when _strings.TryGetValue(path, out var template) && v.GetValueKind() == System.Text.Json.JsonValueKind.String =>
+            JsonValue.Create(template.Render(scope)),
         _ => node?.DeepClone(),
     };
 

@@ -34,6 +34,8 @@ public static partial class ConditionParser
     /// <summary>Every operator name, as written in rules files.</summary>
     public static IReadOnlyList<string> OperatorNames { get; } = Operators.Select(o => o.Name).ToArray();
 
+    private static readonly string[] FieldConditionKeys = ["field", "ignoreCase", .. OperatorNames];
+
     private static readonly HashSet<ConditionOperator> TextOperators = new()
     {
         ConditionOperator.Equals, ConditionOperator.NotEquals, ConditionOperator.OneOf, ConditionOperator.Contains,
@@ -107,7 +109,7 @@ public static partial class ConditionParser
 
     private static FieldCondition? ReadField(JsonObject c, string field, ScopeShape shape, Action<string, string> error)
     {
-        Unknown(c, field, error, new[] { "field", "ignoreCase" }.Concat(OperatorNames).ToArray());
+        Unknown(c, field, error, FieldConditionKeys);
         var before = 0;
         void Error(string f, string p) { before++; error(f, p); }
 

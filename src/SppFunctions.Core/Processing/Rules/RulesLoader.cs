@@ -32,7 +32,10 @@ public static partial class RulesLoader
     {
         if (!File.Exists(path))
         {
-            return new RulesLoadResult(null, new[] { $"Rules file {path} does not exist (set Rules__Path, or ship rules.json beside host.json; [] means no rules)." });
+            return new RulesLoadResult(null, new[]
+            {
+                $"Rules file {path} does not exist (set Rules__Path, or ship rules.json beside host.json; [] means no rules).",
+            });
         }
         return Load(File.ReadAllText(path), path, engine, forward);
     }
@@ -257,7 +260,8 @@ public static partial class RulesLoader
                 }
                 var query = Map(d.Query, "query", field, errors, engine, shape);
                 var headers = Map(d.Headers, "headers", field, errors, engine, shape);
-                foreach (var h in headers.Where(h => h.Key.Equals("Authorization", StringComparison.OrdinalIgnoreCase) || h.Key.Equals("Host", StringComparison.OrdinalIgnoreCase)))
+                foreach (var h in headers.Where(h => h.Key.Equals("Authorization", StringComparison.OrdinalIgnoreCase)
+                    || h.Key.Equals("Host", StringComparison.OrdinalIgnoreCase)))
                 {
                     errors.Add($"{field}.headers.{h.Key}", "is set by the SPP client and cannot be overridden.");
                 }
@@ -331,7 +335,7 @@ public static partial class RulesLoader
     private static bool IsItemReference(string text, int at) => at == 0 || text[at - 1] is not ('.' or '_' or '-' or '\'' or '"')
         && !char.IsLetterOrDigit(text[at - 1]);
 
-    private static IReadOnlyList<KeyValuePair<string, CompiledTemplate>> Map(Dictionary<string, JsonNode?>? map, string key, string field,
+    private static List<KeyValuePair<string, CompiledTemplate>> Map(Dictionary<string, JsonNode?>? map, string key, string field,
         Errors errors, TemplateEngine engine, ScopeShape shape)
     {
         var result = new List<KeyValuePair<string, CompiledTemplate>>();

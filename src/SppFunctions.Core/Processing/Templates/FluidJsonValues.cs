@@ -25,7 +25,8 @@ internal sealed class JsonObjectValue(JsonObject value, string path, IReadOnlyDi
     public override ValueTask<FluidValue> GetValueAsync(string name, TemplateContext context)
     {
         var full = path.Length == 0 ? name : $"{path}.{name}";
-        if (secrets is not null && path.Length == 0 && name == TemplateEngine.SecretsName) return new ValueTask<FluidValue>(new SecretsValue(secrets));
+        if (secrets is not null && path.Length == 0 && name == TemplateEngine.SecretsName)
+            return new ValueTask<FluidValue>(new SecretsValue(secrets));
         if (name == "size") return new ValueTask<FluidValue>(NumberValue.Create(value.Count));
         if (!value.TryGetPropertyValue(name, out var node) || node is null)
         {

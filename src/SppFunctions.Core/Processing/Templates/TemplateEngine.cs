@@ -20,7 +20,8 @@ public enum TemplateEncoding
 
 /// <summary>A rendered template read a value that is absent or null in the event.</summary>
 public sealed class TemplateValueMissingException(IReadOnlyList<string> paths)
-    : Exception($"The template uses {string.Join(", ", paths.Distinct())}, which the event does not have (use '| default: ...' or an {{% if %}} for optional values).")
+    : Exception($"The template uses {string.Join(", ", paths.Distinct())}, which the event does not have " +
+        $"(use '| default: ...' or an {{% if %}} for optional values).")
 {
     public IReadOnlyList<string> Paths { get; } = paths;
 }
@@ -72,14 +73,16 @@ public sealed class CompiledTemplate
 /// </summary>
 public sealed partial class TemplateEngine
 {
-    /// <summary>The scope name of the rule secrets: <c>{{ secrets.SlackWebhook }}</c> reads the app setting <c>RuleSecrets__SlackWebhook</c>.</summary>
+    /// <summary>
+    /// The scope name of the rule secrets: <c>{{ secrets.SlackWebhook }}</c> reads the app setting <c>RuleSecrets__SlackWebhook</c>.
+    /// </summary>
     public const string SecretsName = "secrets";
     public const string SecretsSection = "RuleSecrets";
 
     internal static readonly HtmlEncoder Html = HtmlEncoder.Create(UnicodeRanges.All);
     private static readonly FluidParser Parser = new();
     private readonly TemplateOptions _options;
-    private readonly IReadOnlyDictionary<string, string> _secrets;
+    private readonly Dictionary<string, string> _secrets;
 
     [GeneratedRegex(@"\bsecrets\.([A-Za-z0-9_]+)")]
     private static partial Regex SecretReference();

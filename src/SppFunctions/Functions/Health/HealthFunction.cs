@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -9,6 +10,8 @@ namespace SppFunctions.Functions.Health;
 public sealed class HealthFunction
 {
     [Function("Health")]
+    [SuppressMessage("Performance", "CA1822",
+        Justification = "The Functions worker invokes function methods on an instance, like every other function.")]
     public IActionResult Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
         new OkObjectResult(new
         {

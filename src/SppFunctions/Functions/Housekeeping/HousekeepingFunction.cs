@@ -11,7 +11,8 @@ namespace SppFunctions.Functions.Housekeeping;
 public sealed class HousekeepingFunction(HousekeepingService housekeeping)
 {
     [Function("Housekeeping")]
-    public async Task Run([TimerTrigger("%Housekeeping:Schedule%", RunOnStartup = false, UseMonitor = true)] TimerInfo timer, CancellationToken cancellationToken)
+    public async Task Run(
+        [TimerTrigger("%Housekeeping:Schedule%", RunOnStartup = false, UseMonitor = true)] TimerInfo timer, CancellationToken cancellationToken)
     {
         var summary = await housekeeping.RunAsync(cancellationToken);
         if (summary.Errors > 0) throw new InvalidOperationException($"Housekeeping failed in {summary.Errors} step(s); last: {summary.LastError}");

@@ -15,7 +15,8 @@ namespace SppFunctions.Functions.Ops;
 public sealed class ReplayFunction(ReplayService replay)
 {
     [Function("ReplayEvents")]
-    public async Task<IActionResult> Run([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "ops/replay")] HttpRequest request, CancellationToken cancellationToken)
+    public async Task<IActionResult> Run(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "ops/replay")] HttpRequest request, CancellationToken cancellationToken)
     {
         var (parsed, error, field) = await ReplayRequestReader.ReadAsync(request.Body, cancellationToken);
         if (parsed is null) return JsonResults.Create(request.HttpContext.Response, 400, new JsonObject { ["error"] = error, ["field"] = field });
@@ -28,7 +29,11 @@ public sealed class ReplayFunction(ReplayService replay)
         {
             // Events re-enqueued before the failure stay re-enqueued (their rows say "received"); calling again replays the rest.
             return JsonResults.Create(request.HttpContext.Response, 503,
-                new JsonObject { ["error"] = "Storage failed during the replay; events already re-enqueued stay so. Call again to replay the rest.", ["field"] = null },
+                new JsonObject
+                {
+                    ["error"] = "Storage failed during the replay; events already re-enqueued stay so. Call again to replay the rest.",
+                    ["field"] = null,
+                },
                 TimeSpan.FromSeconds(30));
         }
     }

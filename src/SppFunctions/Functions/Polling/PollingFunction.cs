@@ -10,6 +10,7 @@ namespace SppFunctions.Functions.Polling;
 public sealed class PollingFunction(OrderMessagePoller poller)
 {
     [Function("PollOrderMessages")]
-    public Task Run([TimerTrigger("%Polling:Schedule%", RunOnStartup = false, UseMonitor = true)] TimerInfo timer, CancellationToken cancellationToken) =>
+    public Task Run(
+        [TimerTrigger("%Polling:Schedule%", RunOnStartup = false, UseMonitor = true)] TimerInfo timer, CancellationToken cancellationToken) =>
         poller.RunAsync(cancellationToken);
 }

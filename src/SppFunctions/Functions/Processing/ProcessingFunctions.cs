@@ -13,18 +13,25 @@ namespace SppFunctions.Functions.Processing;
 public sealed class ProcessingFunctions(EventProcessor events, CommandProcessor commands, PoisonHandler poison, TimeProvider time)
 {
     [Function("ProcessEvent")]
-    public Task ProcessEvent([QueueTrigger(StorageNames.EventsQueueName, Connection = "AzureWebJobsStorage")] string message, FunctionContext context, CancellationToken cancellationToken) =>
+    public Task ProcessEvent(
+        [QueueTrigger(StorageNames.EventsQueueName, Connection = "AzureWebJobsStorage")] string message, FunctionContext context,
+        CancellationToken cancellationToken) =>
         events.ProcessAsync(message, QueueTriggerData.DequeueCount(context), cancellationToken);
 
     [Function("ProcessCommand")]
-    public Task ProcessCommand([QueueTrigger(StorageNames.CommandsQueueName, Connection = "AzureWebJobsStorage")] string message, FunctionContext context, CancellationToken cancellationToken) =>
+    public Task ProcessCommand(
+        [QueueTrigger(StorageNames.CommandsQueueName, Connection = "AzureWebJobsStorage")] string message, FunctionContext context,
+        CancellationToken cancellationToken) =>
         commands.ProcessAsync(message, QueueTriggerData.DequeueCount(context), QueueTriggerData.InsertionTime(context, time), cancellationToken);
 
     [Function("EventPoison")]
-    public Task EventPoison([QueueTrigger(StorageNames.EventsPoisonQueueName, Connection = "AzureWebJobsStorage")] string message, CancellationToken cancellationToken) =>
+    public Task EventPoison(
+        [QueueTrigger(StorageNames.EventsPoisonQueueName, Connection = "AzureWebJobsStorage")] string message, CancellationToken cancellationToken) =>
         poison.HandleEventAsync(message, cancellationToken);
 
     [Function("CommandPoison")]
-    public Task CommandPoison([QueueTrigger(StorageNames.CommandsPoisonQueueName, Connection = "AzureWebJobsStorage")] string message, FunctionContext context, CancellationToken cancellationToken) =>
+    public Task CommandPoison(
+        [QueueTrigger(StorageNames.CommandsPoisonQueueName, Connection = "AzureWebJobsStorage")] string message, FunctionContext context,
+        CancellationToken cancellationToken) =>
         poison.HandleCommandAsync(message, QueueTriggerData.InsertionTime(context, time), cancellationToken);
 }

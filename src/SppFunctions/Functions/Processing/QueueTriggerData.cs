@@ -12,5 +12,7 @@ public static class QueueTriggerData
 
     public static DateTimeOffset InsertionTime(FunctionContext context, TimeProvider time) =>
         context.BindingContext.BindingData.TryGetValue("InsertionTime", out var value)
-        && DateTimeOffset.TryParse(value?.ToString()?.Trim('"'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : time.GetUtcNow();
+        && DateTimeOffset.TryParse(value?.ToString()?.Trim('"'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at
+            : time.GetUtcNow();
 }

@@ -17,35 +17,44 @@ public sealed class WebhookFunctions(WebhookIntake intake, ILogger<WebhookFuncti
     public const string Route = "webhooks/spp";
 
     [Function("SppWebhook")]
-    public Task<IActionResult> All([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route)] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> All(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route)] HttpRequest request, CancellationToken cancellationToken) =>
         Accept(request, null, cancellationToken);
 
     [Function("SppWebhookOrders")]
-    public Task<IActionResult> Orders([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/orders")] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> Orders(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/orders")] HttpRequest request, CancellationToken cancellationToken) =>
         Accept(request, SppEventTopics.Orders, cancellationToken);
 
     [Function("SppWebhookForms")]
-    public Task<IActionResult> Forms([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/forms")] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> Forms(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/forms")] HttpRequest request, CancellationToken cancellationToken) =>
         Accept(request, SppEventTopics.Forms, cancellationToken);
 
     [Function("SppWebhookAccounts")]
-    public Task<IActionResult> Accounts([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/accounts")] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> Accounts(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/accounts")] HttpRequest request, CancellationToken cancellationToken) =>
         Accept(request, SppEventTopics.Accounts, cancellationToken);
 
     [Function("SppWebhookInvoices")]
-    public Task<IActionResult> Invoices([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/invoices")] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> Invoices(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/invoices")] HttpRequest request, CancellationToken cancellationToken) =>
         Accept(request, SppEventTopics.Invoices, cancellationToken);
 
     [Function("SppWebhookMessages")]
-    public Task<IActionResult> Messages([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/messages")] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> Messages(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/messages")] HttpRequest request, CancellationToken cancellationToken) =>
         Accept(request, SppEventTopics.Messages, cancellationToken);
 
     [Function("SppWebhookSubscriptions")]
-    public Task<IActionResult> Subscriptions([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/subscriptions")] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> Subscriptions(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/subscriptions")] HttpRequest request,
+        CancellationToken cancellationToken) =>
         Accept(request, SppEventTopics.Subscriptions, cancellationToken);
 
     [Function("SppWebhookTickets")]
-    public Task<IActionResult> Tickets([HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/tickets")] HttpRequest request, CancellationToken cancellationToken) =>
+    public Task<IActionResult> Tickets(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = Route + "/tickets")] HttpRequest request, CancellationToken cancellationToken) =>
         Accept(request, SppEventTopics.Tickets, cancellationToken);
 
     /// <summary>The one adapter all routes share (public so a test host can route to it).</summary>
