@@ -105,7 +105,8 @@ public static class SppCli
         {
             watch.SetDescription("The orders the poller watches for new messages.");
             watch.AddCommand<WatchListCommand>("list").WithDescription("Watched orders.");
-            watch.AddCommand<WatchAddCommand>("add").WithDescription("Start watching orders (id or number), or every open order in SPP with --open.").WithExamples("watch add");
+            watch.AddCommand<WatchAddCommand>("add")
+                .WithDescription("Start watching orders (id or number), or every open order in SPP with --open.").WithExamples("watch add");
             watch.AddCommand<WatchRemoveCommand>("remove").WithDescription("Stop watching orders.").WithExamples("watch remove");
             watch.AddCommand<WatchCursorsCommand>("cursors").WithDescription("Watched orders with their cursor (newest message seen).");
             watch.AddCommand<WatchRunsCommand>("runs").WithDescription("The poller's latest runs.");
