@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using SppFunctions.Cli;
 using SppFunctions.Cli.Infrastructure;
 
-// sppfn: see README.md, "CLI". Ctrl-C cancels the running command (send prints what it sent so far).
+// sppfn: see docs/cli.md. Ctrl-C cancels the running command (send prints what it sent so far).
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -61,7 +61,7 @@ public static class SppCli
         ["events list"] = [["events", "list", "--status", "failed", "--from", "1d"]],
         ["events show"] = [["events", "show", "1764403200-0123456789abcdef01234567"]],
         ["events replay"] = [["events", "replay", "--from", "2026-11-01", "--to", "2026-11-02"]],
-        ["watch add"] = [["watch", "add", "666AF315"]],
+        ["watch add"] = [["watch", "add", "666AF315"], ["watch", "add", "--open"]],
         ["watch remove"] = [["watch", "remove", "666AF315"]],
         ["api"] =
         [
@@ -105,7 +105,8 @@ public static class SppCli
         {
             watch.SetDescription("The orders the poller watches for new messages.");
             watch.AddCommand<WatchListCommand>("list").WithDescription("Watched orders.");
-            watch.AddCommand<WatchAddCommand>("add").WithDescription("Start watching orders (id or number).").WithExamples("watch add");
+            watch.AddCommand<WatchAddCommand>("add")
+                .WithDescription("Start watching orders (id or number), or every open order in SPP with --open.").WithExamples("watch add");
             watch.AddCommand<WatchRemoveCommand>("remove").WithDescription("Stop watching orders.").WithExamples("watch remove");
             watch.AddCommand<WatchCursorsCommand>("cursors").WithDescription("Watched orders with their cursor (newest message seen).");
             watch.AddCommand<WatchRunsCommand>("runs").WithDescription("The poller's latest runs.");

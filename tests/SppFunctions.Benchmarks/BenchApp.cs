@@ -94,7 +94,11 @@ public sealed class BenchApp : IAsyncDisposable
         {
             try { await tables.DeleteTableAsync(t); } catch (Azure.RequestFailedException) { }
         }
-        try { await Get<BlobServiceClient>().GetBlobContainerClient(Names.PayloadContainer).DeleteIfExistsAsync(); } catch (Azure.RequestFailedException) { }
+        try
+        {
+            await Get<BlobServiceClient>().GetBlobContainerClient(Names.PayloadContainer).DeleteIfExistsAsync();
+        }
+        catch (Azure.RequestFailedException) { }
     }
 
     public async ValueTask DisposeAsync()
@@ -148,7 +152,9 @@ public sealed class StorageCounter : HttpPipelinePolicy
         var path = message.Request.Uri.Path;
         // /account/Table(PartitionKey='..',RowKey='..') → Table; /account/queue/messages/id → queue/messages
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToArray();
-        var resource = parts.Length == 0 ? "/" : parts[0].Split('(')[0].TrimEnd('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', '-');
+        var resource = parts.Length == 0
+            ? "/"
+            : parts[0].Split('(')[0].TrimEnd('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', '-');
         if (parts.Length > 1 && parts[1] == "messages") resource += "/messages";
         var kind = $"{message.Request.Method} {resource} {(message.HasResponse ? message.Response.Status : 0)}";
         _byKind.GetOrAdd(kind, _ => new Samples()).Add(ms);

@@ -18,7 +18,8 @@ public static class PollingBench
     public static async Task RunAsync(Report report, Options options)
     {
         var body = new StringBuilder();
-        body.AppendLine("| Watched | Changed | Runs | SPP calls per run (max) | Goal | Run wall time median / max (ms) | Floor: same SPP calls direct, median (ms) | Wall ratio | Storage round trips per run (median) | Verdict |");
+        body.AppendLine("| Watched | Changed | Runs | SPP calls per run (max) | Goal | Run wall time median / max (ms) | " +
+            "Floor: same SPP calls direct, median (ms) | Wall ratio | Storage round trips per run (median) | Verdict |");
         body.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         var allPass = true;
         var allWithinRecheck = true;
@@ -34,7 +35,8 @@ public static class PollingBench
             var poller = app.Get<OrderMessagePoller>();
             var watch = app.Get<WatchStore>();
             var client = app.Get<SppClient>();
-            var orders = Enumerable.Range(0, watched).Select(_ => spp.Store.AddOrder()).Select(o => (Id: o["id"]!.ToString(), Number: o["number"]!.GetValue<string>())).ToList();
+            var orders = Enumerable.Range(0, watched).Select(_ => spp.Store.AddOrder())
+                .Select(o => (Id: o["id"]!.ToString(), Number: o["number"]!.GetValue<string>())).ToList();
             var seed = Stopwatch.StartNew();
             await SeedWatchSetAsync(app, watch, orders, time.GetUtcNow());
             await watch.TrySaveStateAsync(new PollerState { Watermark = time.GetUtcNow(), LastSweepAt = time.GetUtcNow() }, CancellationToken.None);
@@ -80,7 +82,8 @@ public static class PollingBench
                     var calls = spp.Requests.Count;
                     if (run.EventsEmitted != changed || run.Errors != 0 || run.ApiCalls != calls)
                     {
-                        throw new InvalidOperationException($"Run at {watched}/{changed}: emitted {run.EventsEmitted}, errors {run.Errors} ({run.LastError}), counted {run.ApiCalls} calls, SPP saw {calls}.");
+                        throw new InvalidOperationException($"Run at {watched}/{changed}: emitted {run.EventsEmitted}, errors {run.Errors} " +
+                            $"({run.LastError}), counted {run.ApiCalls} calls, SPP saw {calls}.");
                     }
                     maxCalls = Math.Max(maxCalls, calls);
                     maxExcess = Math.Max(maxExcess, calls - (1 + changed));
@@ -88,7 +91,8 @@ public static class PollingBench
 
                     // The floor: the same SPP calls, made directly.
                     sw.Restart();
-                    var query = new SppListQuery { PageSize = 100 }.OrderBy("last_message_at", descending: true).WhereAfter("last_message_at", state.Watermark!.Value.AddSeconds(-1));
+                    var query = new SppListQuery { PageSize = 100 }.OrderBy("last_message_at", descending: true)
+                        .WhereAfter("last_message_at", state.Watermark!.Value.AddSeconds(-1));
                     await client.GetOrdersAsync(query).AsPages().FirstAsync();
                     await Parallel.ForEachAsync(picked, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (o, ct) =>
                         await client.GetOrderMessagesAsync(o.Id, pageSize: 50, cancellationToken: ct).AsPages(ct).FirstAsync(ct));
@@ -99,9 +103,15 @@ public static class PollingBench
                 allPass &= pass;
                 allWithinRecheck &= !strictExtra;
                 if (!pass) worst += $" {watched:N0}/{changed}: {maxCalls};";
-                body.AppendLine($"| {watched:N0} | {changed} | {runs} | {maxCalls} | ≤ {1 + changed} | {Measure.Ms(wall.Median)} / {Measure.Ms(wall.Max)} | {Measure.Ms(floor.Median)} | {Measure.Ratio(wall.Median / floor.Median)} | {storage.Median:F0} | {(pass ? Measure.Verdict(true) : strictExtra ? Measure.Verdict(false) : $"{Measure.Verdict(false)} by {maxExcess}: re-check of the watermark second")} |");
-                report.Headline(new Headline($"Polling {watched:N0} watched, {changed} changed: wall time per run", "info (floor: the same SPP calls made directly)",
-                    $"{Measure.Ms(wall.Median)} ms median ({Measure.Ratio(wall.Median / floor.Median)} the floor's {Measure.Ms(floor.Median)} ms)", null));
+                body.AppendLine($"| {watched:N0} | {changed} | {runs} | {maxCalls} | ≤ {1 + changed} | " +
+                    $"{Measure.Ms(wall.Median)} / {Measure.Ms(wall.Max)} | {Measure.Ms(floor.Median)} | " +
+                    $"{Measure.Ratio(wall.Median / floor.Median)} | {storage.Median:F0} | " +
+                    $"{(pass ? Measure.Verdict(true) : strictExtra ? Measure.Verdict(false)
+                        : $"{Measure.Verdict(false)} by {maxExcess}: re-check of the watermark second")} |");
+                report.Headline(new Headline($"Polling {watched:N0} watched, {changed} changed: wall time per run",
+                    "info (floor: the same SPP calls made directly)",
+                    $"{Measure.Ms(wall.Median)} ms median ({Measure.Ratio(wall.Median / floor.Median)} the floor's {Measure.Ms(floor.Median)} ms)",
+                    null));
             }
 
             // Steady state after a burst: 5 orders get a message in the same second, then nothing changes. The burst's
@@ -120,7 +130,8 @@ public static class PollingBench
                     spp.ClearRequests();
                     var run = await poller.RunAsync(CancellationToken.None);
                     calls.Add(spp.Requests.Count);
-                    if (run.Errors != 0 || run.EventsEmitted != (r == 0 ? 5 : 0)) throw new InvalidOperationException($"Burst run {r} at {watched}: emitted {run.EventsEmitted}, errors {run.Errors}.");
+                    if (run.Errors != 0 || run.EventsEmitted != (r == 0 ? 5 : 0))
+                        throw new InvalidOperationException($"Burst run {r} at {watched}: emitted {run.EventsEmitted}, errors {run.Errors}.");
                 }
                 // The first runs may re-list the previous changes' newest second too; from the third on each must cost one call.
                 var quiet = calls.Skip(2).All(c => c == 1) && calls[1] <= 1 + 5 + 1;
@@ -141,18 +152,23 @@ public static class PollingBench
             sweepClock.Restart();
             foreach (var chunk in orders.Chunk(100))
             {
-                await client.GetOrdersAsync(new SppListQuery { PageSize = 100 }.WhereIn("id", chunk.Select(o => o.Id))).AsPages().FirstAsync();
+                await client.GetOrdersAsync(new SppListQuery { PageSize = 100 }.WhereIn("id", chunk.Select(o => o.Id)))
+                    .AsPages().FirstAsync();
             }
-            sweeps.AppendLine($"| {watched:N0} | {sweepCalls} | {(watched + 99) / 100} + 1 | {sweepMs:F0} | {sweepClock.Elapsed.TotalMilliseconds:F0} | {sweep.OrdersRemoved} |");
+            sweeps.AppendLine($"| {watched:N0} | {sweepCalls} | {(watched + 99) / 100} + 1 | {sweepMs:F0} | " +
+                $"{sweepClock.Elapsed.TotalMilliseconds:F0} | {sweep.OrdersRemoved} |");
             await app.DeleteStorageAsync();
         }
         report.Headline(new Headline("Polling: SPP calls per run, every size and change count", "≤ 1 + changed (+ paging)",
             allPass ? "met in every run" : $"max calls per run (watched/changed: calls):{worst} " +
-                (allWithinRecheck ? "the only extra call is the re-check of the one order whose last message is in the previous run's newest second" : "more than the re-check of the watermark second"), allPass,
+                (allWithinRecheck
+                    ? "the only extra call is the re-check of the one order whose last message is in the previous run's newest second"
+                    : "more than the re-check of the watermark second"), allPass,
             allWithinRecheck ? "one extra call re-checks the order last seen in the previous run's newest second, so no message is missed" : null));
 
         body.AppendLine();
-        body.AppendLine("Each run follows one new message on each changed order (messages 2 s apart, as real traffic is spread out). The watch set is seeded with table batch transactions");
+        body.AppendLine("Each run follows one new message on each changed order (messages 2 s apart, as real traffic is spread out). " +
+            "The watch set is seeded with table batch transactions");
         body.AppendLine("(100 rows each) as orders the poller has seen before (baselined), and the poller has a watermark and a recent");
         body.AppendLine("sweep, as in steady state. SPP calls are counted at the fake SPP (and agree with the run's own count); each run");
         body.AppendLine("emitted exactly its changed orders' messages. The wall time includes the table reads and writes of the watch set,");
@@ -176,7 +192,8 @@ public static class PollingBench
         body.AppendLine();
         body.AppendLine("The hourly sweep (every watched order's status, `filters[id][$in]`, 100 per call), one run each:");
         body.AppendLine();
-        body.AppendLine("| Watched | SPP calls | Expected: status calls (watched/100) + changed-orders call (+1 re-check) | Wall time (ms) | Floor: the status calls made directly (ms) | Removed |");
+        body.AppendLine("| Watched | SPP calls | Expected: status calls (watched/100) + changed-orders call (+1 re-check) | Wall time (ms) | " +
+            "Floor: the status calls made directly (ms) | Removed |");
         body.AppendLine("|---|---|---|---|---|---|");
         body.Append(sweeps);
         report.Section("Polling", body.ToString());

@@ -65,12 +65,17 @@ namespace SppFunctions.Benchmarks
             {
                 switch (args[i])
                 {
-                    case "--only": only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase); break;
+                    case "--only":
+                        only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+                        break;
                     case "--quick": quick = true; break;
                     case "--profile": profile = true; break;
                     case "--out": output = args[++i]; break;
                     case "--notes": notes = args[++i]; break;
-                    default: throw new ArgumentException($"Unknown argument {args[i]}. Use --only intake,processing,polling,memory, --quick, --out FILE, --notes FILE.");
+                    default:
+                        throw new ArgumentException(
+                            $"Unknown argument {args[i]}. Use --only intake,processing,polling,memory, --quick, --out FILE, --notes FILE.");
                 }
             }
             return new Options { Only = only, Quick = quick, Out = output, NotesFile = notes, Profile = profile };

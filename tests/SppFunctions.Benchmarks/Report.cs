@@ -25,7 +25,8 @@ public sealed class Report
     public void Headline(Headline headline)
     {
         Headlines.Add(headline);
-        Console.WriteLine($"  => {headline.Figure}: {headline.Measured} (goal {headline.Goal}) {(headline.Pass is { } p ? (p ? "PASS" : "MISS") : "")}");
+        Console.WriteLine(
+            $"  => {headline.Figure}: {headline.Measured} (goal {headline.Goal}) {(headline.Pass is { } p ? (p ? "PASS" : "MISS") : "")}");
     }
 
     /// <summary>
@@ -92,7 +93,8 @@ public sealed class Report
         yield return ("Cores (logical)", Environment.ProcessorCount.ToString());
         yield return ("RAM", MemTotal());
         yield return ("OS", RuntimeInformation.OSDescription);
-        yield return (".NET", $"{RuntimeInformation.FrameworkDescription} ({RuntimeInformation.ProcessArchitecture}), {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, Release build");
+        yield return (".NET", $"{RuntimeInformation.FrameworkDescription} ({RuntimeInformation.ProcessArchitecture}), " +
+            $"{(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, Release build");
         yield return ("Azurite", Environment.GetEnvironmentVariable("SPP_BENCH_AZURITE_VERSION") ?? "unknown");
         yield return ("Node.js", Environment.GetEnvironmentVariable("SPP_BENCH_NODE_VERSION") ?? "unknown");
         yield return ("Load average (1/5/15 min) at the end", LoadAverage());
@@ -121,7 +123,8 @@ public sealed class Report
         try
         {
             var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
-            if (line is not null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], out var kb)) return $"{kb / 1024.0 / 1024.0:F1} GiB";
+            if (line is not null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], out var kb))
+                return $"{kb / 1024.0 / 1024.0:F1} GiB";
         }
         catch (IOException) { }
         return $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1024.0 / 1024 / 1024:F1} GiB (as seen by the GC)";

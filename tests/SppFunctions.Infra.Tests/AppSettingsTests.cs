@@ -52,7 +52,8 @@ public class AppSettingsTests
     {
         var unknown = Contract.Unknown(Settings);
         Assert.True(unknown.Count == 0,
-            "The template writes settings no options class, trigger or platform reads (renamed or removed in code?):\n  " + string.Join("\n  ", unknown));
+            "The template writes settings no options class, trigger or platform reads (renamed or removed in code?):\n  " +
+            string.Join("\n  ", unknown));
     }
 
     [Fact]
@@ -82,7 +83,8 @@ public class AppSettingsTests
         Assert.Equal(["Spp__ApiKey", "Spp__WebhookTokens__0", "Spp__WebhookTokens__1"], secretSettings.Select(s => s.Key).Order());
         foreach (var (name, value) in secretSettings)
         {
-            var reference = Regex.Match(value, @"^@Microsoft\.KeyVault\(VaultName=(?<vault>[^;]+);SecretName=(?<secret>[^;)]+);SecretVersion=(?<version>[^;)]+)\)$");
+            var reference = Regex.Match(value,
+                @"^@Microsoft\.KeyVault\(VaultName=(?<vault>[^;]+);SecretName=(?<secret>[^;)]+);SecretVersion=(?<version>[^;)]+)\)$");
             Assert.True(reference.Success, $"{name} must be a versioned Key Vault reference, not '{value}'.");
             Assert.Equal(vault, reference.Groups["vault"].Value);
             Assert.Contains(reference.Groups["secret"].Value, created);
@@ -90,7 +92,8 @@ public class AppSettingsTests
             Assert.Equal($"v-{reference.Groups["secret"].Value}", reference.Groups["version"].Value);
         }
         Assert.Equal(["spp-webhook-token-0", "spp-webhook-token-1"],
-            new[] { Settings["Spp__WebhookTokens__0"], Settings["Spp__WebhookTokens__1"] }.Select(v => Regex.Match(v, "SecretName=([^;)]+)").Groups[1].Value));
+            new[] { Settings["Spp__WebhookTokens__0"], Settings["Spp__WebhookTokens__1"] }
+                .Select(v => Regex.Match(v, "SecretName=([^;)]+)").Groups[1].Value));
     }
 
     [Fact]
@@ -115,7 +118,8 @@ public class AppSettingsTests
     public void No_setting_flex_consumption_rejects_is_written()
     {
         var forbidden = Settings.Keys.Where(FlexConsumption.IsForbiddenAppSetting).ToList();
-        Assert.True(forbidden.Count == 0, $"Flex Consumption takes these from functionAppConfig or does not allow them: {string.Join(", ", forbidden)}");
+        Assert.True(forbidden.Count == 0,
+            $"Flex Consumption takes these from functionAppConfig or does not allow them: {string.Join(", ", forbidden)}");
         Assert.DoesNotContain(Settings.Values, v => v.Contains("AccountKey=", StringComparison.OrdinalIgnoreCase));
     }
 

@@ -32,7 +32,8 @@ public class InfraReadmeTests
 
     /// <summary>The azd variable and its default in a parameters-file value such as "${NAME=default}".</summary>
     private static (string Name, string? Default)? AzdVariable(JsonNode? value) =>
-        value is JsonValue v && v.TryGetValue<string>(out var text) && Regex.Match(text, @"^\$\{(?<name>[A-Z0-9_]+)(=(?<default>[^}]*))?\}$") is { Success: true } m
+        value is JsonValue v && v.TryGetValue<string>(out var text)
+            && Regex.Match(text, @"^\$\{(?<name>[A-Z0-9_]+)(=(?<default>[^}]*))?\}$") is { Success: true } m
             ? (m.Groups["name"].Value, m.Groups[3].Success ? m.Groups["default"].Value : null)
             : null;
 
@@ -79,8 +80,10 @@ public class InfraReadmeTests
     {
         foreach (var (name, entry) in ParametersFile)
         {
-            if (AzdVariable(entry!["value"]) is not { Default: { } azdDefault } || Declared[name]!["defaultValue"] is not { } templateDefault) continue;
-            Assert.True(azdDefault == Text(templateDefault), $"{name}: main.parameters.json defaults to '{azdDefault}', main.bicep to '{Text(templateDefault)}'");
+            if (AzdVariable(entry!["value"]) is not { Default: { } azdDefault }
+                || Declared[name]!["defaultValue"] is not { } templateDefault) continue;
+            Assert.True(azdDefault == Text(templateDefault),
+                $"{name}: main.parameters.json defaults to '{azdDefault}', main.bicep to '{Text(templateDefault)}'");
         }
         // The check reads the defaults it compares (it would pass vacuously otherwise).
         Assert.Equal(("FUNCTION_MAXIMUM_INSTANCE_COUNT", "4"), AzdVariable(ParametersFile["maximumInstanceCount"]!["value"]));

@@ -152,7 +152,8 @@ public class SettingsContractTests
     {
         var extra = Complete();
         extra["Polling__ClosedStatuses__2"] = "Refunded";
-        Assert.Single(new SettingsContract(Bound, NoMetadata).WrongDefaults(extra), w => w.StartsWith("Polling__ClosedStatuses__0..1 expected", StringComparison.Ordinal));
+        Assert.Single(new SettingsContract(Bound, NoMetadata).WrongDefaults(extra),
+            w => w.StartsWith("Polling__ClosedStatuses__0..1 expected", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -214,7 +215,8 @@ public class SettingsContractTests
     public void Output_expressions_are_evaluated_or_refused()
     {
         var value = ArmExpression.Evaluate(
-            "[createObject('orders', format('{0}/{1}', format('https://{0}/{1}', reference('/sites/app', '2024-04-01').defaultHostName, 'api/webhooks/spp'), 'orders'), 'it''s', concat('a', 'b'))]",
+            "[createObject('orders', format('{0}/{1}', format('https://{0}/{1}', reference('/sites/app', '2024-04-01').defaultHostName, " +
+            "'api/webhooks/spp'), 'orders'), 'it''s', concat('a', 'b'))]",
             (id, property) => id == "/sites/app" && property == "defaultHostName" ? "app.example" : "?")!.AsObject();
         Assert.Equal("https://app.example/api/webhooks/spp/orders", (string?)value["orders"]);
         Assert.Equal("ab", (string?)value["it's"]);

@@ -1,6 +1,6 @@
 namespace SppFunctions.Cli.Infrastructure;
 
-/// <summary>The CLI's exit codes (README, "CLI").</summary>
+/// <summary>The CLI's exit codes (docs/cli.md).</summary>
 public static class ExitCodes
 {
     public const int Ok = 0;

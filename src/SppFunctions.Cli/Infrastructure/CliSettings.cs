@@ -7,7 +7,8 @@ namespace SppFunctions.Cli.Infrastructure;
 public class CliSettings : CommandSettings
 {
     [CommandOption("--settings <PATH>")]
-    [Description("The local.settings.json to read (default: ./local.settings.json, else the repository root's). Environment variables override its Values.")]
+    [Description("The local.settings.json to read (default: ./local.settings.json, else the repository root's). " +
+        "Environment variables override its Values.")]
     public string? SettingsFile { get; init; }
 
     [CommandOption("--json")]

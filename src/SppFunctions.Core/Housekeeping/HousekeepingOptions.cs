@@ -42,19 +42,26 @@ internal sealed class HousekeepingOptionsValidator : IValidateOptions<Housekeepi
         var failures = new List<string>();
         if (string.IsNullOrWhiteSpace(options.Schedule))
         {
-            failures.Add($"Housekeeping__Schedule is required: the timer Housekeeping reads it as %Housekeeping:Schedule% and the Functions host disables a timer whose setting is missing. Set it, e.g. to {HousekeepingOptions.DefaultSchedule} (03:30 UTC daily).");
+            failures.Add("Housekeeping__Schedule is required: the timer Housekeeping reads it as %Housekeeping:Schedule% " +
+                "and the Functions host disables a timer whose setting is missing. " +
+                $"Set it, e.g. to {HousekeepingOptions.DefaultSchedule} (03:30 UTC daily).");
         }
         else if (CrontabSchedule.TryParse(options.Schedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true }) is null)
         {
-            failures.Add($"Housekeeping__Schedule must be an NCRONTAB expression with seconds, e.g. {HousekeepingOptions.DefaultSchedule} (got '{options.Schedule}').");
+            failures.Add($"Housekeeping__Schedule must be an NCRONTAB expression with seconds, e.g. {HousekeepingOptions.DefaultSchedule} " +
+                $"(got '{options.Schedule}').");
         }
-        if (options.PollRunRetention < TimeSpan.FromHours(1)) failures.Add($"Housekeeping__PollRunRetention must be at least 01:00:00 (got {options.PollRunRetention}).");
-        if (options.EventRetention < TimeSpan.FromDays(1)) failures.Add($"Housekeeping__EventRetention must be at least 1.00:00:00 (got {options.EventRetention}).");
+        if (options.PollRunRetention < TimeSpan.FromHours(1))
+            failures.Add($"Housekeeping__PollRunRetention must be at least 01:00:00 (got {options.PollRunRetention}).");
+        if (options.EventRetention < TimeSpan.FromDays(1))
+            failures.Add($"Housekeeping__EventRetention must be at least 1.00:00:00 (got {options.EventRetention}).");
         if (options.FailedEventRetention < options.EventRetention)
         {
-            failures.Add($"Housekeeping__FailedEventRetention must be at least Housekeeping__EventRetention ({options.EventRetention}): failed events are kept for replay (got {options.FailedEventRetention}).");
+            failures.Add($"Housekeeping__FailedEventRetention must be at least Housekeeping__EventRetention ({options.EventRetention}): " +
+                $"failed events are kept for replay (got {options.FailedEventRetention}).");
         }
-        if (options.MaxDeletesPerRun is < 1 or > 1_000_000) failures.Add($"Housekeeping__MaxDeletesPerRun must be between 1 and 1000000 (got {options.MaxDeletesPerRun}).");
+        if (options.MaxDeletesPerRun is < 1 or > 1_000_000)
+            failures.Add($"Housekeeping__MaxDeletesPerRun must be between 1 and 1000000 (got {options.MaxDeletesPerRun}).");
         if (options.MaxRunTime < TimeSpan.FromSeconds(10) || options.MaxRunTime > TimeSpan.FromHours(1))
         {
             failures.Add($"Housekeeping__MaxRunTime must be between 00:00:10 and 01:00:00 (got {options.MaxRunTime}).");

@@ -52,7 +52,8 @@ public class RetryScheduler
 
     protected RetryScheduler() { _events = null!; _commands = null!; _options = null!; _time = null!; _logger = null!; }
 
-    public RetryScheduler(QueueServiceClient queues, StorageNames names, IOptions<RetryOptions> options, TimeProvider time, ILogger<RetryScheduler> logger)
+    public RetryScheduler(
+        QueueServiceClient queues, StorageNames names, IOptions<RetryOptions> options, TimeProvider time, ILogger<RetryScheduler> logger)
     {
         _events = queues.GetQueueClient(names.EventsQueue);
         _commands = queues.GetQueueClient(names.CommandsQueue);
@@ -105,12 +106,14 @@ public class RetryScheduler
         var client = queue == RetryDestination.Events ? _events : _commands;
         var receipt = await SendAsync(client, body, plan, reason, cancellationToken).ConfigureAwait(false);
         EventTracing.SetOutcome(EventTracing.Outcomes.Retrying, reason);
-        _logger.LogInformation("Re-scheduled a {Queue} message as retry {Retry} in {DelaySeconds} s (message {MessageId}, retrying since {Since:O}): {Reason}",
+        _logger.LogInformation(
+            "Re-scheduled a {Queue} message as retry {Retry} in {DelaySeconds} s (message {MessageId}, retrying since {Since:O}): {Reason}",
             queue, plan.Retry, (int)plan.Delay.TotalSeconds, receipt.MessageId, plan.Since, reason);
     }
 
     /// <summary>Sends the message with its initial visibility delay; it never expires, like every message the app sends.</summary>
-    protected virtual async Task<SendReceipt> SendAsync(QueueClient queue, BinaryData body, RetryPlan plan, string reason, CancellationToken cancellationToken) =>
+    protected virtual async Task<SendReceipt> SendAsync(
+        QueueClient queue, BinaryData body, RetryPlan plan, string reason, CancellationToken cancellationToken) =>
         (await queue.SendMessageAsync(body, plan.Delay, EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false)).Value;
 
     /// <summary>
@@ -121,7 +124,8 @@ public class RetryScheduler
     /// </summary>
     public static BinaryData WithRetry(string messageText, RetryPlan plan, MessageTraceContext? attempt = null)
     {
-        var message = JsonNode.Parse(messageText) as JsonObject ?? throw new ArgumentException("A re-scheduled message must be a JSON object.", nameof(messageText));
+        var message = JsonNode.Parse(messageText) as JsonObject
+            ?? throw new ArgumentException("A re-scheduled message must be a JSON object.", nameof(messageText));
         message["retry"] = plan.Retry;
         message["retryingSince"] = plan.Since.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
         message.Remove("logETag");
@@ -135,8 +139,11 @@ public class RetryScheduler
 
     /// <summary>What the log row says while a retry is scheduled.</summary>
     public static string Scheduled(RetryPlan plan, string reason) =>
-        $"{reason} Retry {plan.Retry} is scheduled for {plan.DueAt.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC (retrying since {plan.Since.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC).";
+        $"{reason} Retry {plan.Retry} is scheduled for {plan.DueAt.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC " +
+        $"(retrying since {plan.Since.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC).";
 
     private static string Describe(TimeSpan span) =>
-        span >= TimeSpan.FromHours(1) ? $"{span.TotalHours:0.#} h" : span >= TimeSpan.FromMinutes(1) ? $"{span.TotalMinutes:0.#} min" : $"{span.TotalSeconds:0} s";
+        span >= TimeSpan.FromHours(1) ? $"{span.TotalHours:0.#} h"
+        : span >= TimeSpan.FromMinutes(1) ? $"{span.TotalMinutes:0.#} min"
+        : $"{span.TotalSeconds:0} s";
 }

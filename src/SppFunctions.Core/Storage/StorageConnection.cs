@@ -53,15 +53,21 @@ public sealed class StorageConnection
         {
             throw new InvalidOperationException(
                 $"{name} is not set: use a connection string (UseDevelopmentStorage=true for Azurite), or {name}__accountName " +
-                $"(or {name}__queueServiceUri, __tableServiceUri and __blobServiceUri) with {name}__credential=managedidentity and {name}__clientId.");
+                $"(or {name}__queueServiceUri, __tableServiceUri and __blobServiceUri) " +
+                $"with {name}__credential=managedidentity and {name}__clientId.");
         }
-        var missing = new[] { ("queueServiceUri", queue), ("tableServiceUri", table), ("blobServiceUri", blob) }.Where(s => s.Item2 is null).Select(s => $"{name}__{s.Item1}").ToList();
+        var missing = new[] { ("queueServiceUri", queue), ("tableServiceUri", table), ("blobServiceUri", blob) }
+            .Where(s => s.Item2 is null).Select(s => $"{name}__{s.Item1}").ToList();
         if (missing.Count > 0)
         {
-            throw new InvalidOperationException($"The app needs queues, tables and blobs: set {string.Join(", ", missing)} (or {name}__accountName).");
+            throw new InvalidOperationException(
+                $"The app needs queues, tables and blobs: set {string.Join(", ", missing)} (or {name}__accountName).");
         }
 
-        return new StorageConnection { QueueServiceUri = queue, TableServiceUri = table, BlobServiceUri = blob, Credential = CreateCredential(section) };
+        return new StorageConnection
+        {
+            QueueServiceUri = queue, TableServiceUri = table, BlobServiceUri = blob, Credential = CreateCredential(section),
+        };
     }
 
     private static TokenCredential CreateCredential(IConfigurationSection section)
@@ -70,9 +76,14 @@ public sealed class StorageConnection
         var kind = section["credential"];
         if (string.Equals(kind, "managedidentity", StringComparison.OrdinalIgnoreCase))
         {
-            return new ManagedIdentityCredential(string.IsNullOrWhiteSpace(clientId) ? ManagedIdentityId.SystemAssigned : ManagedIdentityId.FromUserAssignedClientId(clientId));
+            return new ManagedIdentityCredential(string.IsNullOrWhiteSpace(clientId)
+                ? ManagedIdentityId.SystemAssigned
+                : ManagedIdentityId.FromUserAssignedClientId(clientId));
         }
         // Developer machines and CI: az login, Visual Studio, environment, and a user-assigned identity when named.
-        return new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = string.IsNullOrWhiteSpace(clientId) ? null : clientId });
+        return new DefaultAzureCredential(new DefaultAzureCredentialOptions
+        {
+            ManagedIdentityClientId = string.IsNullOrWhiteSpace(clientId) ? null : clientId,
+        });
     }
 }

@@ -32,7 +32,8 @@ public sealed class StorageNames
     /// <summary>A separate set of names (for tests sharing one storage account): <c>spp-events-x1</c>, <c>SppEventsx1</c>, ...</summary>
     public static StorageNames WithSuffix(string suffix)
     {
-        if (suffix.Length is 0 or > 12 || !suffix.All(char.IsAsciiLetterOrDigit)) throw new ArgumentException("Use 1-12 letters or digits.", nameof(suffix));
+        if (suffix.Length is 0 or > 12 || !suffix.All(char.IsAsciiLetterOrDigit))
+            throw new ArgumentException("Use 1-12 letters or digits.", nameof(suffix));
         return new StorageNames("-" + suffix.ToLowerInvariant(), suffix.ToLowerInvariant());
     }
 

@@ -94,7 +94,8 @@ public abstract class TableStore
                 {
                     try
                     {
-                        var response = await Table.DeleteEntityAsync(row.PartitionKey, row.RowKey, IfMatch(row), cancellationToken).ConfigureAwait(false);
+                        var response = await Table.DeleteEntityAsync(row.PartitionKey, row.RowKey, IfMatch(row), cancellationToken)
+                            .ConfigureAwait(false);
                         if (response.Status != 404) deleted.Add(row);
                     }
                     catch (RequestFailedException ex) when (ex.Status is 404 or 412)
@@ -111,7 +112,8 @@ public abstract class TableStore
     /// Deletes the rows a query yields, up to <paramref name="maxRows"/>, as <see cref="DeleteRowsAsync{T}"/> does (a
     /// query returns rows in key order, so each transaction takes many rows of one partition). Returns how many went.
     /// </summary>
-    protected async Task<int> DeleteQueriedAsync<T>(IAsyncEnumerable<T> rows, int maxRows, CancellationToken cancellationToken) where T : class, ITableEntity
+    protected async Task<int> DeleteQueriedAsync<T>(IAsyncEnumerable<T> rows, int maxRows, CancellationToken cancellationToken)
+        where T : class, ITableEntity
     {
         const int Chunk = 1000;
         var deleted = 0;

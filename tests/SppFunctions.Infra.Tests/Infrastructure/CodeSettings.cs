@@ -18,7 +18,8 @@ public enum SettingShape
 }
 
 /// <summary>A setting the code binds, as an app-setting name, with the default the options class gives it.</summary>
-public sealed record BoundSetting(string Name, SettingShape Shape, Type ValueType, object? Default, IReadOnlyList<object?> DefaultItems, string Source)
+public sealed record BoundSetting(
+    string Name, SettingShape Shape, Type ValueType, object? Default, IReadOnlyList<object?> DefaultItems, string Source)
 {
     /// <summary>Whether the code has a default: a non-null scalar, or a non-empty list.</summary>
     public bool HasDefault => Shape switch

@@ -46,7 +46,8 @@ public sealed partial class SettingsContract
             switch (setting.Shape)
             {
                 case SettingShape.Scalar when !template.Keys.Any(setting.Covers):
-                    missing.Add($"{setting.Name} ({setting.Source}{(setting.HasDefault ? ", default " + CodeSettings.Format(setting.Default) : ", no default")})");
+                    missing.Add($"{setting.Name} ({setting.Source}"
+                                + $"{(setting.HasDefault ? ", default " + CodeSettings.Format(setting.Default) : ", no default")})");
                     break;
                 case SettingShape.ScalarList:
                     // A list whose default has items must be written item by item; an empty default needs nothing.
@@ -96,14 +97,16 @@ public sealed partial class SettingsContract
                 if (items.Count == 0) continue; // reported by Missing
                 if (items.Count != setting.DefaultItems.Count || items.Select(x => x.Index).Where((index, position) => index != position).Any())
                 {
-                    wrong.Add($"{setting.Name}__0..{setting.DefaultItems.Count - 1} expected (default [{string.Join(", ", setting.DefaultItems.Select(CodeSettings.Format))}]), "
+                    wrong.Add($"{setting.Name}__0..{setting.DefaultItems.Count - 1} expected "
+                              + $"(default [{string.Join(", ", setting.DefaultItems.Select(CodeSettings.Format))}]), "
                               + $"template has [{string.Join(", ", items.Select(x => $"__{x.Index}='{x.Value}'"))}] ({setting.Source})");
                     continue;
                 }
                 for (var i = 0; i < items.Count; i++)
                 {
                     if (!SameValue(items[i].Value, setting.ValueType, setting.DefaultItems[i], out var parsed))
-                        wrong.Add($"{setting.Name}__{i} = '{items[i].Value}' ({parsed}), code default item {CodeSettings.Format(setting.DefaultItems[i])} ({setting.Source})");
+                        wrong.Add($"{setting.Name}__{i} = '{items[i].Value}' ({parsed}), "
+                                  + $"code default item {CodeSettings.Format(setting.DefaultItems[i])} ({setting.Source})");
                 }
             }
         }
@@ -119,7 +122,8 @@ public sealed partial class SettingsContract
         || Bound.Any(b => b.Covers(name))
         || Metadata.Expressions.Any(e => e.Replace(":", "__", StringComparison.Ordinal).Equals(name, StringComparison.OrdinalIgnoreCase))
         || Metadata.Connections.Any(c => !c.Equals(FunctionsMetadataSettings.DefaultConnection, StringComparison.OrdinalIgnoreCase)
-                                         && (name.Equals(c, StringComparison.OrdinalIgnoreCase) || name.StartsWith(c + "__", StringComparison.OrdinalIgnoreCase)))
+                                         && (name.Equals(c, StringComparison.OrdinalIgnoreCase)
+                                             || name.StartsWith(c + "__", StringComparison.OrdinalIgnoreCase)))
         || PendingLists.Any(p => BoundSetting.IsListItem(p, name, out _));
 
     private static bool SameValue(string text, Type type, object? expected, out string parsedDescription)

@@ -9,7 +9,11 @@ namespace SppFunctions.Tests.Cli;
 public class CliSettingsTests
 {
     private static string SettingsJson(IReadOnlyDictionary<string, string> values) =>
-        new JsonObject { ["IsEncrypted"] = false, ["Values"] = new JsonObject(values.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))) }.ToJsonString();
+        new JsonObject
+        {
+            ["IsEncrypted"] = false,
+            ["Values"] = new JsonObject(values.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        }.ToJsonString();
 
     private static string TempDir() => Directory.CreateTempSubdirectory("sppfn-settings-").FullName;
 
@@ -31,7 +35,8 @@ public class CliSettingsTests
             Assert.Equal(0, (await RunAsync(new Dictionary<string, string>(), app.Names, dir, "watch", "add", "666AF315")).ExitCode);
 
             // An environment variable wins over the file, as in the Functions host.
-            var overridden = await RunAsync(new Dictionary<string, string> { ["Spp__ApiKey"] = app.Spp.ApiKey }, app.Names, dir, "api", "GET", "orders", "--json");
+            var overridden = await RunAsync(new Dictionary<string, string> { ["Spp__ApiKey"] = app.Spp.ApiKey }, app.Names, dir,
+                "api", "GET", "orders", "--json");
             Assert.True(overridden.ExitCode == 0, overridden.ToString());
             Assert.Equal(200, overridden.Json["status"]!.GetValue<int>());
             var list = await RunAsync(new Dictionary<string, string>(), app.Names, dir, "watch", "list", "--json");
@@ -132,7 +137,8 @@ public class CliSettingsTests
         try
         {
             var settings = Path.Combine(dir, "cli.settings.json");
-            await File.WriteAllTextAsync(settings, SettingsJson(new Dictionary<string, string> { ["AzureWebJobsStorage"] = TestStorage.Unreachable() }));
+            await File.WriteAllTextAsync(settings,
+                SettingsJson(new Dictionary<string, string> { ["AzureWebJobsStorage"] = TestStorage.Unreachable() }));
 
             var (code, stdout, stderr) = await RunProcessAsync(dir, dll, "watch", "list", "--json", "--settings", settings);
             Assert.True(code == 4, $"exit {code}\n{stdout}\n{stderr}");
@@ -156,7 +162,10 @@ public class CliSettingsTests
 
     private static async Task<(int Code, string Out, string Error)> RunProcessAsync(string directory, string dll, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+        };
         start.ArgumentList.Add(dll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment.Remove("AzureWebJobsStorage");

@@ -79,8 +79,36 @@ public class WatchCommandTests
         Assert.Contains(run.Outcome, table.Out);
     }
 
+    [Fact]
+    public async Task Add_open_sweeps_every_page_of_spp_orders_watches_the_open_ones_and_shows_progress()
+    {
+        await using var app = await AppHarness.StartAsync();
+        var open = Enumerable.Range(0, 101).Select(_ => app.Spp.Store.AddOrder()["id"]!.ToString()).ToList();
+        var closed = new[] { "Complete", "Cancelled", "complete" }.Select(s => app.Spp.Store.AddOrder(s)["id"]!.ToString()).ToList();
+        Assert.Equal(0, (await RunAsync(app, "watch", "add", open[0])).ExitCode);
+
+        var run = await RunAsync(Environment(app), app.Names, null, interactive: false, progressInterval: TimeSpan.Zero,
+            CancellationToken.None, "watch", "add", "--open");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("Open orders in SPP: 100 now watched, 1 already watched; 3 closed order(s) skipped (104 listed).", run.Out);
+        Assert.Contains("Watching open orders: 104", run.Out); // a progress line per order off a terminal
+        Assert.Equal(2, app.Spp.RequestsTo("GET", "/api/orders").Count(r => r.Path.TrimEnd('/') == "/api/orders")); // 100 per page
+        var watched = (await app.Get<WatchStore>().ListAsync(CancellationToken.None)).Select(w => w.RowKey).ToHashSet();
+        Assert.Equal(open.Select(WatchStore.Key).Order(), watched.Order());
+        Assert.DoesNotContain(closed.Select(WatchStore.Key), watched.Contains);
+
+        var again = await RunAsync(app, "watch", "add", "--open", "--json");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(0, again.Json["open"]!["added"]!.GetValue<int>());
+        Assert.Equal(101, again.Json["open"]!["alreadyWatched"]!.GetValue<int>());
+        Assert.Equal(3, again.Json["open"]!["closed"]!.GetValue<int>());
+        Assert.Empty(again.Json["orders"]!.AsArray());
+        AssertNoSecrets(run, Secrets(app));
+    }
+
     [Theory]
-    [InlineData(new[] { "watch", "add" }, "ORDERS")]
+    [InlineData(new[] { "watch", "add" }, "Name the orders to watch, or --open for every open order in SPP")]
     [InlineData(new[] { "watch", "remove" }, "ORDERS")]
     [InlineData(new[] { "watch", "runs", "--limit", "0" }, "--limit must be between 1 and 1000")]
     [InlineData(new[] { "watch", "add", " " }, "must not be empty")]

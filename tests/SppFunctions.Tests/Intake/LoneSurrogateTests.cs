@@ -25,7 +25,8 @@ public class LoneSurrogateTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Is_refused_with_a_4xx_naming_the_field_and_nothing_is_stored_or_logged_as_an_error(string where, string find, string replace, int status, string? field)
+    public async Task Is_refused_with_a_4xx_naming_the_field_and_nothing_is_stored_or_logged_as_an_error(
+        string where, string find, string replace, int status, string? field)
     {
         await using var app = await AppHarness.StartAsync();
         var json = Envelope().ToJsonString();

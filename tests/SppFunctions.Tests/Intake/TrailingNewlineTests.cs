@@ -40,9 +40,11 @@ public class TrailingNewlineTests
         Assert.True(new EventPattern("order.*").Matches("order.created"));
 
         const string ok = """{ "type": "create_order_message", "order": "{{ data.id }}", "message": "hi" }""";
-        var badName = RulesLoader.Load($$"""[{ "name": "welcome\n", "on": "order.*", "actions": [{{ok}}] }]""", "rules.json", new TemplateEngine(), new ForwardOptions());
+        var badName = RulesLoader.Load($$"""[{ "name": "welcome\n", "on": "order.*", "actions": [{{ok}}] }]""", "rules.json",
+            new TemplateEngine(), new ForwardOptions());
         Assert.Contains(badName.Errors, e => e.Contains("name: must be 1-64", StringComparison.Ordinal));
-        var badPattern = RulesLoader.Load($$"""[{ "name": "welcome", "on": "order.*\n", "actions": [{{ok}}] }]""", "rules.json", new TemplateEngine(), new ForwardOptions());
+        var badPattern = RulesLoader.Load($$"""[{ "name": "welcome", "on": "order.*\n", "actions": [{{ok}}] }]""", "rules.json",
+            new TemplateEngine(), new ForwardOptions());
         Assert.Contains(badPattern.Errors, e => e.Contains("must be an event-name pattern", StringComparison.Ordinal));
     }
 
@@ -51,7 +53,10 @@ public class TrailingNewlineTests
     {
         await using var app = await AppHarness.StartAsync();
         var order = app.Spp.Store.AddOrder();
-        await app.SendCommandAsync(new JsonObject { ["id"] = "crm-1\n", ["type"] = "create_order_message", ["order"] = order["id"]!.ToString(), ["message"] = "x" }.ToJsonString());
+        await app.SendCommandAsync(new JsonObject
+        {
+            ["id"] = "crm-1\n", ["type"] = "create_order_message", ["order"] = order["id"]!.ToString(), ["message"] = "x",
+        }.ToJsonString());
         var driver = app.Driver();
 
         await driver.DrainAsync();

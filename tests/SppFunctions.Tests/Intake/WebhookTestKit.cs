@@ -11,7 +11,8 @@ public static class WebhookTestKit
 {
     public const long Created = SampleWebhooks.Created; // 2025-11-29T08:00:00Z
 
-    public static JsonObject Envelope(string eventName = "order.created", JsonNode? data = null, string? token = AppHarness.Token, long created = Created) =>
+    public static JsonObject Envelope(
+        string eventName = "order.created", JsonNode? data = null, string? token = AppHarness.Token, long created = Created) =>
         SampleWebhooks.Envelope(eventName, token, created, data ?? SampleData(eventName));
 
     /// <summary>An old-style data object (as SPP's help-centre example) for the event (the product's <see cref="SampleWebhooks"/>).</summary>
@@ -20,10 +21,12 @@ public static class WebhookTestKit
     public sealed record Answer(int Status, JsonObject Body, string? RetryAfter);
 
     /// <summary>Posts raw bytes through the function (route = topic, or null for the route that takes every event).</summary>
-    public static async Task<Answer> PostAsync(AppHarness app, byte[] body, string? topic = null, string? contentType = "application/json", long? contentLength = -1, Stream? stream = null)
+    public static async Task<Answer> PostAsync(AppHarness app, byte[] body, string? topic = null, string? contentType = "application/json",
+        long? contentLength = -1, Stream? stream = null)
     {
         var function = app.Function<WebhookFunctions>();
-        var request = app.Request("POST", null, contentType, contentLength == -1 ? (stream is null ? body.Length : null) : contentLength, stream ?? new MemoryStream(body));
+        var request = app.Request("POST", null, contentType, contentLength == -1 ? (stream is null ? body.Length : null) : contentLength,
+            stream ?? new MemoryStream(body));
         var result = (ContentResult)await function.Accept(request, topic, CancellationToken.None);
         var retryAfter = request.HttpContext.Response.Headers.RetryAfter.ToString();
         return new Answer(result.StatusCode!.Value, JsonNode.Parse(result.Content!)!.AsObject(), retryAfter.Length == 0 ? null : retryAfter);

@@ -61,7 +61,8 @@ public sealed class ConcurrentQueueDriver(AppHarness app, int workers)
                     Interlocked.Increment(ref delivered);
                     try
                     {
-                        await functions.ProcessEvent(message.Body.ToString(), new TestFunctionContext(app.Services, message.DequeueCount, message.InsertedOn), CancellationToken.None);
+                        await functions.ProcessEvent(message.Body.ToString(),
+                            new TestFunctionContext(app.Services, message.DequeueCount, message.InsertedOn), CancellationToken.None);
                         await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
                     }
                     catch (Exception ex)
@@ -103,7 +104,8 @@ public sealed class ConcurrentQueueDriver(AppHarness app, int workers)
             Poisoned += toPoison.Count;
             Retries += retried.Count;
             Rounds = round + 1;
-            log?.Invoke($"round {round + 1}: {delivered} deliveries, {failed.Count} failed, {retried.Count} re-scheduled, {released} released, {toPoison.Count} poisoned, {poisonHandled} poison handled, {clock.ElapsedMilliseconds} ms");
+            log?.Invoke($"round {round + 1}: {delivered} deliveries, {failed.Count} failed, {retried.Count} re-scheduled, " +
+                $"{released} released, {toPoison.Count} poisoned, {poisonHandled} poison handled, {clock.ElapsedMilliseconds} ms");
             if (delivered == 0 && poisonHandled == 0 && released == 0) return;
             if (betweenRounds is not null) await betweenRounds(round);
         }

@@ -41,7 +41,8 @@ public sealed class DedicatedAzurite : IAsyncDisposable
 
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{_ports[0]}/{Account};QueueEndpoint=http://127.0.0.1:{_ports[1]}/{Account};TableEndpoint=http://127.0.0.1:{_ports[2]}/{Account};";
+        $"BlobEndpoint=http://127.0.0.1:{_ports[0]}/{Account};QueueEndpoint=http://127.0.0.1:{_ports[1]}/{Account};" +
+        $"TableEndpoint=http://127.0.0.1:{_ports[2]}/{Account};";
 
     /// <summary>What Azurite printed (for a failure message).</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
@@ -51,7 +52,9 @@ public sealed class DedicatedAzurite : IAsyncDisposable
         var binary = Environment.GetEnvironmentVariable("SPP_TEST_AZURITE") is { Length: > 0 } configured
             ? configured
             : Path.Combine(TestPaths.RepositoryRoot, "node_modules", ".bin", "azurite");
-        if (!File.Exists(binary)) throw new InvalidOperationException($"Azurite not found at {binary}: run the tests with scripts/test.sh (it installs Azurite and sets SPP_TEST_AZURITE).");
+        if (!File.Exists(binary))
+            throw new InvalidOperationException(
+                $"Azurite not found at {binary}: run the tests with scripts/test.sh (it installs Azurite and sets SPP_TEST_AZURITE).");
         var azurite = new DedicatedAzurite(binary);
         try
         {

@@ -95,8 +95,9 @@ public class SppOutageTests(ITestOutputHelper output)
         Assert.All(rows, r => Assert.True(r.CompletedAt >= recovery, $"{r.RowKey} completed during the outage"));
         var latest = rows.Max(r => r.CompletedAt!.Value) - recovery;
         var attempts = rows.Sum(r => r.Attempts);
-        output.WriteLine($"{outage.TotalMinutes} min outage, {Events} events: {calls} SPP calls during the outage ({(double)calls / Events:0.#} per event, " +
-            $"{attempts} attempts in all), all processed by {latest.TotalMinutes:0.#} min after SPP came back; {driver.Retries.Count} re-scheduled messages; " +
+        output.WriteLine($"{outage.TotalMinutes} min outage, {Events} events: {calls} SPP calls during the outage " +
+            $"({(double)calls / Events:0.#} per event, {attempts} attempts in all), " +
+            $"all processed by {latest.TotalMinutes:0.#} min after SPP came back; {driver.Retries.Count} re-scheduled messages; " +
             $"{wall.ElapsedMilliseconds} ms wall time");
         return new Outcome(calls, attempts, latest, driver.Retries.Count);
     }
@@ -150,7 +151,8 @@ public class SppOutageTests(ITestOutputHelper output)
     [Fact]
     public async Task A_long_Retry_After_is_honoured_and_the_last_attempt_falls_on_the_end_of_the_window()
     {
-        await using var app = await AppHarness.StartAsync(new() { ["Spp:Retry:MaxRetries"] = "0", ["Retries:GiveUpAfter"] = "00:20:00" }, rules: Rules, fakeTime: true);
+        await using var app = await AppHarness.StartAsync(
+            new() { ["Spp:Retry:MaxRetries"] = "0", ["Retries:GiveUpAfter"] = "00:20:00" }, rules: Rules, fakeTime: true);
         app.Spp.InjectFault(FaultRule.Throttle(retryAfter: "600", times: 1, method: "POST"));
         app.Spp.InjectFault(FaultRule.Throttle(retryAfter: "3600", times: 1, method: "POST"));
         var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder(status: "Pending"));
@@ -174,7 +176,8 @@ public class SppOutageTests(ITestOutputHelper output)
 
         // Retries at 0.5, 1.5, 3.5 and 8.5 min (plus jitter): the fourth one finds SPP back.
         Assert.InRange(result.Attempts, Events * 4, Events * 6);
-        var jitter = Enumerable.Range(1, 4).Aggregate(TimeSpan.Zero, (sum, retry) => sum + RetryScheduler.StepDelay(retry, TimeSpan.FromHours(1)) * 0.1);
+        var jitter = Enumerable.Range(1, 4)
+            .Aggregate(TimeSpan.Zero, (sum, retry) => sum + RetryScheduler.StepDelay(retry, TimeSpan.FromHours(1)) * 0.1);
         Assert.True(result.LatestAfterRecovery <= TimeSpan.FromMinutes(2.5) + jitter + TimeSpan.FromSeconds(1),
             $"processed {result.LatestAfterRecovery} after recovery");
     }

@@ -25,8 +25,11 @@ public class WebhookFuzzTests(ITestOutputHelper output)
         Assert.NotEqual(WebhookFuzzCorpus.Digest(corpus), WebhookFuzzCorpus.Digest(WebhookFuzzCorpus.Generate(Seed + 1)));
         var categories = corpus.GroupBy(c => c.Category).ToDictionary(g => g.Key, g => g.Count());
         output.WriteLine($"{corpus.Count} cases: " + string.Join(", ", categories.Select(kv => $"{kv.Key} {kv.Value}")));
-        foreach (var category in new[] { "wrong type", "one field mutated", "huge number", "broken JSON", "truncation", "deep nesting", "invalid UTF-8", "BOM",
-            "control character", "content type", "oversized", "random bytes", "not an object", "wrong route" })
+        foreach (var category in new[]
+            {
+                "wrong type", "one field mutated", "huge number", "broken JSON", "truncation", "deep nesting", "invalid UTF-8", "BOM",
+                "control character", "content type", "oversized", "random bytes", "not an object", "wrong route",
+            })
         {
             Assert.True(categories.GetValueOrDefault(category) > 0, $"no case of {category}");
         }
@@ -58,8 +61,10 @@ public class WebhookFuzzTests(ITestOutputHelper output)
             var error = answer.Body["error"] is JsonValue e && e.TryGetValue<string>(out var text) ? text : null;
             if (answer.Status is < 400 or > 499) failures.Add($"{bad}: status {answer.Status} {answer.Body.ToJsonString()}");
             else if (string.IsNullOrWhiteSpace(error)) failures.Add($"{bad}: no error text in {answer.Body.ToJsonString()}");
-            else if (!answer.Body.ContainsKey("field") || answer.Body["field"] is not (null or JsonValue)) failures.Add($"{bad}: no field in {answer.Body.ToJsonString()}");
-            else if (bad.Field is not null && answer.Body["field"]?.GetValue<string>() != bad.Field) failures.Add($"{bad}: field {answer.Body["field"]?.ToJsonString() ?? "null"} instead of {bad.Field}: {error}");
+            else if (!answer.Body.ContainsKey("field") || answer.Body["field"] is not (null or JsonValue))
+                failures.Add($"{bad}: no field in {answer.Body.ToJsonString()}");
+            else if (bad.Field is not null && answer.Body["field"]?.GetValue<string>() != bad.Field)
+                failures.Add($"{bad}: field {answer.Body["field"]?.ToJsonString() ?? "null"} instead of {bad.Field}: {error}");
             foreach (var secret in LogSecrets.Of(app).Concat(bad.Secrets ?? []).Where(s => s.Length >= 8))
             {
                 if (answer.Body.ToJsonString().Contains(secret, StringComparison.Ordinal)) failures.Add($"{bad}: the answer repeats a token");
@@ -75,12 +80,17 @@ public class WebhookFuzzTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{corpus.Count} requests: " + string.Join(", ", statuses.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} x{kv.Value}")));
-        Assert.True(failures.Count == 0, $"{failures.Count} of {corpus.Count} bad requests were mishandled:\n" + string.Join("\n", failures.Take(40)));
+        output.WriteLine($"{corpus.Count} requests: " +
+            string.Join(", ", statuses.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} x{kv.Value}")));
+        Assert.True(failures.Count == 0,
+            $"{failures.Count} of {corpus.Count} bad requests were mishandled:\n" + string.Join("\n", failures.Take(40)));
 
         var errors = LogSecrets.Errors(app);
-        Assert.True(errors.Count == 0, "logged as errors: " + string.Join("\n", errors.Take(5).Select(r => $"{r.Level} {r.Category}: {r.Message} {r.Exception}")));
-        Assert.Contains(app.Logs.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.StartsWith("Webhook refused", StringComparison.Ordinal)); // refusals are logged
+        Assert.True(errors.Count == 0,
+            "logged as errors: " + string.Join("\n", errors.Take(5).Select(r => $"{r.Level} {r.Category}: {r.Message} {r.Exception}")));
+        // refusals are logged
+        Assert.Contains(app.Logs.GetSnapshot(),
+            r => r.Level == LogLevel.Warning && r.Message.StartsWith("Webhook refused", StringComparison.Ordinal));
         var logged = LogSecrets.AssertNoneLogged(app, corpus.SelectMany(c => c.Secrets ?? []));
         output.WriteLine($"Checked {logged} log records for tokens");
     }

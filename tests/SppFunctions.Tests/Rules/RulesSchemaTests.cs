@@ -28,6 +28,14 @@ public class RulesSchemaTests
         new TemplateEngine(new Dictionary<string, string> { ["SlackWebhook"] = "https://hooks.slack.com/services/T000/B000/XXXX" }),
         new ForwardOptions { AllowedHosts = { "hooks.slack.com" } });
 
+    private const string CreateMessageWithEveryField =
+        """{ "type": "create_order_message", "order": "{{ data.id }}", "message": "{{ steps.d.status }}", "userId": 5,""" +
+        """ "staffOnly": "{{ item.staff_only }}" }""";
+
+    private const string ApiCallWithEveryField =
+        """{ "type": "api_call", "method": "post", "path": "orders", "query": { "a": 1, "b": true }, "headers": { "X-A": "b" },""" +
+        """ "body": [1, { "a": null }] }""";
+
     public static TheoryData<string, string> Examples()
     {
         var data = new TheoryData<string, string>
@@ -36,7 +44,7 @@ public class RulesSchemaTests
             { "rules.example.json", File.ReadAllText(Path.Combine(AppDirectory, "rules.example.json")) },
         };
         for (var i = 0; i < ScenarioTests.Scenarios.Count; i++) data.Add($"docs/rules.md scenario {i + 1}", ScenarioTests.Scenarios[i]);
-        data.Add("every operator", """
+        data.Add("every operator", $$$"""
             [{ "name": "ops", "on": ["order.*", "invoice.paid"], "includeOwnMessages": true, "enabled": true, "description": "d",
                "when": { "all": [
                  { "field": "data.a", "equals": null }, { "field": "data.a", "notEquals": [1] }, { "field": "data.a", "oneOf": [1, "x"] },
@@ -51,8 +59,8 @@ public class RulesSchemaTests
                  { "id": "m", "type": "list_order_messages", "order": 5, "limit": 20, "description": "x" },
                  { "type": "forEach", "forEach": "{{ steps.m.body }}", "when": { "field": "steps.m.status", "equals": 200 },
                    "actions": [{ "id": "d", "type": "delete_order_message", "messageId": "{{ item.id }}" },
-                               { "type": "create_order_message", "order": "{{ data.id }}", "message": "{{ steps.d.status }}", "userId": 5, "staffOnly": "{{ item.staff_only }}" }] },
-                 { "type": "api_call", "method": "post", "path": "orders", "query": { "a": 1, "b": true }, "headers": { "X-A": "b" }, "body": [1, { "a": null }] },
+                               {{{CreateMessageWithEveryField}}}] },
+                 {{{ApiCallWithEveryField}}},
                  { "type": "forward", "url": "{{ secrets.SlackWebhook }}", "headers": { "X-B": "{{ data.id }}" }, "body": "{{ event }}" }
                ] }]
             """);
@@ -106,8 +114,8 @@ public class RulesSchemaTests
         """[{ "name": "a", "on": "x", "actions": [{ "type": "forward" }] }]""",
         """[{ "name": "a", "on": "x", "actions": [{ "id": "bad id", "type": "delete_order_message", "messageId": 1 }] }]""",
         """[{ "name": "a", "on": "x", "actions": [{ "forEach": "data.items" }] }]""",
-        """[{ "name": "a", "on": "x", "actions": [{ "forEach": "data.items", "actions": [{ "forEach": "item.x", "actions": [{ "type": "delete_order_message", "messageId": 1 }] }] }] }]""",
-        """[{ "name": "a", "on": "x", "actions": [{ "forEach": "data.items", "id": "x", "actions": [{ "type": "delete_order_message", "messageId": 1 }] }] }]""",
+        $$"""[{ "name": "a", "on": "x", "actions": [{ "forEach": "data.items", "actions": [{ "forEach": "item.x", "actions": [{{Ok}}] }] }] }]""",
+        $$"""[{ "name": "a", "on": "x", "actions": [{ "forEach": "data.items", "id": "x", "actions": [{{Ok}}] }] }]""",
     };
 
     [Theory]

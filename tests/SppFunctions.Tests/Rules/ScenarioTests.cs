@@ -55,9 +55,11 @@ public partial class ScenarioTests
     }
 
     /// <summary>The injected faults really hit requests (else the scenario proved nothing about them).</summary>
-    private static void AssertFaultsHit(AppHarness app, int expected) => Assert.Equal(expected, app.Spp.Requests.Count(r => r.Fault is not null));
+    private static void AssertFaultsHit(AppHarness app, int expected) =>
+        Assert.Equal(expected, app.Spp.Requests.Count(r => r.Fault is not null));
 
-    private static JsonObject Order(FakeSppServer spp, string status = "Pending") => FakeSppWebhooks.OldStyleOrder(spp.Store.AddOrder(status: status));
+    private static JsonObject Order(FakeSppServer spp, string status = "Pending") =>
+        FakeSppWebhooks.OldStyleOrder(spp.Store.AddOrder(status: status));
 
     private static List<string> Texts(FakeSppServer spp, string order) =>
         spp.Store.GetOrderMessages(order).Select(m => m["message"]!.GetValue<string>().Split('\n')[0]).ToList();
@@ -67,7 +69,10 @@ public partial class ScenarioTests
     {
         await using var app = await StartAsync(1);
         app.Spp.InjectFault(FaultRule.Throttle("1", times: 1, method: "POST", pathPrefix: "/api/order_messages/"));
-        app.Spp.InjectFault(new FaultRule(FaultKind.StatusAfterHandling) { Status = 500, Method = "POST", PathPrefix = "/api/order_messages/", Times = 1 });
+        app.Spp.InjectFault(new FaultRule(FaultKind.StatusAfterHandling)
+        {
+            Status = 500, Method = "POST", PathPrefix = "/api/order_messages/", Times = 1,
+        });
         var order = Order(app.Spp);
         var noEmail = Order(app.Spp);
         noEmail["client"]!.AsObject().Remove("email");
@@ -90,7 +95,10 @@ public partial class ScenarioTests
         app.Spp.Store.AddOrderMessage(number, "[tmp] waiting for the designer", staffOnly: true);
         app.Spp.Store.AddOrderMessage(number, "keep: the client prefers blue", staffOnly: true);
         app.Spp.Store.AddOrderMessage(number, "[tmp] second draft sent", staffOnly: true);
-        app.Spp.InjectFault(new FaultRule(FaultKind.StatusAfterHandling) { Status = 503, Method = "DELETE", PathPrefix = "/api/order_messages/", Times = 1 });
+        app.Spp.InjectFault(new FaultRule(FaultKind.StatusAfterHandling)
+        {
+            Status = 503, Method = "DELETE", PathPrefix = "/api/order_messages/", Times = 1,
+        });
         app.Spp.InjectFault(new FaultRule(FaultKind.Drop) { Method = "GET", PathPrefix = "/api/order_messages/", Times = 1 });
         var working = Order(app.Spp, "Working");
         app.Spp.Store.AddOrderMessage(working["id"]!.GetValue<string>(), "[tmp] not yet", staffOnly: true);

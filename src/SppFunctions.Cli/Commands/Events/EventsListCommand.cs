@@ -73,7 +73,8 @@ public sealed class EventsListCommand(CliContext cli) : CliCommand<EventsListSet
                 Output.Cell(Time(e.ReceivedAt)), Output.Cell(e.Attempts), Output.Cell(e.Replays), Output.Cell(Shorten(e.Error)));
         }
         Output.Write(table);
-        Output.Line($"{events.Count} event(s), newest first{(events.Count == settings.Limit ? $" (the newest {settings.Limit}; --limit for more)" : "")}.");
+        Output.Line($"{events.Count} event(s), newest first" +
+            $"{(events.Count == settings.Limit ? $" (the newest {settings.Limit}; --limit for more)" : "")}.");
         return ExitCodes.Ok;
     }
 }

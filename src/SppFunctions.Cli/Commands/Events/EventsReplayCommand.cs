@@ -28,8 +28,10 @@ public sealed class EventsReplaySettings : CliSettings
 
     public override ValidationResult Validate()
     {
-        if (Ids.Length == 0 && From is null && To is null) return ValidationResult.Error("Name the events to replay: ids, or a time range (--from and/or --to).");
-        if (Limit is < 1 or > ReplayService.MaxPerRequest) return ValidationResult.Error($"--limit must be between 1 and {ReplayService.MaxPerRequest}.");
+        if (Ids.Length == 0 && From is null && To is null)
+            return ValidationResult.Error("Name the events to replay: ids, or a time range (--from and/or --to).");
+        if (Limit is < 1 or > ReplayService.MaxPerRequest)
+            return ValidationResult.Error($"--limit must be between 1 and {ReplayService.MaxPerRequest}.");
         return ValidationResult.Success();
     }
 }
@@ -64,7 +66,9 @@ public sealed class EventsReplayCommand(CliContext cli) : CliCommand<EventsRepla
         }
         else
         {
-            Output.Line(report.Replayed.Count == 0 ? "No event was replayed." : $"Replayed {report.Replayed.Count} event(s): they are back on the events queue.");
+            Output.Line(report.Replayed.Count == 0
+                ? "No event was replayed."
+                : $"Replayed {report.Replayed.Count} event(s): they are back on the events queue.");
             foreach (var id in report.Replayed) Output.Line($"  {id}");
             if (report.Skipped.Count > 0)
             {

@@ -20,7 +20,8 @@ public sealed class EventsShowSettings : CliSettings
 
     public override ValidationResult Validate() => EventIds.IsValid(Id)
         ? ValidationResult.Success()
-        : ValidationResult.Error($"'{Id}' is not an event id (expected 10 digits, '-', 24 hex characters, e.g. 1764403200-0123456789abcdef01234567).");
+        : ValidationResult.Error(
+            $"'{Id}' is not an event id (expected 10 digits, '-', 24 hex characters, e.g. 1764403200-0123456789abcdef01234567).");
 }
 
 /// <summary><c>sppfn events show</c>: an event's log row and its action records.</summary>

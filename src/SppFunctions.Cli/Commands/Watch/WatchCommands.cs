@@ -1,7 +1,10 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using Spp.Client;
 using SppFunctions.Cli.Infrastructure;
 using SppFunctions.Polling;
 
@@ -15,6 +18,22 @@ public sealed class WatchOrdersSettings : CliSettings
 
     public override ValidationResult Validate() =>
         Orders.Any(string.IsNullOrWhiteSpace) ? ValidationResult.Error("Order ids or numbers must not be empty.") : ValidationResult.Success();
+}
+
+public sealed class WatchAddSettings : CliSettings
+{
+    [CommandArgument(0, "[ORDERS]")]
+    [Description("Order ids or numbers, e.g. 666AF315 or 1042.")]
+    public string[] Orders { get; init; } = [];
+
+    [CommandOption("--open")]
+    [Description("Also every open order in SPP (status not in Polling__ClosedStatuses; default Complete, Cancelled).")]
+    public bool Open { get; init; }
+
+    public override ValidationResult Validate() =>
+        Orders.Length == 0 && !Open ? ValidationResult.Error("Name the orders to watch, or --open for every open order in SPP.")
+        : Orders.Any(string.IsNullOrWhiteSpace) ? ValidationResult.Error("Order ids or numbers must not be empty.")
+        : ValidationResult.Success();
 }
 
 public sealed class WatchRunsSettings : CliSettings
@@ -83,13 +102,14 @@ public sealed class WatchListCommand(CliContext cli) : CliCommand<CliSettings>(c
 }
 
 /// <summary><c>sppfn watch add</c>: starts watching orders (an order already watched keeps its cursor).</summary>
-public sealed class WatchAddCommand(CliContext cli) : CliCommand<WatchOrdersSettings>(cli)
+public sealed class WatchAddCommand(CliContext cli) : CliCommand<WatchAddSettings>(cli)
 {
     public const string Source = "cli";
 
-    protected override async Task<int> RunAsync(WatchOrdersSettings settings, CancellationToken cancellationToken)
+    protected override async Task<int> RunAsync(WatchAddSettings settings, CancellationToken cancellationToken)
     {
-        await using var services = Cli.Storage(Cli.Settings(settings), s => s.AddWatchStores());
+        var configuration = Cli.Settings(settings);
+        await using var services = Cli.Storage(configuration, s => s.AddWatchStores());
         var store = services.GetRequiredService<WatchStore>();
         var time = services.GetRequiredService<TimeProvider>();
         var results = new JsonArray();
@@ -98,10 +118,65 @@ public sealed class WatchAddCommand(CliContext cli) : CliCommand<WatchOrdersSett
             var added = await store.AddIfNewAsync(order, Source, time.GetUtcNow(), cancellationToken);
             results.Add(new JsonObject { ["order"] = WatchStore.Key(order), ["added"] = added });
             if (!settings.Json)
-                Output.Line(added ? $"Watching {WatchStore.Key(order)}." : $"{WatchStore.Key(order)} was already watched (its cursor is kept).");
+            {
+                Output.Line(added
+                    ? $"Watching {WatchStore.Key(order)}."
+                    : $"{WatchStore.Key(order)} was already watched (its cursor is kept).");
+            }
+        }
+        if (settings.Open)
+        {
+            var sweep = await AddOpenOrdersAsync(configuration, settings.Json, store, time, cancellationToken);
+            if (settings.Json)
+            {
+                Output.Json(new JsonObject { ["orders"] = results, ["open"] = sweep.ToJson() });
+                return ExitCodes.Ok;
+            }
+            else
+            {
+                Output.Line($"Open orders in SPP: {sweep.Added} now watched, {sweep.AlreadyWatched} already watched; "
+                    + $"{sweep.Closed} closed order(s) skipped ({sweep.Listed} listed).");
+            }
         }
         if (settings.Json) Output.Json(results);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Pages through SPP's orders (100 per call) and watches each open one, as <c>Polling__Bootstrap</c> does once in the
+    /// app; progress per order, since a large workspace takes a while.
+    /// </summary>
+    private async Task<OpenOrdersSweep> AddOpenOrdersAsync(
+        CliConfiguration configuration, bool json, WatchStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var closed = configuration.Configuration.GetSection("Polling:ClosedStatuses").Get<string[]>() is { Length: > 0 } configured
+            ? configured
+            : PollingOptions.DefaultClosedStatuses;
+        await using var spp = Cli.Spp(configuration);
+        var client = spp.GetRequiredService<SppClient>();
+        var sweep = new OpenOrdersSweep();
+        return await Output.ProgressAsync("Watching open orders", null, json, async step =>
+        {
+            await foreach (var order in client.GetOrdersAsync(new SppListQuery { PageSize = 100 }, cancellationToken))
+            {
+                sweep.Listed++;
+                if (order.Status is { } status && closed.Contains(status, StringComparer.OrdinalIgnoreCase)) sweep.Closed++;
+                else if (await store.AddIfNewAsync(order.Id, Source, time.GetUtcNow(), cancellationToken)) sweep.Added++;
+                else sweep.AlreadyWatched++;
+                step(1);
+            }
+            return sweep;
+        });
+    }
+
+    private sealed class OpenOrdersSweep
+    {
+        public int Listed { get; set; }
+        public int Added { get; set; }
+        public int AlreadyWatched { get; set; }
+        public int Closed { get; set; }
+
+        public JsonObject ToJson() => new() { ["listed"] = Listed, ["added"] = Added, ["alreadyWatched"] = AlreadyWatched, ["closed"] = Closed };
     }
 }
 

@@ -64,7 +64,9 @@ public partial class ActionExecutor
             {
                 case CreateOrderMessageAction create:
                     var text = _options.Value.MarkMessages ? $"{create.Message}\n{run.Marker}" : create.Message;
-                    var created = await _spp.CreateOrderMessageAsync(create.Order, new SppNewMessage { Message = text, UserId = create.UserId, StaffOnly = create.StaffOnly }, cancellationToken).ConfigureAwait(false);
+                    var created = await _spp.CreateOrderMessageAsync(create.Order,
+                        new SppNewMessage { Message = text, UserId = create.UserId, StaffOnly = create.StaffOnly },
+                        cancellationToken).ConfigureAwait(false);
                     return new ActionResult(created.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         action.KeepOutput ? StepOutput.Of(201, null, System.Text.Json.JsonSerializer.SerializeToNode(created,
                             Spp.Client.Serialization.SppJson.Options)) : null);
@@ -97,7 +99,8 @@ public partial class ActionExecutor
                         Headers = new Dictionary<string, string>(call.Headers, StringComparer.OrdinalIgnoreCase),
                         Body = call.Body?.DeepClone(),
                     }, cancellationToken).ConfigureAwait(false);
-                    ThrowOnFailure(response.Status, $"SPP answered {response.Status} to {call.Method} {call.Path}", Snippet(response.Body), RetryAfterOf(response.Headers));
+                    ThrowOnFailure(response.Status, $"SPP answered {response.Status} to {call.Method} {call.Path}", Snippet(response.Body),
+                        RetryAfterOf(response.Headers));
                     return new ActionResult(response.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         action.KeepOutput ? StepOutput.Of(response.Status, response.Headers, StepOutput.ParseBody(response.Body)) : null);
 
@@ -132,18 +135,22 @@ public partial class ActionExecutor
     /// marker is never taken for this one's, however alike their texts (two events on one order often post the same
     /// text). Returns its id, or null when there is none.
     /// </summary>
-    public virtual async Task<string?> FindPostedMessageAsync(CreateOrderMessageAction create, ActionRun run, DateTimeOffset since, CancellationToken cancellationToken)
+    public virtual async Task<string?> FindPostedMessageAsync(
+        CreateOrderMessageAction create, ActionRun run, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var wanted = Normalize(create.Message);
         try
         {
-            await foreach (var message in _spp.GetOrderMessagesAsync(create.Order, limit: 50, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var message in _spp.GetOrderMessagesAsync(create.Order, limit: 50, cancellationToken: cancellationToken)
+                .ConfigureAwait(false))
             {
-                if (message.Message?.Contains(run.Marker, StringComparison.Ordinal) == true) return message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (message.Message?.Contains(run.Marker, StringComparison.Ordinal) == true)
+                    return message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var recent = message.CreatedAt is not { } at || at >= since - TimeSpan.FromMinutes(5);
                 if (!recent) break; // newest first: everything after is older still
                 if (HasMarker(message.Message)) continue; // another action's message (another event, rule or step)
-                if (message.StaffOnly == create.StaffOnly && (create.UserId is null || message.UserId == create.UserId) && Normalize(message.Message) == wanted)
+                if (message.StaffOnly == create.StaffOnly && (create.UserId is null || message.UserId == create.UserId)
+                    && Normalize(message.Message) == wanted)
                 {
                     return message.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
@@ -175,7 +182,8 @@ public partial class ActionExecutor
         try
         {
             // Headers first: the body is read up to MaxForwardResponseBytes, never in full.
-            response = await _http.CreateClient(ForwardHttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            response = await _http.CreateClient(ForwardHttpClientName)
+                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
         {
@@ -196,7 +204,8 @@ public partial class ActionExecutor
             {
                 body = ""; // the status is what counts; a body cut off in transit changes nothing
             }
-            ThrowOnFailure((int)response.StatusCode, $"Forward to {forward.Url.Host} answered {(int)response.StatusCode}", Snippet(body), response.Headers.RetryAfter?.Delta);
+            ThrowOnFailure((int)response.StatusCode, $"Forward to {forward.Url.Host} answered {(int)response.StatusCode}", Snippet(body),
+                response.Headers.RetryAfter?.Delta);
             _logger.LogInformation("Forwarded event {EventId} to {Host}: {Status}", run.Scope, forward.Url.Host, (int)response.StatusCode);
             return new ActionResult(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 forward.KeepOutput ? StepOutput.Of((int)response.StatusCode, null, StepOutput.ParseBody(body)) : null);
@@ -213,7 +222,9 @@ public partial class ActionExecutor
         var buffer = new byte[max];
         var length = 0;
         int read;
-        while (length < max && (read = await stream.ReadAsync(buffer.AsMemory(length, max - length), cancellationToken).ConfigureAwait(false)) > 0) length += read;
+        while (length < max
+            && (read = await stream.ReadAsync(buffer.AsMemory(length, max - length), cancellationToken).ConfigureAwait(false)) > 0)
+            length += read;
         return Encoding.UTF8.GetString(buffer, 0, length);
     }
 

@@ -29,7 +29,9 @@ public sealed class ForwardOptions
         foreach (var allowed in AllowedHosts)
         {
             var (pattern, port) = Split(allowed);
-            if (pattern.StartsWith("*.", StringComparison.Ordinal) ? host.EndsWith(pattern[1..], StringComparison.Ordinal) && host.Length > pattern.Length - 1 : host == pattern)
+            if (pattern.StartsWith("*.", StringComparison.Ordinal)
+                    ? host.EndsWith(pattern[1..], StringComparison.Ordinal) && host.Length > pattern.Length - 1
+                    : host == pattern)
             {
                 // A listed host alone allows port 443 only: another port is a service of its own, listed as host:port.
                 if (url.Port == (port ?? 443)) return null;
@@ -47,7 +49,8 @@ public sealed class ForwardOptions
         var text = entry.Trim().ToLowerInvariant();
         var colon = text.LastIndexOf(':');
         if (colon < 0) return (text, null);
-        return int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+        return int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var port)
             ? (text[..colon], port)
             : (text, -1);
     }
@@ -63,12 +66,15 @@ internal sealed class ForwardOptionsValidator : IValidateOptions<ForwardOptions>
             var entry = options.AllowedHosts[i]?.Trim() ?? "";
             var (host, port) = ForwardOptions.Split(entry);
             var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
-            if (bare.Length == 0 || Uri.CheckHostName(bare) == UriHostNameType.Unknown || host.Contains('/') || host.Contains(':') || port is < 1 or > 65535)
+            if (bare.Length == 0 || Uri.CheckHostName(bare) == UriHostNameType.Unknown || host.Contains('/') || host.Contains(':')
+                || port is < 1 or > 65535)
             {
-                failures.Add($"Forward__AllowedHosts__{i} must be a host name such as hooks.slack.com or *.webhook.office.com, optionally with a port other than 443 (hooks.example.com:8443) (got '{entry}').");
+                failures.Add($"Forward__AllowedHosts__{i} must be a host name such as hooks.slack.com or *.webhook.office.com, " +
+                    $"optionally with a port other than 443 (hooks.example.com:8443) (got '{entry}').");
             }
         }
-        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromMinutes(5)) failures.Add("Forward__Timeout must be between 00:00:01 and 00:05:00.");
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromMinutes(5))
+            failures.Add("Forward__Timeout must be between 00:00:01 and 00:05:00.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

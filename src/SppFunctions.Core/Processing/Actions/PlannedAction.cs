@@ -52,7 +52,8 @@ public sealed record ListOrderMessagesAction(string Order, int Limit) : PlannedA
 }
 
 /// <summary>Make's "Make an API Call", through the SPP client's guarded raw call.</summary>
-public sealed record ApiCallAction(HttpMethod Method, string Path, IReadOnlyList<KeyValuePair<string, string>> Query, IReadOnlyDictionary<string, string> Headers, JsonNode? Body) : PlannedAction
+public sealed record ApiCallAction(HttpMethod Method, string Path, IReadOnlyList<KeyValuePair<string, string>> Query,
+    IReadOnlyDictionary<string, string> Headers, JsonNode? Body) : PlannedAction
 {
     public const string TypeName = "api_call";
     public override string Type => TypeName;
