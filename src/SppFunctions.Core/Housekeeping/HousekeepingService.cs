@@ -126,7 +126,8 @@ public class HousekeepingService
 
         var summary = run.Summary(_time.GetElapsedTime(started));
         _logger.LogInformation(
-            "Housekeeping deleted {DedupeRecords} dedupe records, {PollRuns} poll runs, {SucceededEvents} succeeded and {FailedEvents} failed events, "
+            "Housekeeping deleted {DedupeRecords} dedupe records, {PollRuns} poll runs, {SucceededEvents} succeeded and {FailedEvents} failed "
+                + "events, "
             + "{ActionRecords} action records, {OwnMessageRecords} own-message records and {PayloadBlobs} payload blobs in {DurationMs} ms; "
             + "unfinished: {Unfinished}; errors: {Errors}",
             summary.DedupeRecords, summary.PollRuns, summary.SucceededEvents, summary.FailedEvents, summary.ActionRecords,
@@ -183,7 +184,8 @@ public class HousekeepingService
 
     private async Task<bool> PurgePollRunsAsync(Run run, CancellationToken cancellationToken)
     {
-        run.PollRuns = await _pollRuns.DeleteStartedBeforeAsync(run.Now - run.Options.PollRunRetention, run.Limit, cancellationToken).ConfigureAwait(false);
+        run.PollRuns = await _pollRuns.DeleteStartedBeforeAsync(run.Now - run.Options.PollRunRetention, run.Limit,
+            cancellationToken).ConfigureAwait(false);
         return run.PollRuns < run.Limit;
     }
 
@@ -193,7 +195,8 @@ public class HousekeepingService
         var batch = new List<EventEntry>();
         var taken = 0;
         var finished = true;
-        await foreach (var entry in _log.QueryRetentionCandidatesAsync(run.EventCutoff, run.FailedEventCutoff, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in _log.QueryRetentionCandidatesAsync(run.EventCutoff, run.FailedEventCutoff,
+            cancellationToken).ConfigureAwait(false))
         {
             var cutoff = entry.Status == EventStatus.Succeeded ? run.EventCutoff : run.FailedEventCutoff;
             if (LastActivity(entry) >= cutoff) continue; // e.g. an old event received, replayed or finished lately
@@ -244,7 +247,8 @@ public class HousekeepingService
         // Deletes the rows of the scope read so far if its event is gone; false when the limit stopped it.
         async Task<bool> FinishScopeAsync()
         {
-            if (scope is null || rows.Count == 0 || !EventIds.IsValid(scope) || !await run.EventGoneAsync(scope, cancellationToken).ConfigureAwait(false)) return true;
+            if (scope is null || rows.Count == 0 || !EventIds.IsValid(scope) || !await run.EventGoneAsync(scope,
+                cancellationToken).ConfigureAwait(false)) return true;
             if (taken == run.Limit) return false;
             var take = rows.Take(run.Limit - taken).ToList();
             taken += take.Count;
@@ -271,7 +275,8 @@ public class HousekeepingService
         var taken = 0;
         await foreach (var (scope, eventId) in _actions.QueryCommandLogsAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (!EventIds.IsValid(eventId) || EventIds.CreatedOf(eventId) >= run.EventCutoff || !await run.EventGoneAsync(eventId, cancellationToken).ConfigureAwait(false))
+            if (!EventIds.IsValid(eventId) || EventIds.CreatedOf(eventId) >= run.EventCutoff || !await run.EventGoneAsync(eventId,
+                cancellationToken).ConfigureAwait(false))
             {
                 run.LiveCommandScopes.Add(scope);
                 continue;
@@ -313,7 +318,8 @@ public class HousekeepingService
     private async Task<bool> PostedByGoneScopeAsync(Run run, string? scope, CancellationToken cancellationToken)
     {
         if (scope is null) return false;
-        if (EventIds.IsValid(scope)) return EventIds.CreatedOf(scope) < run.EventCutoff && await run.EventGoneAsync(scope, cancellationToken).ConfigureAwait(false);
+        if (EventIds.IsValid(scope)) return EventIds.CreatedOf(scope) < run.EventCutoff && await run.EventGoneAsync(scope,
+            cancellationToken).ConfigureAwait(false);
         // A command writes its log row before it acts, so an entry whose command has no log row any more is an orphan
         // (looked up unless the command step just saw it: a command may have started since).
         return scope.StartsWith("cmd-", StringComparison.Ordinal)

@@ -12,7 +12,8 @@ namespace SppFunctions.Processing;
 /// Which events to list: status, name (<c>order.created</c>, or a pattern such as <c>order.*</c>), a range of SPP's
 /// <c>created</c> [from, to), and how many of the newest to return.
 /// </summary>
-public sealed record EventQuery(string? Status = null, string? Name = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Limit = EventInspector.DefaultLimit);
+public sealed record EventQuery(string? Status = null, string? Name = null, DateTimeOffset? From = null, DateTimeOffset? To = null,
+    int Limit = EventInspector.DefaultLimit);
 
 /// <summary>An event's log row and the records of its actions (the partition they live in: the event id, or <c>cmd-{id}</c> for a command).</summary>
 public sealed record EventDetails(EventEntry Entry, string ActionScope, IReadOnlyList<ActionRecord> Actions);
@@ -63,10 +64,12 @@ public class EventInspector
     {
         var entry = await _log.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (entry is null) return null;
-        var scope = entry.Source == EventSources.Command ? await CommandScopeAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) : entry.RowKey;
+        var scope = entry.Source == EventSources.Command ? await CommandScopeAsync(entry.RowKey,
+            cancellationToken).ConfigureAwait(false) : entry.RowKey;
         var actions = scope is null ? Array.Empty<ActionRecord>() : await _actions.ListAsync(scope, cancellationToken).ConfigureAwait(false);
         // A command's partition also holds its "log" bookkeeping row, which is not an action.
-        return new EventDetails(entry, scope ?? entry.RowKey, actions.Where(a => !(a.PartitionKey.StartsWith("cmd-", StringComparison.Ordinal) && a.RowKey == "log")).ToList());
+        return new EventDetails(entry, scope ?? entry.RowKey, actions.Where(a => !(a.PartitionKey.StartsWith("cmd-",
+            StringComparison.Ordinal) && a.RowKey == "log")).ToList());
     }
 
     /// <summary>The token-free payload <c>{event, created, data}</c> when it was kept in a blob (large or failed events), else null.</summary>
@@ -90,7 +93,8 @@ public class EventInspector
         var filter = TableClient.CreateQueryFilter($"RowKey eq {"log"} and EventId eq {logId}");
         try
         {
-            await foreach (var row in _actions.Table.QueryAsync<TableEntity>(filter, select: PartitionKeyOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var row in _actions.Table.QueryAsync<TableEntity>(filter, select: PartitionKeyOnly,
+                cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 return row.PartitionKey;
             }

@@ -38,7 +38,8 @@ public class DedupeStore : TableStore
     public virtual async Task<bool> SeenAsync(string id, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         return existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow();
     }
 

@@ -34,7 +34,8 @@ public class LostStorageAnswerTests
         private void ThrowIfLost(HttpMessage message)
         {
             var insert = message.Request.Method == RequestMethod.Post && message.Request.Uri.Path.EndsWith("/" + table, StringComparison.Ordinal);
-            if (insert && Interlocked.Decrement(ref _remaining) >= 0) throw new IOException("Simulated: the connection dropped before the answer arrived.");
+            if (insert && Interlocked.Decrement(ref _remaining) >= 0) throw new IOException("Simulated: the connection dropped before the answer "
+                + "arrived.");
         }
     }
 

@@ -36,7 +36,8 @@ public class PublisherErrorTests
         var errors = app.Logs.GetSnapshot().Where(r => r.Level == LogLevel.Error && r.Exception is InvalidOperationException).ToList();
         Assert.NotEmpty(errors);
         Assert.All(errors, e => Assert.Contains("BuggyEventStore", e.Exception!.StackTrace));
-        Assert.DoesNotContain(app.Logs.GetSnapshot(), r => r.Message.Contains("storage", StringComparison.OrdinalIgnoreCase) && r.Level == LogLevel.Warning);
+        Assert.DoesNotContain(app.Logs.GetSnapshot(), r => r.Message.Contains("storage",
+            StringComparison.OrdinalIgnoreCase) && r.Level == LogLevel.Warning);
         await app.AssertNothingStoredAsync("a bug");
     }
 
@@ -102,7 +103,9 @@ public class PublisherErrorTests
             }
         })).ToList();
 
-        var bodies = Enumerable.Range(0, events).Select(i => Encoding.UTF8.GetBytes(Envelope(data: SampleData("order.created").Also(d => d["id"] = $"R{i}")).ToJsonString())).ToList();
+        var bodies = Enumerable.Range(0,
+            events).Select(i => Encoding.UTF8.GetBytes(Envelope(data: SampleData("order.created").Also(d
+                => d["id"] = $"R{i}")).ToJsonString())).ToList();
         var answers = await Task.WhenAll(bodies.Select(async body =>
         {
             var both = await Task.WhenAll(PostAsync(first, body), PostAsync(second, body));

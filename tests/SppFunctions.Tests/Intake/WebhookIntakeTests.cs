@@ -344,7 +344,8 @@ public class WebhookIntakeTests
     public async Task Start_up_fails_without_a_webhook_token_naming_the_setting()
     {
         await using var app = await AppHarness.StartAsync(new() { ["Spp:WebhookTokens:0"] = null, ["Spp:WebhookTokens:1"] = null });
-        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => app.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.SppWebhookTokenOptions>>().Value);
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(()
+            => app.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.SppWebhookTokenOptions>>().Value);
         Assert.Contains("Spp__WebhookTokens__0 is required", ex.Message);
     }
 
