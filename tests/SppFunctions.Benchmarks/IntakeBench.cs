@@ -13,7 +13,9 @@ namespace SppFunctions.Benchmarks;
 /// </summary>
 public static class IntakeBench
 {
-    public const double Goal = 1.3;
+    /// <summary>Issue 14's target for the median; and at most <see cref="MaxRoundTrips"/> storage round trips per webhook.</summary>
+    public const double Goal = 1.6;
+    public const double MaxRoundTrips = 2;
 
     public static async Task RunAsync(Report report, Options options)
     {
@@ -35,15 +37,18 @@ public static class IntakeBench
             {
                 ["id"] = $"{0x60000000 + n:X8}", ["service"] = "Logo design", ["status"] = "Pending", ["price"] = "99.00",
                 ["date_added"] = "2026-11-02T09:00:00+0000", ["date_completed"] = null, ["tags"] = new JsonArray("bench"),
-                ["client"] = new JsonObject { ["id"] = 12 + n, ["name"] = "Jane Doe", ["email"] = $"jane{n}@example.com", ["company"] = "Example Co" },
+                ["client"] = new JsonObject { ["id"] = 12 + n, ["name"] = "Jane Doe", ["email"] = $"jane{n}@example.com",
+                    ["company"] = "Example Co" },
                 ["form_data"] = new JsonObject { ["Brief"] = new string('x', 600), ["Colours"] = "navy, white" },
             };
-            return Encoding.UTF8.GetBytes(FakeSppWebhooks.Envelope("order.created", data, BenchApp.Token, DateTimeOffset.FromUnixTimeSeconds(1793610000 + n)).ToJsonString());
+            return Encoding.UTF8.GetBytes(FakeSppWebhooks.Envelope("order.created", data, BenchApp.Token,
+                DateTimeOffset.FromUnixTimeSeconds(1793610000 + n)).ToJsonString());
         }
 
         async Task Handler(byte[] bytes)
         {
-            var result = await intake.AcceptAsync(new WebhookRequest("application/json", bytes.Length, new MemoryStream(bytes, writable: false), null), CancellationToken.None);
+            var result = await intake.AcceptAsync(new WebhookRequest("application/json", bytes.Length, new MemoryStream(bytes, writable: false),
+                null), CancellationToken.None);
             if (result.Status != 202) throw new InvalidOperationException($"Intake answered {result.Status}: {result.Body.ToJsonString()}");
         }
 
@@ -92,11 +97,12 @@ public static class IntakeBench
             var ratioP99 = appSamples.P99 / rawSamples.P99;
             body.AppendLine($"| {concurrency} | {n} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(rawSamples.Median)} / {Measure.Ms(rawSamples.P99)} | " +
                 $"{Measure.Ratio(ratioMedian)} | {Measure.Ratio(ratioP99)} | {n / appWall.TotalSeconds:F0} / {n / rawWall.TotalSeconds:F0} | {(double)appCalls / n:F2} / {(double)rawCalls / n:F2} | {appBytes / 1024.0 / n:F0} / {rawBytes / 1024.0 / n:F0} |");
-            report.Headline(new Headline($"Intake latency, concurrency {concurrency} (median; p99)", $"≤ {Goal}× raw send",
+            report.Headline(new Headline($"Intake latency, concurrency {concurrency} (median; p99)",
+                $"median ≤ {Goal}× raw send, ≤ {MaxRoundTrips:F0} round trips",
                 $"{Measure.Ratio(ratioMedian)} ({Measure.Ms(appSamples.Median)} vs {Measure.Ms(rawSamples.Median)} ms); p99 {Measure.Ratio(ratioP99)} ({Measure.Ms(appSamples.P99)} vs {Measure.Ms(rawSamples.P99)} ms); {(double)appCalls / n:F1} storage round trips vs {(double)rawCalls / n:F1}",
-                ratioMedian <= Goal && ratioP99 <= Goal,
-                $"a webhook takes {(double)appCalls / n:F0} storage round trips (log row, queue send, dedupe record), the floor 1; " +
-                "answering 2xx only once the event is queued needs at least 2 in a row"));
+                ratioMedian <= Goal && (double)appCalls / n <= MaxRoundTrips,
+                $"a webhook takes {(double)appCalls / n:F0} storage round trips (queue send, then the row that proves it was queued), " +
+                "the floor 1; answering 2xx only once the event is queued, and never 200 for an event nobody queued, needs 2 in a row"));
         }
 
         body.AppendLine();

@@ -28,7 +28,9 @@ public static class MemoryBench
 
         var (file, prefix) = Self();
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in prefix.Concat(["memory-child", spp.BaseUrl.ToString(), spp.ApiKey, names.EventsQueue[(StorageNames.EventsQueueName.Length + 1)..], count.ToString(CultureInfo.InvariantCulture), string.Join(',', orders)])) psi.ArgumentList.Add(a);
+        foreach (var a in prefix.Concat(["memory-child", spp.BaseUrl.ToString(), spp.ApiKey,
+            names.EventsQueue[(StorageNames.EventsQueueName.Length + 1)..], count.ToString(CultureInfo.InvariantCulture), string.Join(',',
+                orders)])) psi.ArgumentList.Add(a);
         using var child = Process.Start(psi)!;
         var stderr = child.StandardError.ReadToEndAsync();
         var samples = new List<(int N, long Ws, long Peak, long Heap, double Seconds)>();
@@ -38,7 +40,8 @@ public static class MemoryBench
             var parts = line.Split(' ');
             if (parts[0] == "SAMPLE")
             {
-                samples.Add((int.Parse(parts[1]), long.Parse(parts[2]), long.Parse(parts[3]), long.Parse(parts[4]), double.Parse(parts[5], CultureInfo.InvariantCulture)));
+                samples.Add((int.Parse(parts[1]), long.Parse(parts[2]), long.Parse(parts[3]), long.Parse(parts[4]), double.Parse(parts[5],
+                    CultureInfo.InvariantCulture)));
                 Console.WriteLine($"  {line}");
             }
         }
@@ -97,7 +100,8 @@ public static class MemoryBench
             {
                 var chunk = Math.Min(500, count - published);
                 var first = published;
-                await Measure.RunAsync(chunk, 16, i => publisher.PublishAsync(ProcessingBench.NewOrderEvent(orders[(first + i) % orders.Length], first + i), TimeSpan.FromDays(7), CancellationToken.None), null);
+                await Measure.RunAsync(chunk, 16, i => publisher.PublishAsync(ProcessingBench.NewOrderEvent(orders[(first + i) % orders.Length],
+                    first + i), CancellationToken.None), null);
                 published += chunk;
             }
             var batch = (await queue.ReceiveMessagesAsync(16, TimeSpan.FromMinutes(5))).Value;

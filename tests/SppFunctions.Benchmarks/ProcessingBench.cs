@@ -17,7 +17,8 @@ namespace SppFunctions.Benchmarks;
 /// </summary>
 public static class ProcessingBench
 {
-    public const double Goal = 0.7;
+    /// <summary>Issue 14's target.</summary>
+    public const double Goal = 0.45;
 
     public const string Rules = """
         [
@@ -54,7 +55,8 @@ public static class ProcessingBench
     public static async Task<List<string>> PrepareMessagesAsync(BenchApp app, IReadOnlyList<string> orders, int count, int firstSerial)
     {
         var publisher = app.Get<EventPublisher>();
-        await Measure.RunAsync(count, 16, i => publisher.PublishAsync(NewOrderEvent(orders[i % orders.Count], firstSerial + i), TimeSpan.FromDays(7), CancellationToken.None), null);
+        await Measure.RunAsync(count, 16, i => publisher.PublishAsync(NewOrderEvent(orders[i % orders.Count], firstSerial + i),
+            CancellationToken.None), null);
         var queue = app.Queue(app.Names.EventsQueue);
         var texts = new List<string>(count);
         while (texts.Count < count)
@@ -81,7 +83,8 @@ public static class ProcessingBench
         async Task Floor(int i)
         {
             var message = await client.CreateOrderMessageAsync(orders[i % orders.Count], new SppNewMessage { Message = "<p>Thanks Jane Doe!</p>" });
-            await floorTable.AddEntityAsync(new TableEntity($"p{i % 64}", Guid.NewGuid().ToString("N")) { ["Status"] = "succeeded", ["Result"] = message.Id });
+            await floorTable.AddEntityAsync(new TableEntity($"p{i % 64}", Guid.NewGuid().ToString("N")) { ["Status"] = "succeeded",
+                ["Result"] = message.Id });
         }
 
         // Warm-up.
@@ -132,7 +135,8 @@ public static class ProcessingBench
                     if (concurrency == 16 && round == 0) app.StorageCalls.ResetKinds();
                     var c = app.StorageCalls.Count;
                     var b = GC.GetTotalAllocatedBytes(true);
-                    appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None), appSamples);
+                    appWall += await Measure.RunAsync(perRound, concurrency, i => processor.ProcessAsync(texts[i], 1, CancellationToken.None),
+                        appSamples);
                     appBytes += GC.GetTotalAllocatedBytes(true) - b;
                     appCalls += app.StorageCalls.Count - c;
                     if (concurrency == 16 && round == 0)
@@ -161,7 +165,7 @@ public static class ProcessingBench
             report.Headline(new Headline($"Processing throughput, concurrency {concurrency}", $"≥ {Goal}× floor",
                 $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; {(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
                 ratio >= Goal,
-                $"an event takes {(double)appCalls / n:F0} storage round trips (event-log updates, the action record's claim and completion, the own-message entry), the floor 1, " +
+                $"an event takes {(double)appCalls / n:F0} storage round trips (the event row's processing and final states, the action record's claim and completion, the watch-set insert and the own-message entry; 4 of them in a row), the floor 1, " +
                 "and single-threaded Azurite is the bottleneck"));
         }
         var posted = spp.Store.AllOrderMessages.Count - before;
@@ -175,7 +179,9 @@ public static class ProcessingBench
             body.AppendLine();
             body.AppendLine("| Request | Count | Median (ms) | p99 (ms) |");
             body.AppendLine("|---|---|---|---|");
-            foreach (var (kind, samples) in kinds.OrderByDescending(k => k.Value.Count)) body.AppendLine($"| `{kind}` | {samples.Count} | {Measure.Ms(samples.Median)} | {Measure.Ms(samples.P99)} |");
+            foreach (var (kind,
+                samples) in kinds.OrderByDescending(k
+                    => k.Value.Count)) body.AppendLine($"| `{kind}` | {samples.Count} | {Measure.Ms(samples.Median)} | {Measure.Ms(samples.P99)} |");
         }
         body.AppendLine();
         body.AppendLine("App: `EventProcessor.ProcessAsync` on the message text of an `order.created` event published as intake publishes it,");
@@ -192,7 +198,7 @@ public static class ProcessingBench
 
     private static async Task CheckSucceededAsync(BenchApp app, IEnumerable<string> texts)
     {
-        var log = app.Get<EventLog>();
+        var log = app.Get<EventStore>();
         foreach (var text in texts)
         {
             var id = EventMessage.Parse(text).Id;

@@ -8,7 +8,7 @@ namespace SppFunctions.Events;
 /// <summary>
 /// Stable event ids. SPP sends none, so an id is derived from the event name, <c>data.id</c>, <c>created</c> and a
 /// hash of the (token-free) body: a redelivery of the same event gets the same id. Format:
-/// <c>{created, 10 digits}-{24 hex chars}</c>, so ids sort by SPP time and name their day partition.
+/// <c>{created, 10 digits}-{24 hex chars}</c>, so ids sort by SPP time (an event's row is partitioned by its id, so time ranges are key ranges).
 /// </summary>
 public static partial class EventIds
 {
@@ -38,7 +38,7 @@ public static partial class EventIds
     public static DateTimeOffset CreatedOf(string id) =>
         DateTimeOffset.FromUnixTimeSeconds(long.Parse(id.AsSpan(0, 10), CultureInfo.InvariantCulture));
 
-    /// <summary>The event-log partition (UTC day of <c>created</c>) of an id.</summary>
+    /// <summary>The event-log partition earlier versions used (UTC day of <c>created</c>); rows are now partitioned by id.</summary>
     public static string Partition(string id) =>
         PartitionOf(DateTimeOffset.FromUnixTimeSeconds(long.Parse(id.AsSpan(0, 10), CultureInfo.InvariantCulture)));
 

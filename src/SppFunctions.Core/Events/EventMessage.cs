@@ -10,8 +10,14 @@ namespace SppFunctions.Events;
 /// </summary>
 public sealed class EventMessage
 {
-    /// <summary>Format version of this message.</summary>
+    /// <summary>
+    /// Format version of this message: 1, or <see cref="RowAfterSend"/> from a publisher that writes the event's row
+    /// after the message is queued (the message carries no row ETag then).
+    /// </summary>
     public int V { get; set; } = 1;
+
+    /// <summary>Messages whose event row is inserted right after the send: a first delivery finds it there (or, rarely, not yet).</summary>
+    public const int RowAfterSend = 2;
     public required string Id { get; set; }
     public required string Event { get; set; }
     public required string Topic { get; set; }

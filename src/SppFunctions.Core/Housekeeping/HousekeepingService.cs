@@ -58,14 +58,14 @@ public class HousekeepingService
 
     private readonly DedupeStore _dedupe;
     private readonly PollRunStore _pollRuns;
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly ActionRecordStore _actions;
     private readonly PayloadStore _payloads;
     private readonly IOptions<HousekeepingOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<HousekeepingService> _logger;
 
-    public HousekeepingService(DedupeStore dedupe, PollRunStore pollRuns, EventLog log, ActionRecordStore actions, PayloadStore payloads,
+    public HousekeepingService(DedupeStore dedupe, PollRunStore pollRuns, EventStore log, ActionRecordStore actions, PayloadStore payloads,
         IOptions<HousekeepingOptions> options, TimeProvider time, ILogger<HousekeepingService> logger)
     {
         _dedupe = dedupe;
@@ -126,7 +126,8 @@ public class HousekeepingService
 
         var summary = run.Summary(_time.GetElapsedTime(started));
         _logger.LogInformation(
-            "Housekeeping deleted {DedupeRecords} dedupe records, {PollRuns} poll runs, {SucceededEvents} succeeded and {FailedEvents} failed events, "
+            "Housekeeping deleted {DedupeRecords} dedupe records, {PollRuns} poll runs, {SucceededEvents} succeeded and {FailedEvents} failed "
+                + "events, "
             + "{ActionRecords} action records, {OwnMessageRecords} own-message records and {PayloadBlobs} payload blobs in {DurationMs} ms; "
             + "unfinished: {Unfinished}; errors: {Errors}",
             summary.DedupeRecords, summary.PollRuns, summary.SucceededEvents, summary.FailedEvents, summary.ActionRecords,
@@ -183,17 +184,19 @@ public class HousekeepingService
 
     private async Task<bool> PurgePollRunsAsync(Run run, CancellationToken cancellationToken)
     {
-        run.PollRuns = await _pollRuns.DeleteStartedBeforeAsync(run.Now - run.Options.PollRunRetention, run.Limit, cancellationToken).ConfigureAwait(false);
+        run.PollRuns = await _pollRuns.DeleteStartedBeforeAsync(run.Now - run.Options.PollRunRetention, run.Limit,
+            cancellationToken).ConfigureAwait(false);
         return run.PollRuns < run.Limit;
     }
 
     /// <summary>Event-log rows past their retention, a day partition at a time, in transactions of up to 100 rows.</summary>
     private async Task<bool> PurgeEventsAsync(Run run, CancellationToken cancellationToken)
     {
-        var batch = new List<EventLogEntry>();
+        var batch = new List<EventEntry>();
         var taken = 0;
         var finished = true;
-        await foreach (var entry in _log.QueryRetentionCandidatesAsync(run.EventCutoff, run.FailedEventCutoff, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in _log.QueryRetentionCandidatesAsync(run.EventCutoff, run.FailedEventCutoff,
+            cancellationToken).ConfigureAwait(false))
         {
             var cutoff = entry.Status == EventStatus.Succeeded ? run.EventCutoff : run.FailedEventCutoff;
             if (LastActivity(entry) >= cutoff) continue; // e.g. an old event received, replayed or finished lately
@@ -213,7 +216,7 @@ public class HousekeepingService
         return finished;
     }
 
-    private async Task DeleteEventsAsync(Run run, List<EventLogEntry> batch, CancellationToken cancellationToken)
+    private async Task DeleteEventsAsync(Run run, List<EventEntry> batch, CancellationToken cancellationToken)
     {
         if (batch.Count == 0) return;
         foreach (var entry in await _log.DeleteUnchangedAsync(batch, cancellationToken).ConfigureAwait(false))
@@ -226,7 +229,7 @@ public class HousekeepingService
     }
 
     /// <summary>The latest of the times a row records: created (SPP), received, updated, completed.</summary>
-    private static DateTimeOffset LastActivity(EventLogEntry entry)
+    private static DateTimeOffset LastActivity(EventEntry entry)
     {
         var last = entry.CreatedAt > entry.ReceivedAt ? entry.CreatedAt : entry.ReceivedAt;
         if (entry.UpdatedAt > last) last = entry.UpdatedAt.Value;
@@ -244,7 +247,8 @@ public class HousekeepingService
         // Deletes the rows of the scope read so far if its event is gone; false when the limit stopped it.
         async Task<bool> FinishScopeAsync()
         {
-            if (scope is null || rows.Count == 0 || !EventIds.IsValid(scope) || !await run.EventGoneAsync(scope, cancellationToken).ConfigureAwait(false)) return true;
+            if (scope is null || rows.Count == 0 || !EventIds.IsValid(scope) || !await run.EventGoneAsync(scope,
+                cancellationToken).ConfigureAwait(false)) return true;
             if (taken == run.Limit) return false;
             var take = rows.Take(run.Limit - taken).ToList();
             taken += take.Count;
@@ -271,7 +275,8 @@ public class HousekeepingService
         var taken = 0;
         await foreach (var (scope, eventId) in _actions.QueryCommandLogsAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (!EventIds.IsValid(eventId) || EventIds.CreatedOf(eventId) >= run.EventCutoff || !await run.EventGoneAsync(eventId, cancellationToken).ConfigureAwait(false))
+            if (!EventIds.IsValid(eventId) || EventIds.CreatedOf(eventId) >= run.EventCutoff || !await run.EventGoneAsync(eventId,
+                cancellationToken).ConfigureAwait(false))
             {
                 run.LiveCommandScopes.Add(scope);
                 continue;
@@ -313,7 +318,8 @@ public class HousekeepingService
     private async Task<bool> PostedByGoneScopeAsync(Run run, string? scope, CancellationToken cancellationToken)
     {
         if (scope is null) return false;
-        if (EventIds.IsValid(scope)) return EventIds.CreatedOf(scope) < run.EventCutoff && await run.EventGoneAsync(scope, cancellationToken).ConfigureAwait(false);
+        if (EventIds.IsValid(scope)) return EventIds.CreatedOf(scope) < run.EventCutoff && await run.EventGoneAsync(scope,
+            cancellationToken).ConfigureAwait(false);
         // A command writes its log row before it acts, so an entry whose command has no log row any more is an orphan
         // (looked up unless the command step just saw it: a command may have started since).
         return scope.StartsWith("cmd-", StringComparison.Ordinal)

@@ -175,10 +175,13 @@ public sealed partial class WebhookIntake
         var topic = SppEventTopics.Classify(eventName);
         if (routeTopic is not null && topic != routeTopic)
         {
-            return IntakeResult.Error(422, $"'{eventName}' belongs to the {topic} topic; this route takes only {routeTopic} events. Post it to the route of its topic or to /api/webhooks/spp.", "event");
+            return IntakeResult.Error(422,
+                $"'{eventName}' belongs to the {topic} topic; this route takes only {routeTopic} events. Post it to the route of its topic or to "
+                    + $"/api/webhooks/spp.", "event");
         }
 
-        var dataId = data["id"] is JsonValue idValue && idValue.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? idValue.ToString() : null;
+        var dataId = data["id"] is JsonValue idValue
+            && idValue.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? idValue.ToString() : null;
         var sanitized = System.Text.Encoding.UTF8.GetBytes(envelope.ToJsonString());
         var id = EventIds.Create(eventName, dataId, created, sanitized);
         // From here on every log line carries the event id, and so does the webhook's invocation.
@@ -188,7 +191,7 @@ public sealed partial class WebhookIntake
         {
             var published = await _publisher.PublishAsync(
                 new NewEvent(id, eventName, topic, created, EventSources.Webhook, envelope, dataId) { PayloadJson = new BinaryData(sanitized) },
-                _options.Value.DedupeWindow, cancellationToken).ConfigureAwait(false);
+                cancellationToken).ConfigureAwait(false);
             if (published.Duplicate)
             {
                 _logger.LogInformation("Webhook {EventId} {EventName} is a repeated delivery; not queued again", id, eventName);
@@ -269,12 +272,15 @@ public sealed partial class WebhookIntake
             return false;
         }
         var media = parsed.MediaType.ToLowerInvariant();
-        if (media != "application/json" && !(media.StartsWith("application/", StringComparison.Ordinal) && media.EndsWith("+json", StringComparison.Ordinal)))
+        if (media != "application/json" && !(media.StartsWith("application/", StringComparison.Ordinal) && media.EndsWith("+json",
+            StringComparison.Ordinal)))
         {
             error = $"Content-Type {media} is not supported; send application/json.";
             return false;
         }
-        if (parsed.CharSet is { } charset && !charset.Trim('"').Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Trim('"').Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        if (parsed.CharSet is { } charset
+            && !charset.Trim('"').Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Trim('"').Equals("utf8",
+                StringComparison.OrdinalIgnoreCase))
         {
             error = $"charset {charset} is not supported; send UTF-8 JSON.";
             return false;
@@ -297,7 +303,8 @@ public sealed partial class WebhookIntake
                 ArrayPool<byte>.Shared.Return(buffer);
                 buffer = bigger;
             }
-            var read = await body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, limit) - length), cancellationToken).ConfigureAwait(false);
+            var read = await body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, limit) - length),
+                cancellationToken).ConfigureAwait(false);
             if (read == 0) break;
             length += read;
         }

@@ -10,11 +10,16 @@ public sealed class WebhookOptions
     /// <summary>Largest body accepted; larger ones get 413 without being read in full.</summary>
     public long MaxBodyBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>How long a delivered event id is remembered, so a redelivery is answered 200 and not queued again.</summary>
+    /// <summary>
+    /// No longer used: it was the life of the separate dedupe record of earlier versions (whose records carry their own
+    /// expiry). An event's row is its dedupe record now, kept for the event's retention. Still accepted and validated,
+    /// so existing settings keep working (docs/UPGRADING.md).
+    /// </summary>
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromDays(7);
 }
 
-/// <summary>The tokens SPP puts in webhook bodies (<c>Spp__WebhookTokens__0</c>, <c>__1</c>, ...): one per SPP webhook, and old+new during rotation.</summary>
+/// <summary>The tokens SPP puts in webhook bodies (<c>Spp__WebhookTokens__0</c>, <c>__1</c>, ...): one per SPP webhook, and old+new during
+/// rotation.</summary>
 public sealed class SppWebhookTokenOptions
 {
     public const string SectionName = "Spp";
@@ -37,13 +42,15 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
         var tokens = options.WebhookTokens;
         if (tokens.Count == 0 || tokens.All(string.IsNullOrWhiteSpace))
         {
-            return ValidateOptionsResult.Fail("Spp__WebhookTokens__0 is required: set it to the token SPP shows for your webhook (Modules → Webhooks). Add Spp__WebhookTokens__1, ... for more webhooks or while rotating.");
+            return ValidateOptionsResult.Fail("Spp__WebhookTokens__0 is required: set it to the token SPP shows for your webhook (Modules → "
+                + "Webhooks). Add Spp__WebhookTokens__1, ... for more webhooks or while rotating.");
         }
         for (var i = 0; i < tokens.Count; i++)
         {
             if (Spp.Client.DependencyInjection.SppClientOptionsValidator.IsPlaceholder(tokens[i]))
             {
-                return ValidateOptionsResult.Fail($"Spp__WebhookTokens__{i} still holds the sample's placeholder: set it to the token SPP shows for your webhook (Modules → Webhooks); anyone could read the placeholder.");
+                return ValidateOptionsResult.Fail($"Spp__WebhookTokens__{i} still holds the sample's placeholder: set it to the token SPP shows "
+                    + $"for your webhook (Modules → Webhooks); anyone could read the placeholder.");
             }
             if (tokens[i] is { } t && t.Length > 0 && t.Trim() != t)
             {

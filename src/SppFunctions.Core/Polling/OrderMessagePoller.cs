@@ -390,7 +390,7 @@ public class OrderMessagePoller
             if (await ShouldSkipAsync(message, cancellationToken).ConfigureAwait(false)) continue;
             var evt = Build(message, entry, status, orderUserId);
             using var scope = EventTracing.BeginScope(_logger, evt.Id, evt.Name);
-            var result = await _publisher.PublishAsync(evt, _webhooks.Value.DedupeWindow, cancellationToken).ConfigureAwait(false);
+            var result = await _publisher.PublishAsync(evt, cancellationToken).ConfigureAwait(false);
             if (result.Duplicate)
             {
                 _logger.LogDebug("Message {MessageId} of order {Order} was emitted before as event {EventId}", message.Id, entry.RowKey, evt.Id);

@@ -27,13 +27,13 @@ public partial class CommandProcessor
 {
     private readonly IdempotentActionRunner _runner;
     private readonly ActionRecordStore _records;
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly PayloadStore _payloads;
     private readonly RetryScheduler _retries;
     private readonly TimeProvider _time;
     private readonly ILogger<CommandProcessor> _logger;
 
-    public CommandProcessor(IdempotentActionRunner runner, ActionRecordStore records, EventLog log, PayloadStore payloads, RetryScheduler retries,
+    public CommandProcessor(IdempotentActionRunner runner, ActionRecordStore records, EventStore log, PayloadStore payloads, RetryScheduler retries,
         TimeProvider time, ILogger<CommandProcessor> logger)
     {
         _runner = runner;
@@ -128,10 +128,10 @@ public partial class CommandProcessor
     public virtual async Task<Command> WithLogIdAsync(Command command, CancellationToken cancellationToken) =>
         command with { EventId = await _records.GetOrAddCommandLogIdAsync(command.Id, command.EventId, cancellationToken).ConfigureAwait(false) };
 
-    private static EventLogEntry Row(EventLogEntry? entry, string id, string name, DateTimeOffset insertedAt, DateTimeOffset now, string status,
+    private static EventEntry Row(EventEntry? entry, string id, string name, DateTimeOffset insertedAt, DateTimeOffset now, string status,
         long attempts, string? error, string? blob, int replay)
     {
-        entry ??= new EventLogEntry
+        entry ??= new EventEntry
         {
             RowKey = id, EventName = name, Topic = "commands", Source = EventSources.Command, ReceivedAt = now, CreatedAt = insertedAt,
         };

@@ -12,10 +12,11 @@ namespace SppFunctions.Processing;
 /// Which events to list: status, name (<c>order.created</c>, or a pattern such as <c>order.*</c>), a range of SPP's
 /// <c>created</c> [from, to), and how many of the newest to return.
 /// </summary>
-public sealed record EventQuery(string? Status = null, string? Name = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Limit = EventInspector.DefaultLimit);
+public sealed record EventQuery(string? Status = null, string? Name = null, DateTimeOffset? From = null, DateTimeOffset? To = null,
+    int Limit = EventInspector.DefaultLimit);
 
 /// <summary>An event's log row and the records of its actions (the partition they live in: the event id, or <c>cmd-{id}</c> for a command).</summary>
-public sealed record EventDetails(EventLogEntry Entry, string ActionScope, IReadOnlyList<ActionRecord> Actions);
+public sealed record EventDetails(EventEntry Entry, string ActionScope, IReadOnlyList<ActionRecord> Actions);
 
 /// <summary>Read-only views of the event log for operators (the CLI's <c>events list</c> and <c>events show</c>).</summary>
 public class EventInspector
@@ -24,11 +25,11 @@ public class EventInspector
     public const int DefaultLimit = 50;
     public const int MaxLimit = 10_000;
 
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly ActionRecordStore _actions;
     private readonly PayloadStore _payloads;
 
-    public EventInspector(EventLog log, ActionRecordStore actions, PayloadStore payloads)
+    public EventInspector(EventStore log, ActionRecordStore actions, PayloadStore payloads)
     {
         _log = log;
         _actions = actions;
@@ -39,20 +40,20 @@ public class EventInspector
     /// The newest <see cref="EventQuery.Limit"/> events matching the query, newest first (by SPP time, then id).
     /// The log is read in full within the range: narrow it with From/To on a large log.
     /// </summary>
-    public virtual async Task<IReadOnlyList<EventLogEntry>> ListAsync(EventQuery query, CancellationToken cancellationToken)
+    public virtual async Task<IReadOnlyList<EventEntry>> ListAsync(EventQuery query, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(query.Limit, 1);
         var pattern = query.Name is { } n && n.Contains('*') ? new EventPattern(n) : null;
         var exactName = pattern is null ? query.Name : null;
         // Keep only the newest Limit rows while reading (the table returns them oldest day first).
-        var newest = new PriorityQueue<EventLogEntry, (DateTimeOffset, string)>();
+        var newest = new PriorityQueue<EventEntry, (DateTimeOffset, string)>();
         await foreach (var entry in _log.QueryAsync(query.Status, exactName, query.From, query.To, cancellationToken).ConfigureAwait(false))
         {
             if (pattern is not null && !pattern.Matches(entry.EventName)) continue;
             newest.Enqueue(entry, (entry.CreatedAt, entry.RowKey));
             if (newest.Count > query.Limit) newest.Dequeue();
         }
-        var list = new List<EventLogEntry>(newest.Count);
+        var list = new List<EventEntry>(newest.Count);
         while (newest.Count > 0) list.Add(newest.Dequeue());
         list.Reverse();
         return list;
@@ -63,14 +64,16 @@ public class EventInspector
     {
         var entry = await _log.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (entry is null) return null;
-        var scope = entry.Source == EventSources.Command ? await CommandScopeAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) : entry.RowKey;
+        var scope = entry.Source == EventSources.Command ? await CommandScopeAsync(entry.RowKey,
+            cancellationToken).ConfigureAwait(false) : entry.RowKey;
         var actions = scope is null ? Array.Empty<ActionRecord>() : await _actions.ListAsync(scope, cancellationToken).ConfigureAwait(false);
         // A command's partition also holds its "log" bookkeeping row, which is not an action.
-        return new EventDetails(entry, scope ?? entry.RowKey, actions.Where(a => !(a.PartitionKey.StartsWith("cmd-", StringComparison.Ordinal) && a.RowKey == "log")).ToList());
+        return new EventDetails(entry, scope ?? entry.RowKey, actions.Where(a => !(a.PartitionKey.StartsWith("cmd-",
+            StringComparison.Ordinal) && a.RowKey == "log")).ToList());
     }
 
     /// <summary>The token-free payload <c>{event, created, data}</c> when it was kept in a blob (large or failed events), else null.</summary>
-    public virtual async Task<JsonNode?> ReadPayloadAsync(EventLogEntry entry, CancellationToken cancellationToken)
+    public virtual async Task<JsonNode?> ReadPayloadAsync(EventEntry entry, CancellationToken cancellationToken)
     {
         if (entry.PayloadBlob is null) return null;
         var content = await _payloads.ReadAsync(entry.PayloadBlob, cancellationToken).ConfigureAwait(false);
@@ -90,7 +93,8 @@ public class EventInspector
         var filter = TableClient.CreateQueryFilter($"RowKey eq {"log"} and EventId eq {logId}");
         try
         {
-            await foreach (var row in _actions.Table.QueryAsync<TableEntity>(filter, select: PartitionKeyOnly, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var row in _actions.Table.QueryAsync<TableEntity>(filter, select: PartitionKeyOnly,
+                cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 return row.PartitionKey;
             }

@@ -28,14 +28,14 @@ public class EventProcessor
     private readonly (IEventHandler Handler, EventPattern[] Patterns)[] _handlerPatterns;
     private readonly IdempotentActionRunner _runner;
     private readonly ActionRecordStore _records;
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly PayloadStore _payloads;
     private readonly RetryScheduler _retries;
     private readonly TimeProvider _time;
     private readonly ILogger<EventProcessor> _logger;
 
     public EventProcessor(RuleSet rules, RuleRunner ruleRunner, IEnumerable<IEventHandler> handlers, IdempotentActionRunner runner,
-        ActionRecordStore records, EventLog log, PayloadStore payloads, RetryScheduler retries, TimeProvider time,
+        ActionRecordStore records, EventStore log, PayloadStore payloads, RetryScheduler retries, TimeProvider time,
         ILogger<EventProcessor> logger)
     {
         _rules = rules;
@@ -74,27 +74,30 @@ public class EventProcessor
         var payload = await ReadPayloadAsync(message, cancellationToken).ConfigureAwait(false);
         if (payload is null)
         {
-            await FinishAsync(message, dequeueCount, new[] { $"The payload blob {message.PayloadBlob} is missing." }, null, cancellationToken).ConfigureAwait(false);
+            await FinishAsync(message, dequeueCount, new[] { $"The payload blob {message.PayloadBlob} is missing." }, null,
+                cancellationToken).ConfigureAwait(false);
             return;
         }
 
         var now = _time.GetUtcNow();
-        // The row as the publisher wrote it, when the message says so (its ETag): written without reading it first.
-        var known = message.LogETag is { Length: > 0 } etag && message.Replay == 0 ? KnownEntry(message, etag) : null;
-        known = await _log.TransitionAsync(message.Id, entry =>
-        {
-            if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
-            return Mark(entry, message, EventStatus.Processing, dequeueCount, now);
-        }, cancellationToken, known).ConfigureAwait(false);
+        // Before any action: a delivery that cannot record that it is processing the event acts on nothing.
+        var known = await MarkProcessingAsync(message, dequeueCount, now, cancellationToken).ConfigureAwait(false);
 
-        var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
-            await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
         var failures = new List<string>();
         var ran = 0;
-        // A first delivery of a first generation normally finds no action records: claim by insert, without reading.
-        var likelyNew = dequeueCount <= 1 && message.Replay == 0;
+        Task? idempotent = null;
         try
         {
+            var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
+                await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
+            // A first delivery of a first generation normally finds no action records: claim by insert, without reading.
+            var likelyNew = dequeueCount <= 1 && message.Replay == 0;
+            var handlers = _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler).ToList();
+            // Idempotent handlers (the watch-set updater) keep no records and depend on no action: they run alongside
+            // the rules, so their writes add no latency.
+            var safe = handlers.Where(h => h is IIdempotentEventHandler).ToList();
+            ran += safe.Count;
+            idempotent = safe.Count == 0 ? null : Task.WhenAll(safe.Select(h => RunIdempotentAsync(h, context, cancellationToken)));
             var steps = new RecordedStepExecutor(_runner, message.Id, message.Replay, likelyNew);
             foreach (var rule in _rules.Matching(context))
             {
@@ -102,23 +105,26 @@ public class EventProcessor
                 ran += result.Actions;
                 failures.AddRange(result.Failures);
             }
-            foreach (var handler in _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler))
+            foreach (var handler in handlers.Where(h => h is not IIdempotentEventHandler))
             {
                 ran++;
-                if (handler is IIdempotentEventHandler)
-                {
-                    // Safe to repeat on every delivery: no records to claim and complete.
-                    await RunIdempotentAsync(handler, context, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay, () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
+                var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay,
+                    () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
+            if (idempotent is not null) await idempotent.ConfigureAwait(false);
         }
         catch (RetryLaterException ex)
         {
+            await SettleAsync(idempotent).ConfigureAwait(false);
             if (await RetryLaterAsync(message, messageText, dequeueCount, ex, known, cancellationToken).ConfigureAwait(false)) return;
             failures.Add(RetryScheduler.GaveUp(dequeueCount, message.RetryingSince ?? _time.GetUtcNow(), _time.GetUtcNow(), ex.Message));
+        }
+        catch
+        {
+            // Observed, so its failure is not left unobserved; the delivery fails with the first exception.
+            await SettleAsync(idempotent).ConfigureAwait(false);
+            throw;
         }
 
         await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known).ConfigureAwait(false);
@@ -131,12 +137,14 @@ public class EventProcessor
     /// false when its retry window is over and it is to be marked failed. The row is written before the new message is
     /// sent: if the send fails, the exception lets the queue redeliver this message instead.
     /// </summary>
-    private async Task<bool> RetryLaterAsync(EventMessage message, string messageText, long attempts, RetryLaterException ex, EventLogEntry? known, CancellationToken cancellationToken)
+    private async Task<bool> RetryLaterAsync(EventMessage message, string messageText, long attempts, RetryLaterException ex, EventEntry? known,
+        CancellationToken cancellationToken)
     {
         var plan = _retries.Plan(message.Retry, message.RetryingSince, ex.RetryAfter);
         if (plan is null)
         {
-            _logger.LogError("Event {EventId} ({EventName}) failed after {Attempts} attempt(s) since {Since:O}: {Reason}", message.Id, message.Event, attempts, message.RetryingSince, ex.Message);
+            _logger.LogError("Event {EventId} ({EventName}) failed after {Attempts} attempt(s) since {Since:O}: {Reason}", message.Id,
+                message.Event, attempts, message.RetryingSince, ex.Message);
             return false;
         }
         _logger.LogWarning("Event {EventId} ({EventName}) attempt {Attempt} will be retried in {DelaySeconds} s: {Reason}",
@@ -153,6 +161,20 @@ public class EventProcessor
         return true;
     }
 
+    /// <summary>Waits for a task started alongside others, its failure already accounted for by the caller's.</summary>
+    private static async Task SettleAsync(Task? task)
+    {
+        if (task is null) return;
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception) when (task.IsFaulted || task.IsCanceled)
+        {
+            // Reported by the exception the delivery fails or retries with.
+        }
+    }
+
     private static async Task RunIdempotentAsync(IEventHandler handler, EventContext context, CancellationToken cancellationToken)
     {
         try
@@ -165,13 +187,15 @@ public class EventProcessor
         }
     }
 
-    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload, CancellationToken cancellationToken, EventLogEntry? known = null)
+    private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload,
+        CancellationToken cancellationToken, EventEntry? known = null)
     {
         string? archived = null;
         if (failures.Count > 0 && message.PayloadBlob is null && payload is not null)
         {
             // Keep the payload of a failed event, so it can be replayed once the queue message is gone.
-            archived = await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(payload.ToJsonString()), cancellationToken).ConfigureAwait(false);
+            archived = await _payloads.SaveAsync($"{message.Id}/failed", BinaryData.FromString(payload.ToJsonString()),
+                cancellationToken).ConfigureAwait(false);
         }
         var now = _time.GetUtcNow();
         await _log.TransitionAsync(message.Id, entry =>
@@ -186,8 +210,36 @@ public class EventProcessor
             failures.Count == 0 ? null : string.Join("\n", failures));
     }
 
+    /// <summary>
+    /// Moves the event's row to "processing" and returns it as written (with its ETag, so the next write needs no read).
+    /// A first delivery of a message whose row the publisher inserts after the send (<see cref="EventMessage.RowAfterSend"/>)
+    /// writes without reading: its row is one the publisher wrote moments ago, unless a duplicate copy of the message
+    /// settled the event first, which is harmless here, as the actions' records decide what runs and this delivery then
+    /// records the same outcome. A message with the row's ETag (an earlier version's) writes by that ETag. Otherwise,
+    /// and when those writes find no row or a changed one, the row is read, and a settled one is left as it is.
+    /// </summary>
+    private async Task<EventEntry?> MarkProcessingAsync(EventMessage message, long dequeueCount, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        EventEntry? known = null;
+        if (message.V >= EventMessage.RowAfterSend && dequeueCount <= 1 && message.Replay == 0 && message.Retry == 0)
+        {
+            var entry = Mark(Queueing.EventPublisher.ReceivedEntry(message, message.DataId), message, EventStatus.Processing, dequeueCount, now);
+            if (await _log.TryMergeExistingAsync(entry, cancellationToken).ConfigureAwait(false) is not null) return entry;
+        }
+        else if (message.LogETag is { Length: > 0 } etag && message.Replay == 0)
+        {
+            known = KnownEntry(message, etag);
+        }
+        return await _log.TransitionAsync(message.Id, entry =>
+        {
+            if (entry?.IsSettled(message.Replay) == true) return null; // a duplicate of a settled event: keep its outcome
+            return Mark(entry, message, EventStatus.Processing, dequeueCount, now);
+        }, cancellationToken, known).ConfigureAwait(false);
+    }
+
     /// <summary>The row (created if missing) moved to <paramref name="status"/> by this delivery.</summary>
-    private static EventLogEntry Mark(EventLogEntry? entry, EventMessage message, string status, long dequeueCount, DateTimeOffset now)
+    private static EventEntry Mark(EventEntry? entry, EventMessage message, string status, long dequeueCount, DateTimeOffset now)
     {
         entry ??= NewEntry(message, now);
         entry.Replays = Math.Max(entry.Replays, message.Replay);
@@ -198,7 +250,7 @@ public class EventProcessor
     }
 
     /// <summary>The row the publisher wrote for this message (<see cref="EventPublisher.ReceivedEntry"/>) with its ETag.</summary>
-    private static EventLogEntry KnownEntry(EventMessage message, string etag)
+    private static EventEntry KnownEntry(EventMessage message, string etag)
     {
         var entry = Queueing.EventPublisher.ReceivedEntry(message, message.DataId);
         entry.ETag = new ETag(etag);
@@ -227,7 +279,7 @@ public class EventProcessor
         return data["id"] is JsonValue id && await _records.IsOwnMessageAsync(id.ToString(), cancellationToken).ConfigureAwait(false);
     }
 
-    internal static EventLogEntry NewEntry(EventMessage message, DateTimeOffset now) => new()
+    internal static EventEntry NewEntry(EventMessage message, DateTimeOffset now) => new()
     {
         RowKey = message.Id,
         EventName = message.Event,

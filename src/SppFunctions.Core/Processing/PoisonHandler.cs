@@ -13,13 +13,13 @@ namespace SppFunctions.Processing;
 /// </summary>
 public class PoisonHandler
 {
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly PayloadStore _payloads;
     private readonly CommandProcessor _commands;
     private readonly TimeProvider _time;
     private readonly ILogger<PoisonHandler> _logger;
 
-    public PoisonHandler(EventLog log, PayloadStore payloads, CommandProcessor commands, TimeProvider time, ILogger<PoisonHandler> logger)
+    public PoisonHandler(EventStore log, PayloadStore payloads, CommandProcessor commands, TimeProvider time, ILogger<PoisonHandler> logger)
     {
         _log = log;
         _payloads = payloads;
@@ -61,14 +61,14 @@ public class PoisonHandler
             EventSources.Command, command.Trace, command.Retry, command.Replay);
         var blob = await _payloads.SaveAsync($"{command.EventId}/command", BinaryData.FromString(messageText), cancellationToken)
             .ConfigureAwait(false);
-        await MarkFailedAsync(command.EventId, blob, () => new EventLogEntry
+        await MarkFailedAsync(command.EventId, blob, () => new EventEntry
         {
             RowKey = command.EventId, EventName = $"command.{command.Action.Type}", Topic = "commands", Source = EventSources.Command,
             ReceivedAt = _time.GetUtcNow(), CreatedAt = insertedAt,
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task MarkFailedAsync(string id, string blob, Func<EventLogEntry> create, CancellationToken cancellationToken)
+    private async Task MarkFailedAsync(string id, string blob, Func<EventEntry> create, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         await _log.TransitionAsync(id, entry =>

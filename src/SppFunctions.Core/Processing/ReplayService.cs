@@ -8,7 +8,8 @@ using SppFunctions.Tracing;
 namespace SppFunctions.Processing;
 
 /// <summary>Which failed events to replay: a list of ids, or a time range of SPP's <c>created</c> (or both).</summary>
-public sealed record ReplayRequest(IReadOnlyList<string>? Ids = null, DateTimeOffset? From = null, DateTimeOffset? To = null, int Limit = ReplayService.MaxPerRequest);
+public sealed record ReplayRequest(IReadOnlyList<string>? Ids = null, DateTimeOffset? From = null, DateTimeOffset? To = null,
+    int Limit = ReplayService.MaxPerRequest);
 
 public sealed record ReplaySkip(string Id, string Reason);
 
@@ -25,14 +26,15 @@ public class ReplayService
 {
     public const int MaxPerRequest = 1000;
 
-    private readonly EventLog _log;
+    private readonly EventStore _log;
     private readonly PayloadStore _payloads;
     private readonly QueueClient _events;
     private readonly QueueClient _commands;
     private readonly TimeProvider _time;
     private readonly ILogger<ReplayService> _logger;
 
-    public ReplayService(EventLog log, PayloadStore payloads, QueueServiceClient queues, StorageNames names, TimeProvider time, ILogger<ReplayService> logger)
+    public ReplayService(EventStore log, PayloadStore payloads, QueueServiceClient queues, StorageNames names, TimeProvider time,
+        ILogger<ReplayService> logger)
     {
         _log = log;
         _payloads = payloads;
@@ -47,14 +49,15 @@ public class ReplayService
     {
         var replayed = new List<string>();
         var skipped = new List<ReplaySkip>();
-        var candidates = new List<EventLogEntry>();
+        var candidates = new List<EventEntry>();
         var truncated = false;
 
         foreach (var id in request.Ids ?? Array.Empty<string>())
         {
             var entry = EventIds.IsValid(id) ? await _log.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
             if (entry is null) skipped.Add(new ReplaySkip(id, "no such event"));
-            else if (entry.Status != EventStatus.Failed) skipped.Add(new ReplaySkip(id, $"its status is {entry.Status}; only failed events are replayed"));
+            else if (entry.Status != EventStatus.Failed) skipped.Add(new ReplaySkip(id,
+                $"its status is {entry.Status}; only failed events are replayed"));
             else candidates.Add(entry);
         }
         if (request.From is not null || request.To is not null)
@@ -80,7 +83,8 @@ public class ReplayService
             var trace = span.Context;
             if (entry.Source == EventSources.Command)
             {
-                var command = JsonNode.Parse((await _payloads.ReadAsync(entry.PayloadBlob, cancellationToken).ConfigureAwait(false)).ToString())!.AsObject();
+                var command = JsonNode.Parse((await _payloads.ReadAsync(entry.PayloadBlob,
+                    cancellationToken).ConfigureAwait(false)).ToString())!.AsObject();
                 command["replay"] = generation;
                 // A replay starts a retry window of its own.
                 command.Remove("retry");
@@ -89,18 +93,21 @@ public class ReplayService
                 command.Remove(MessageTraceContext.TraceStateField);
                 trace?.WriteTo(command);
                 await _commands.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                await _commands.SendMessageAsync(BinaryData.FromString(command.ToJsonString()), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
+                await _commands.SendMessageAsync(BinaryData.FromString(command.ToJsonString()), visibilityTimeout: null,
+                    timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 var message = new EventMessage
                 {
                     Id = entry.RowKey, Event = entry.EventName, Topic = entry.Topic, Created = entry.CreatedAt.ToUnixTimeSeconds(),
-                    ReceivedAt = _time.GetUtcNow(), Source = EventSources.Replay, Size = entry.Size, PayloadBlob = entry.PayloadBlob, Replay = generation,
+                    ReceivedAt = _time.GetUtcNow(), Source = EventSources.Replay, Size = entry.Size, PayloadBlob = entry.PayloadBlob,
+                        Replay = generation,
                 };
                 message.SetTraceContext(trace);
                 await _events.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                await _events.SendMessageAsync(message.ToBinaryData(), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires, cancellationToken).ConfigureAwait(false);
+                await _events.SendMessageAsync(message.ToBinaryData(), visibilityTimeout: null, timeToLive: Queueing.EventPublisher.NeverExpires,
+                    cancellationToken).ConfigureAwait(false);
             }
             await _log.TransitionAsync(entry.RowKey, current =>
             {

@@ -23,19 +23,19 @@ public sealed record PublishResult(string Id, bool Duplicate, string? PayloadBlo
 public sealed class StorageUnavailableException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
-/// Puts events on the events queue durably and exactly once per id, for webhooks and the poller alike.
+/// Puts events on the events queue durably and once per id, for webhooks and the poller alike, in two storage round
+/// trips for a new event: the queue send, then the insert of the event's row (table <c>SppEvents</c>), which is the
+/// dedupe record. The row is written only after the message is queued and names it (<see cref="EventEntry.QueuedMessage"/>),
+/// so a row is the proof that the event was queued: a redelivery whose insert meets a row (409) is a duplicate,
+/// withdraws the message it has just sent and is answered 200. The dedupe window is the row's retention.
 ///
-/// Order of writes, each undone if a later one fails, so a failure leaves nothing half-stored:
-/// 1. the payload blob, when the message would be too large for a queue message (claim-check);
-/// 2. the event-log row (status "received"), inserted: only when a row is there already is the dedupe record read,
-///    and a live one means a duplicate, answered without writing anything;
-/// 3. the queue message (Base64, as the queue trigger expects);
-/// 4. the dedupe record: last, so there is never a dedupe record without a queued message.
-/// If a concurrent delivery of the same event wins step 4, this one deletes its own queue message and reports a
-/// duplicate. Processing is idempotent per event id as well, so even a message that slipped through twice has one effect.
-/// If step 4 itself fails, storage may still have written the record (the answer was lost): the rollback removes that
-/// record first (it carries this attempt's owner) and stops there if it cannot, keeping the queued message, so a
-/// redelivery is never answered "duplicate" for an event nobody queued.
+/// Large payloads go to a claim-check blob first (after a read for the row, so a repeated delivery uploads nothing).
+/// Failures undo what this delivery wrote, newest first, and stop at the first undo that fails: a row that cannot be
+/// removed keeps its message, so there is never a row without a queued message. A message left without a row (its
+/// withdrawal failed) is harmless: processing is idempotent per event id and writes the row itself.
+///
+/// Rows of an earlier version (written before their message, with a record in <c>SppDedupe</c> written after it) are
+/// read as that version wrote them until they expire: see <see cref="EventEntry.IsLegacyUnqueued"/> and docs/UPGRADING.md.
 /// </summary>
 public class EventPublisher
 {
@@ -47,20 +47,24 @@ public class EventPublisher
 
     private readonly QueueClient _queue;
     private readonly CreateOnce _create;
-    private readonly EventLog _log;
-    private readonly DedupeStore _dedupe;
+    private readonly EventStore _log;
+    private readonly DedupeStore _legacyDedupe;
     private readonly PayloadStore _payloads;
     private readonly TimeProvider _time;
     private readonly ILogger<EventPublisher> _logger;
 
-    protected EventPublisher() { _queue = null!; _create = null!; _log = null!; _dedupe = null!; _payloads = null!; _time = null!; _logger = null!; }
+    protected EventPublisher()
+    {
+        _queue = null!; _create = null!; _log = null!; _legacyDedupe = null!; _payloads = null!; _time = null!; _logger = null!;
+    }
 
-    public EventPublisher(QueueServiceClient queues, StorageNames names, EventLog log, DedupeStore dedupe, PayloadStore payloads, TimeProvider time, ILogger<EventPublisher> logger)
+    public EventPublisher(QueueServiceClient queues, StorageNames names, EventStore log, DedupeStore legacyDedupe, PayloadStore payloads,
+        TimeProvider time, ILogger<EventPublisher> logger)
     {
         _queue = queues.GetQueueClient(names.EventsQueue);
         _create = new CreateOnce(ct => _queue.CreateIfNotExistsAsync(cancellationToken: ct));
         _log = log;
-        _dedupe = dedupe;
+        _legacyDedupe = legacyDedupe;
         _payloads = payloads;
         _time = time;
         _logger = logger;
@@ -68,94 +72,70 @@ public class EventPublisher
 
     public QueueClient Queue => _queue;
 
-    /// <summary>Queues an event unless its id was seen within <paramref name="dedupeWindow"/>.</summary>
+    /// <summary>Queues an event unless it has a row already (it was queued before).</summary>
     /// <exception cref="StorageUnavailableException">Storage failed; everything written was rolled back.</exception>
     /// <remarks>Any other exception (a bug) is logged as an error and rethrown as it is, after the same rollback.</remarks>
-    public virtual async Task<PublishResult> PublishAsync(NewEvent evt, TimeSpan dedupeWindow, CancellationToken cancellationToken)
+    public virtual async Task<PublishResult> PublishAsync(NewEvent evt, CancellationToken cancellationToken)
     {
         // A producer span (a child of the webhook's or the poll run's invocation) whose context the message carries,
         // and the event's log scope over everything logged meanwhile.
         using var span = EventTracing.StartSending(_logger, EventTracing.QueueEvent, evt.Id, evt.Name, evt.Source);
-        var result = await PublishCoreAsync(evt, dedupeWindow, span.Context, cancellationToken).ConfigureAwait(false);
+        var result = await PublishCoreAsync(evt, span.Context, cancellationToken).ConfigureAwait(false);
         span.SetOutcome(result.Duplicate ? EventTracing.Outcomes.Duplicate : EventTracing.Outcomes.Queued);
         return result;
     }
 
-    private async Task<PublishResult> PublishCoreAsync(NewEvent evt, TimeSpan dedupeWindow, MessageTraceContext? trace,
-        CancellationToken cancellationToken)
+    private async Task<PublishResult> PublishCoreAsync(NewEvent evt, MessageTraceContext? trace, CancellationToken cancellationToken)
     {
         string? blob = null;
-        ETag? logEtag = null;
-        var insertedLog = false;
         SendReceipt? receipt = null;
-        string? dedupeOwner = null;
         try
         {
             var payloadBytes = evt.PayloadJson ?? BinaryData.FromString(evt.Payload.ToJsonString());
             var message = new EventMessage
             {
-                Id = evt.Id, Event = evt.Name, Topic = evt.Topic, Created = evt.Created, Source = evt.Source,
-                ReceivedAt = _time.GetUtcNow(), Size = payloadBytes.ToMemory().Length, Payload = evt.Payload, DataId = evt.DataId,
+                V = EventMessage.RowAfterSend, Id = evt.Id, Event = evt.Name, Topic = evt.Topic, Created = evt.Created,
+                Source = evt.Source, ReceivedAt = _time.GetUtcNow(), Size = payloadBytes.ToMemory().Length, Payload = evt.Payload,
+                DataId = evt.DataId,
             };
             message.SetTraceContext(trace);
+            // An event old enough to predate the upgrade may have a row of the earlier layout (a day partition): no
+            // request at all for any other event.
+            var legacy = await _log.GetLegacyAsync(evt.Id, cancellationToken).ConfigureAwait(false);
+            if (legacy is not null && await WasQueuedAsync(legacy, cancellationToken).ConfigureAwait(false))
+            {
+                return new PublishResult(evt.Id, true, null);
+            }
             if (payloadBytes.ToMemory().Length + EnvelopeAllowance(evt) + (trace?.EnvelopeBytes ?? 0) > MaxInlineBytes)
             {
                 // Rare: look for a duplicate first, so a repeated delivery does not upload its blob again.
-                if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
+                var existing = await _log.GetAsync(evt.Id, cancellationToken).ConfigureAwait(false);
+                if (existing is not null && await WasQueuedAsync(existing, cancellationToken).ConfigureAwait(false))
+                {
+                    return new PublishResult(evt.Id, true, null);
+                }
                 // A name of its own per attempt: a concurrent duplicate never shares (or deletes) this blob.
                 blob = await _payloads.SaveAsync($"{evt.Id}/{Guid.NewGuid():N}", payloadBytes, cancellationToken).ConfigureAwait(false);
                 message.Payload = null;
                 message.PayloadBlob = blob;
-                logEtag = await _log.AddReceivedAsync(ReceivedEntry(message, evt.DataId), cancellationToken).ConfigureAwait(false);
             }
-            else
-            {
-                // The log row is inserted, not read for: an insert that finds a row means the event may have been seen,
-                // and only then is the dedupe record read (a new event costs no read at all).
-                logEtag = await _log.TryAddReceivedAsync(ReceivedEntry(message, evt.DataId), cancellationToken).ConfigureAwait(false);
-                insertedLog = logEtag is not null;
-                if (!insertedLog)
-                {
-                    if (await _dedupe.SeenAsync(evt.Id, cancellationToken).ConfigureAwait(false)) return new PublishResult(evt.Id, true, null);
-                    // A row without a live dedupe record. Processed already (a redelivery after the dedupe window): the
-                    // log remembers it, so it is a duplicate and its row keeps its history. Still "received": an earlier
-                    // delivery did not finish; take the row over by its ETag and queue the event.
-                    var existing = await _log.GetAsync(evt.Id, cancellationToken).ConfigureAwait(false);
-                    if (existing is { Status: not EventStatus.Received }) return new PublishResult(evt.Id, true, null);
-                    var entry = ReceivedEntry(message, evt.DataId);
-                    if (existing is null)
-                    {
-                        logEtag = await _log.TryAddReceivedAsync(entry, cancellationToken).ConfigureAwait(false);
-                        insertedLog = logEtag is not null;
-                    }
-                    else
-                    {
-                        entry.ETag = existing.ETag;
-                        if (await _log.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false)) logEtag = entry.ETag;
-                    }
-                    // Lost a race with a concurrent delivery of the same event: it queues the event.
-                    if (logEtag is null) return new PublishResult(evt.Id, true, null);
-                }
-            }
-
-            // The processor writes the row's next state by this ETag without reading it first (a stale one costs a read).
-            message.LogETag = logEtag!.Value.ToString();
-            var body = message.ToBinaryData();
 
             await _create.EnsureAsync(cancellationToken).ConfigureAwait(false);
-            receipt = (await _queue.SendMessageAsync(body, visibilityTimeout: null, timeToLive: NeverExpires, cancellationToken).ConfigureAwait(false)).Value;
+            receipt = (await _queue.SendMessageAsync(message.ToBinaryData(), visibilityTimeout: null, timeToLive: NeverExpires,
+                cancellationToken).ConfigureAwait(false)).Value;
 
-            dedupeOwner = receipt.MessageId;
-            if (!await _dedupe.TryAddAsync(evt.Id, dedupeWindow, dedupeOwner, cancellationToken).ConfigureAwait(false))
+            var entry = ReceivedEntry(message, evt.DataId);
+            entry.QueuedMessage = receipt.MessageId;
+            if (legacy is not null ? await TakeOverLegacyAsync(entry, legacy, cancellationToken).ConfigureAwait(false)
+                : await RecordQueuedAsync(entry, cancellationToken).ConfigureAwait(false))
             {
-                // A concurrent delivery of the same event got there first (or a record outlived the log row): withdraw
-                // this copy, and the log row if this attempt created it.
-                await DeleteMessageAsync(receipt).ConfigureAwait(false);
-                if (blob is not null) await _payloads.DeleteAsync(blob, CancellationToken.None).ConfigureAwait(false);
-                if (insertedLog) await _log.DeleteIfUnchangedAsync(evt.Id, logEtag.Value, CancellationToken.None).ConfigureAwait(false);
-                return new PublishResult(evt.Id, true, null);
+                return new PublishResult(evt.Id, false, blob);
             }
-            return new PublishResult(evt.Id, false, blob);
+
+            // Queued before (the row says so): withdraw this copy.
+            await DeleteMessageAsync(receipt).ConfigureAwait(false);
+            if (blob is not null) await _payloads.DeleteAsync(blob, CancellationToken.None).ConfigureAwait(false);
+            return new PublishResult(evt.Id, true, null);
         }
         catch (Exception ex)
         {
@@ -165,18 +145,63 @@ public class EventPublisher
             var storage = !cancelled && IsStorageFailure(ex);
             if (cancelled || storage)
             {
-                _logger.LogWarning(cancelled ? null : ex, "Could not queue event {EventId} ({EventName}){Why}; rolling back", evt.Id, evt.Name, cancelled ? " (cancelled)" : "");
+                _logger.LogWarning(cancelled ? null : ex, "Could not queue event {EventId} ({EventName}){Why}; rolling back", evt.Id, evt.Name,
+                    cancelled ? " (cancelled)" : "");
             }
             else
             {
                 // A bug, not an outage: say so, with its stack. The caller answers 500.
                 _logger.LogError(ex, "Queueing event {EventId} ({EventName}) failed unexpectedly; rolling back", evt.Id, evt.Name);
             }
-            await RollBackAsync(evt.Id, blob, logEtag, receipt, dedupeOwner).ConfigureAwait(false);
+            await RollBackAsync(evt.Id, blob, receipt).ConfigureAwait(false);
             if (!storage) throw;
             throw new StorageUnavailableException($"Storage is unavailable: event {evt.Id} was not queued.", ex);
         }
     }
+
+    /// <summary>
+    /// Inserts the row of an event whose message is queued; false when the event had been queued before (a duplicate).
+    /// A row met on the insert (409) is read: this delivery's own (the insert's answer was lost and the SDK retried it),
+    /// a legacy row whose delivery never finished (taken over by its ETag), or the proof of an earlier queued delivery.
+    /// </summary>
+    private async Task<bool> RecordQueuedAsync(EventEntry entry, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (await _log.TryAddReceivedAsync(entry, cancellationToken).ConfigureAwait(false) is not null) return true;
+            var existing = await _log.GetAsync(entry.RowKey, cancellationToken).ConfigureAwait(false);
+            if (existing is null) continue; // removed by a rollback meanwhile: insert again
+            if (existing.QueuedMessage == entry.QueuedMessage) return true;
+            if (await WasQueuedAsync(existing, cancellationToken).ConfigureAwait(false)) return false;
+            entry.ETag = existing.ETag;
+            if (await _log.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false)) return true;
+        }
+        // The row keeps changing under this delivery (rival deliveries and rollbacks): keep the queued message, which
+        // processing handles once per event id whatever else is queued.
+        return true;
+    }
+
+    /// <summary>
+    /// Records the queued event in the legacy row an earlier version's unfinished delivery left (by its ETag, where it
+    /// is). False when another delivery changed that row first (it queued or processed the event). A row that went
+    /// away meanwhile (that delivery's rollback) leaves nothing to take over: the row is inserted as usual.
+    /// </summary>
+    private async Task<bool> TakeOverLegacyAsync(EventEntry entry, EventEntry legacy, CancellationToken cancellationToken)
+    {
+        entry.PartitionKey = legacy.PartitionKey;
+        entry.ETag = legacy.ETag;
+        if (await _log.TryUpdateAsync(entry, cancellationToken).ConfigureAwait(false)) return true;
+        if (await _log.GetLegacyAsync(entry.RowKey, cancellationToken).ConfigureAwait(false) is not null) return false;
+        entry.ETag = default;
+        return await RecordQueuedAsync(entry, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// True when an event's row proves the event was queued: every row does, except a legacy "received" row without a
+    /// live record in the legacy dedupe table (its delivery by the earlier version did not finish).
+    /// </summary>
+    private async Task<bool> WasQueuedAsync(EventEntry row, CancellationToken cancellationToken) =>
+        !row.IsLegacyUnqueued || await _legacyDedupe.SeenAsync(row.RowKey, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// True for a failure of storage itself: an error answer from the service (or none: the Azure SDK reports transport
@@ -193,30 +218,38 @@ public class EventPublisher
 
     /// <summary>
     /// Room the queue message takes besides the payload and its trace context: its other fields (names escaped at worst
-    /// to twice their length) and the log row's ETag. The payload goes inline when it fits in <see cref="MaxInlineBytes"/> with it.
+    /// to twice their length). The payload goes inline when it fits in <see cref="MaxInlineBytes"/> with it.
     /// </summary>
     private static int EnvelopeAllowance(NewEvent evt) =>
         512 + 2 * (evt.Id.Length + evt.Name.Length + evt.Topic.Length + evt.Source.Length + (evt.DataId?.Length ?? 0));
 
-    /// <summary>The event-log row of a newly received event, as written before its message is queued.</summary>
-    public static EventLogEntry ReceivedEntry(EventMessage message, string? dataId) => new()
+    /// <summary>
+    /// The row of a newly received event, as written once its message is queued (without the message id); in the
+    /// legacy day partition for a message of an earlier version, which wrote its row there.
+    /// </summary>
+    public static EventEntry ReceivedEntry(EventMessage message, string? dataId) => new()
     {
-        RowKey = message.Id, PartitionKey = EventIds.Partition(message.Id), EventName = message.Event, Topic = message.Topic,
+        RowKey = message.Id,
+        PartitionKey = message.V >= EventMessage.RowAfterSend ? EventStore.PartitionOf(message.Id) : EventIds.Partition(message.Id),
+        EventName = message.Event, Topic = message.Topic,
         Source = message.Source, Status = EventStatus.Received, ReceivedAt = message.ReceivedAt,
         CreatedAt = DateTimeOffset.FromUnixTimeSeconds(message.Created), DataId = dataId, Size = message.Size,
         PayloadBlob = message.PayloadBlob, UpdatedAt = message.ReceivedAt,
     };
 
-    private async Task RollBackAsync(string id, string? blob, ETag? logEtag, SendReceipt? receipt, string? dedupeOwner)
+    private async Task RollBackAsync(string id, string? blob, SendReceipt? receipt)
     {
         // Best effort, newest write first; the first step that fails (storage still down) ends it, so whatever is
-        // left is consistent: a dedupe record that cannot be removed keeps its queued message.
+        // left is consistent: a row that cannot be removed (its insert may have been written with the answer lost)
+        // keeps its queued message, and a queued message keeps its blob.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            if (dedupeOwner is not null) await _dedupe.RemoveIfOwnedAsync(id, dedupeOwner, timeout.Token).ConfigureAwait(false);
-            if (receipt is not null) await DeleteMessageAsync(receipt).ConfigureAwait(false);
-            if (logEtag is { } etag) await _log.DeleteIfUnchangedAsync(id, etag, timeout.Token).ConfigureAwait(false);
+            if (receipt is not null)
+            {
+                await _log.DeleteIfQueuedByAsync(id, receipt.MessageId, timeout.Token).ConfigureAwait(false);
+                await DeleteMessageAsync(receipt).ConfigureAwait(false);
+            }
             if (blob is not null) await _payloads.DeleteAsync(blob, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex)

@@ -4,13 +4,10 @@ using Azure.Data.Tables;
 namespace SppFunctions.Storage;
 
 /// <summary>
-/// Remembers which event ids were accepted, for the dedupe window (table <c>SppDedupe</c>). A record is written only
-/// after its event is queued, so there is never a dedupe record without a queued message. Expired records count as
-/// absent and are replaced.
-/// Each record names its writer (<c>Owner</c>): when storage acted on an insert but its answer was lost, the storage
-/// SDK retries it and meets the record with 409; the writer then recognises its own record instead of taking it for
-/// a rival's (which made the publisher withdraw its message and answer "duplicate": the event was lost). The owner
-/// also lets a publisher that gives up remove exactly the record it may have written.
+/// The dedupe records of earlier versions (table <c>SppDedupe</c>), read only: an earlier version wrote an event's row
+/// before its message and this record after it, so for its "received" rows the record is the proof the event was
+/// queued. The event's own row is the dedupe record now; this table is read for legacy rows and purged by housekeeping
+/// as its records expire (docs/UPGRADING.md). Expired records count as absent.
 /// </summary>
 public class DedupeStore : TableStore
 {
@@ -32,64 +29,18 @@ public class DedupeStore : TableStore
         public DateTimeOffset? Timestamp { get; set; }
         public ETag ETag { get; set; }
         public DateTimeOffset ExpiresAt { get; set; }
-        /// <summary>Who wrote it (one value per publish attempt).</summary>
-        public string? Owner { get; set; }
     }
 
-    private static string Partition(string id) => id.Length >= 2 ? id[^2..] : id;
+    /// <summary>The partition an earlier version wrote a record in: the id's last two characters.</summary>
+    public static string Partition(string id) => id.Length >= 2 ? id[^2..] : id;
 
     /// <summary>True when an unexpired record exists for the id.</summary>
     public virtual async Task<bool> SeenAsync(string id, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         return existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow();
-    }
-
-
-    /// <summary>Adds a record kept for <paramref name="window"/>, written by <paramref name="owner"/>. False when another writer recorded the id first.</summary>
-    public virtual async Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken)
-    {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var record = new DedupeRecord { PartitionKey = Partition(id), RowKey = id, ExpiresAt = _time.GetUtcNow() + window, Owner = owner };
-        try
-        {
-            await Table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(record.PartitionKey, id, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (existing.HasValue && existing.Value!.Owner == owner) return true; // our own insert, retried after its answer was lost
-            if (existing.HasValue && existing.Value!.ExpiresAt > _time.GetUtcNow()) return false;
-            try
-            {
-                // An expired record: take it over, unless someone else just did.
-                if (existing.HasValue) await Table.UpdateEntityAsync(record, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                else await Table.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
-                return true;
-            }
-            catch (RequestFailedException again) when (again.Status is 409 or 412)
-            {
-                return false;
-            }
-        }
-    }
-
-    /// <summary>Deletes the id's record if <paramref name="owner"/> wrote it (undoing a publish that gave up).</summary>
-    public virtual async Task RemoveIfOwnedAsync(string id, string owner, CancellationToken cancellationToken)
-    {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var existing = await Table.GetEntityIfExistsAsync<DedupeRecord>(Partition(id), id, cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!existing.HasValue || existing.Value!.Owner != owner) return;
-        try
-        {
-            await Table.DeleteEntityAsync(existing.Value.PartitionKey, id, existing.Value.ETag, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
-        {
-            // Gone already, or replaced by another writer since: theirs stays.
-        }
     }
 
     /// <summary>Deletes the records that expired before now; returns how many.</summary>

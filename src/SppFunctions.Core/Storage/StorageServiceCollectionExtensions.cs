@@ -46,7 +46,7 @@ public static class StorageServiceCollectionExtensions
 
         services.TryAddSingleton(StorageNames.Default);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<EventLog>();
+        services.TryAddSingleton<EventStore>();
         services.TryAddSingleton<DedupeStore>();
         services.TryAddSingleton<PayloadStore>();
         services.TryAddSingleton<EventPublisher>();

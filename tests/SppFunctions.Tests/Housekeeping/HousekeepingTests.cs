@@ -24,8 +24,10 @@ public class HousekeepingTests
     /// <summary>order.created posts a message (an action record and an own-message entry); invoice.paid fails (a kept payload).</summary>
     private const string Rules = """
         [
-          { "name": "welcome", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "Thanks" }] },
-          { "name": "broken", "on": "invoice.paid", "actions": [{ "type": "create_order_message", "order": "{{ data.no_such_field }}", "message": "x" }] }
+          { "name": "welcome", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}",
+              "message": "Thanks" }] },
+          { "name": "broken", "on": "invoice.paid", "actions": [{ "type": "create_order_message", "order": "{{ data.no_such_field }}",
+              "message": "x" }] }
         ]
         """;
 
@@ -50,7 +52,8 @@ public class HousekeepingTests
 
         public long Now => Time.GetUtcNow().ToUnixTimeSeconds();
 
-        /// <summary>Posts an order.created webhook (SPP time <paramref name="created"/>, default now) and processes it; returns the event id.</summary>
+        /// <summary>Posts an order.created webhook (SPP time <paramref name="created"/>, default now) and processes it; returns the event
+        /// id.</summary>
         public async Task<string> OrderCreatedAsync(long? created = null, int payloadBytes = 0)
         {
             var order = FakeSppWebhooks.OldStyleOrder(App.Spp.Store.AddOrder(status: "Pending"));
@@ -88,13 +91,14 @@ public class HousekeepingTests
 
         public Task<HousekeepingSummary> RunAsync() => Housekeeping.RunAsync(CancellationToken.None);
 
-        public async Task<EventLogEntry?> RowAsync(string id) => await App.EventRowAsync(id);
+        public async Task<EventEntry?> RowAsync(string id) => await App.EventRowAsync(id);
 
         public async Task<IReadOnlyList<TableEntity>> ActionRowsOf(string scope) =>
             (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey == scope).ToList();
 
         public async Task<IReadOnlyList<string>> OwnMessageScopesAsync() =>
-            (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey == "own-messages").Select(r => r.GetString("Scope")).ToList();
+            (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey.StartsWith("own-",
+                StringComparison.Ordinal)).Select(r => r.GetString("Scope")).ToList();
 
         public async Task<IReadOnlyList<string>> BlobsOf(string id) =>
             (await App.BlobsAsync(Names.PayloadContainer)).Where(b => b.StartsWith(id, StringComparison.Ordinal)).ToList();
@@ -109,10 +113,14 @@ public class HousekeepingTests
     [Fact]
     public async Task Expired_dedupe_records_are_purged_and_live_ones_kept()
     {
+        // Only an earlier version wrote dedupe records (the event's row is the record now): they go as they expire.
         await using var world = await World.StartAsync();
+        var now = world.Time.GetUtcNow();
+        await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", "1", 1764403200, "a"), now - Day);
+        await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", "2", 1764403200, "b"), now - TimeSpan.FromMinutes(1));
+        await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", "3", 1764403200, "c"), now + Day);
         await world.OrderCreatedAsync();
         await world.OrderCreatedAsync();
-        world.Time.Advance(8 * Day); // past the default dedupe window of 7 days
         await world.OrderCreatedAsync();
 
         var summary = await world.RunAsync();
@@ -172,7 +180,7 @@ public class HousekeepingTests
         Assert.Equal(2 * orderRecords + 2, summary.ActionRecords);
         Assert.Equal(3, summary.OwnMessageRecords);
         Assert.Equal(1, summary.PayloadBlobs);
-        Assert.Equal(2, summary.DedupeRecords); // the webhooks' (a command has none)
+        Assert.Equal(0, summary.DedupeRecords); // the event's row is its dedupe record: no separate one
         Assert.Empty(summary.Unfinished);
         Assert.Equal(0, summary.Errors);
 
@@ -183,7 +191,9 @@ public class HousekeepingTests
         Assert.Equal(2, (await world.ActionRowsOf("cmd-crm-4712")).Count);
 
         // And the summary was logged.
-        Assert.Contains(world.App.Logs.GetSnapshot(), r => r.Message.StartsWith("Housekeeping deleted 2 dedupe records, 0 poll runs, 3 succeeded and 0 failed events", StringComparison.Ordinal));
+        Assert.Contains(world.App.Logs.GetSnapshot(),
+            r => r.Message.StartsWith("Housekeeping deleted 0 dedupe records, 0 poll runs, 3 succeeded and 0 failed events",
+                StringComparison.Ordinal));
     }
 
     [Fact]
@@ -220,7 +230,7 @@ public class HousekeepingTests
         // E.g. a replay of an old failed event: the row's ETag changes between the read and the delete. Two events of
         // one day go in one transaction, which then fails as a whole; the unchanged one still goes.
         var log = default(TouchingEventLog);
-        await using var world = await World.StartAsync(services: s => s.AddSingleton<EventLog>(sp =>
+        await using var world = await World.StartAsync(services: s => s.AddSingleton<EventStore>(sp =>
             log = new TouchingEventLog(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
         var first = await world.OrderCreatedAsync();
         var second = await world.OrderCreatedAsync();
@@ -241,18 +251,20 @@ public class HousekeepingTests
     }
 
     /// <summary>An event log whose first row read by the clean-up changes (another writer) right after the read.</summary>
-    private sealed class TouchingEventLog(TableServiceClient tables, StorageNames names) : EventLog(tables, names)
+    private sealed class TouchingEventLog(TableServiceClient tables, StorageNames names) : EventStore(tables, names)
     {
         public List<string> Touched { get; } = [];
 
-        public override async IAsyncEnumerable<EventLogEntry> QueryRetentionCandidatesAsync(
-            DateTimeOffset succeededBefore, DateTimeOffset anyBefore, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        public override async IAsyncEnumerable<EventEntry> QueryRetentionCandidatesAsync(
+            DateTimeOffset succeededBefore, DateTimeOffset anyBefore,
+                [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             await foreach (var entry in base.QueryRetentionCandidatesAsync(succeededBefore, anyBefore, cancellationToken))
             {
                 if (Touched.Count == 0)
                 {
-                    await Table.UpdateEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["Touched"] = true }, Azure.ETag.All, TableUpdateMode.Merge, cancellationToken);
+                    await Table.UpdateEntityAsync(new TableEntity(entry.PartitionKey, entry.RowKey) { ["Touched"] = true }, Azure.ETag.All,
+                        TableUpdateMode.Merge, cancellationToken);
                     Touched.Add(entry.RowKey);
                 }
                 yield return entry;
@@ -313,7 +325,13 @@ public class HousekeepingTests
     {
         await using var world = await World.StartAsync(new() { ["Housekeeping:MaxDeletesPerRun"] = "3" });
         for (var i = 0; i < 7; i++) await world.OrderCreatedAsync();
-        var records = (await world.App.RowsAsync(world.Names.ActionsTable)).Count(r => r.PartitionKey != "own-messages");
+        // Dedupe records only an earlier version wrote, expiring with its events (docs/UPGRADING.md).
+        for (var i = 0; i < 7; i++)
+        {
+            await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", $"{i}", 1764403200, "old"),
+                world.Time.GetUtcNow() + 7 * Day);
+        }
+        var records = (await world.App.RowsAsync(world.Names.ActionsTable)).Count(r => !r.PartitionKey.StartsWith("own-", StringComparison.Ordinal));
         world.Time.Advance(31 * Day);
 
         var summaries = new List<HousekeepingSummary>();
@@ -337,6 +355,7 @@ public class HousekeepingTests
         Assert.Empty(summaries[^1].Unfinished);
         Assert.Equal(0, summaries[^1].Deleted);
         Assert.Equal(7, summaries.Sum(s => s.SucceededEvents));
+        Assert.Equal(7, summaries.Sum(s => s.DedupeRecords));
         Assert.Equal(records, summaries.Sum(s => s.ActionRecords));
         Assert.Equal(7, summaries.Sum(s => s.OwnMessageRecords));
         Assert.Empty(await world.App.RowsAsync(world.Names.EventsTable));
@@ -349,7 +368,8 @@ public class HousekeepingTests
         await using var world = await World.StartAsync();
         var now = world.Time.GetUtcNow();
         var runs = world.App.Get<PollRunStore>();
-        for (var i = 0; i < 250; i++) await runs.AddAsync(new PollRun { StartedAt = now - 8 * Day - TimeSpan.FromMinutes(i) }, CancellationToken.None);
+        for (var i = 0; i < 250; i++) await runs.AddAsync(new PollRun { StartedAt = now - 8 * Day - TimeSpan.FromMinutes(i) },
+            CancellationToken.None);
         await runs.AddAsync(new PollRun { StartedAt = now }, CancellationToken.None);
 
         var summary = await world.RunAsync();
@@ -391,13 +411,15 @@ public class HousekeepingTests
     {
         await using var world = await World.StartAsync(
             new() { ["Housekeeping:MaxRunTime"] = "00:01:00" },
-            services: s => s.AddSingleton<DedupeStore>(sp => new SlowDedupeStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>(), sp.GetRequiredService<TimeProvider>())));
+            services: s => s.AddSingleton<DedupeStore>(sp => new SlowDedupeStore(sp.GetRequiredService<TableServiceClient>(),
+                sp.GetRequiredService<StorageNames>(), sp.GetRequiredService<TimeProvider>())));
         await world.App.Get<PollRunStore>().AddAsync(new PollRun { StartedAt = world.Time.GetUtcNow() }, CancellationToken.None);
         world.Time.Advance(8 * Day);
 
         var summary = await world.RunAsync();
 
-        Assert.Equal(["dedupe records", "poll runs", "events", "action records", "command records", "own-message records", "payload blobs"], summary.Unfinished);
+        Assert.Equal(["dedupe records", "poll runs", "events", "action records", "command records", "own-message records", "payload blobs"],
+            summary.Unfinished);
         Assert.Equal(0, summary.Errors);
         Assert.Single(await world.App.RowsAsync(world.Names.PollRunsTable));
     }
@@ -444,7 +466,8 @@ public class HousekeepingTests
     [Theory]
     [InlineData("Housekeeping:Schedule", "daily", "Housekeeping__Schedule must be an NCRONTAB expression")]
     [InlineData("Housekeeping:EventRetention", "12:00:00", "Housekeeping__EventRetention must be at least 1.00:00:00")]
-    [InlineData("Housekeeping:FailedEventRetention", "10.00:00:00", "Housekeeping__FailedEventRetention must be at least Housekeeping__EventRetention")]
+    [InlineData("Housekeeping:FailedEventRetention", "10.00:00:00",
+        "Housekeeping__FailedEventRetention must be at least Housekeeping__EventRetention")]
     [InlineData("Housekeeping:PollRunRetention", "00:10:00", "Housekeeping__PollRunRetention must be at least 01:00:00")]
     [InlineData("Housekeeping:MaxDeletesPerRun", "0", "Housekeeping__MaxDeletesPerRun must be between 1 and 1000000")]
     [InlineData("Housekeeping:MaxRunTime", "02:00:00", "Housekeeping__MaxRunTime must be between 00:00:10 and 01:00:00")]
@@ -461,7 +484,8 @@ public class HousekeepingTests
         await using var app = await AppHarness.StartAsync();
         var options = app.Get<IOptions<HousekeepingOptions>>().Value;
         Assert.Equal("0 30 3 * * *", HousekeepingOptions.DefaultSchedule);
-        Assert.Contains("\"Housekeeping__Schedule\": \"0 30 3 * * *\"", File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "local.settings.sample.json")));
+        Assert.Contains("\"Housekeeping__Schedule\": \"0 30 3 * * *\"", File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot,
+            "local.settings.sample.json")));
         Assert.Equal(TimeSpan.FromDays(7), options.PollRunRetention);
         Assert.Equal(TimeSpan.FromDays(30), options.EventRetention);
         Assert.Equal(TimeSpan.FromDays(90), options.FailedEventRetention);

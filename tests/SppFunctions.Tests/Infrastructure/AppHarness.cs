@@ -73,8 +73,8 @@ public sealed class AppHarness : IAsyncDisposable
     }
 
     /// <summary>The event-log row of an event.</summary>
-    public Task<SppFunctions.Storage.EventLogEntry?> EventRowAsync(string id) =>
-        Get<SppFunctions.Storage.EventLog>().GetAsync(id, CancellationToken.None);
+    public Task<SppFunctions.Storage.EventEntry?> EventRowAsync(string id) =>
+        Get<SppFunctions.Storage.EventStore>().GetAsync(id, CancellationToken.None);
 
     /// <summary>A function class, built from the app's services as the Functions host would.</summary>
     public T Function<T>() => ActivatorUtilities.CreateInstance<T>(_provider);

@@ -16,16 +16,16 @@ namespace SppFunctions.Tests.Intake;
 /// </summary>
 public class PublisherErrorTests
 {
-    private sealed class BuggyDedupeStore(TableServiceClient tables, StorageNames names, TimeProvider time) : DedupeStore(tables, names, time)
+    private sealed class BuggyEventStore(TableServiceClient tables, StorageNames names) : EventStore(tables, names)
     {
-        public override Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken) =>
-            throw new InvalidOperationException("A bug in the dedupe store");
+        public override Task<Azure.ETag?> TryAddReceivedAsync(EventEntry entry, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("A bug in the event store");
     }
 
     [Fact]
     public async Task A_bug_answers_500_with_a_json_body_is_logged_as_an_error_with_its_stack_and_rolls_back()
     {
-        await using var app = await AppHarness.StartAsync(services: s => s.AddSingleton<DedupeStore, BuggyDedupeStore>());
+        await using var app = await AppHarness.StartAsync(services: s => s.AddSingleton<EventStore, BuggyEventStore>());
 
         var answer = await PostAsync(app, Envelope());
 
@@ -35,36 +35,46 @@ public class PublisherErrorTests
         Assert.DoesNotContain("Storage is unavailable", answer.Body.ToJsonString());
         var errors = app.Logs.GetSnapshot().Where(r => r.Level == LogLevel.Error && r.Exception is InvalidOperationException).ToList();
         Assert.NotEmpty(errors);
-        Assert.All(errors, e => Assert.Contains("BuggyDedupeStore", e.Exception!.StackTrace));
-        Assert.DoesNotContain(app.Logs.GetSnapshot(), r => r.Message.Contains("storage", StringComparison.OrdinalIgnoreCase) && r.Level == LogLevel.Warning);
+        Assert.All(errors, e => Assert.Contains("BuggyEventStore", e.Exception!.StackTrace));
+        Assert.DoesNotContain(app.Logs.GetSnapshot(), r => r.Message.Contains("storage",
+            StringComparison.OrdinalIgnoreCase) && r.Level == LogLevel.Warning);
         await app.AssertNothingStoredAsync("a bug");
     }
 
     /// <summary>
-    /// Loses the dedupe race after another instance's queue trigger received the message just sent: its pop receipt
-    /// changed, so withdrawing it fails with 400 PopReceiptMismatch (real Azurite semantics).
+    /// A repeated delivery whose copy another instance's queue trigger received before the insert met the row: its pop
+    /// receipt changed, so withdrawing it fails with 400 PopReceiptMismatch (real Azurite semantics).
     /// </summary>
-    private sealed class RacedDedupeStore(TableServiceClient tables, StorageNames names, TimeProvider time, QueueServiceClient queues) : DedupeStore(tables, names, time)
+    private sealed class RacedEventStore(TableServiceClient tables, StorageNames names, QueueServiceClient queues) : EventStore(tables, names)
     {
         private readonly string _eventsQueue = names.EventsQueue;
+        public bool Armed;
         public int Taken;
 
-        public override async Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken)
+        public override async Task<Azure.ETag?> TryAddReceivedAsync(EventEntry entry, CancellationToken cancellationToken)
         {
-            var received = await queues.GetQueueClient(_eventsQueue).ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken);
-            Taken += received.Value.Length;
-            return false;
+            if (Armed)
+            {
+                var received = await queues.GetQueueClient(_eventsQueue).ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken);
+                Taken += received.Value.Length;
+            }
+            return await base.TryAddReceivedAsync(entry, cancellationToken);
         }
     }
 
     [Fact]
     public async Task A_copy_another_instance_already_took_is_withdrawn_as_a_duplicate_not_a_503()
     {
-        await using var app = await AppHarness.StartAsync(services: s => s.AddSingleton<DedupeStore, RacedDedupeStore>());
+        await using var app = await AppHarness.StartAsync(services: s => s.AddSingleton<EventStore, RacedEventStore>());
+        Assert.Equal(202, (await PostAsync(app, Envelope())).Status);
+        var queue = app.Queue(app.Names.EventsQueue);
+        foreach (var m in (await queue.ReceiveMessagesAsync(32)).Value) await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt);
+        var store = (RacedEventStore)app.Get<EventStore>();
+        store.Armed = true;
 
         var answer = await PostAsync(app, Envelope());
 
-        Assert.Equal(1, ((RacedDedupeStore)app.Get<DedupeStore>()).Taken);
+        Assert.Equal(1, store.Taken);
         Assert.Equal(200, answer.Status);
         Assert.Equal("duplicate", answer.Body["status"]!.GetValue<string>());
         Assert.Contains("PopReceiptMismatch", app.AllLogText());
@@ -93,7 +103,9 @@ public class PublisherErrorTests
             }
         })).ToList();
 
-        var bodies = Enumerable.Range(0, events).Select(i => Encoding.UTF8.GetBytes(Envelope(data: SampleData("order.created").Also(d => d["id"] = $"R{i}")).ToJsonString())).ToList();
+        var bodies = Enumerable.Range(0,
+            events).Select(i => Encoding.UTF8.GetBytes(Envelope(data: SampleData("order.created").Also(d
+                => d["id"] = $"R{i}")).ToJsonString())).ToList();
         var answers = await Task.WhenAll(bodies.Select(async body =>
         {
             var both = await Task.WhenAll(PostAsync(first, body), PostAsync(second, body));

@@ -83,7 +83,7 @@ public class WebhookIntakeTests
 
         var row = (await app.RowsAsync(app.Names.EventsTable)).Single();
         Assert.Equal(id, row.RowKey);
-        Assert.Equal("20251129", row.PartitionKey);
+        Assert.Equal(id, row.PartitionKey); // a partition per event: none takes every event's writes
         Assert.Equal("invoice.paid", row.GetString("EventName"));
         Assert.Equal("invoices", row.GetString("Topic"));
         Assert.Equal("received", row.GetString("Status"));
@@ -116,29 +116,32 @@ public class WebhookIntakeTests
         Assert.Equal(202, different.Status);
         Assert.NotEqual(first.Body["id"]!.GetValue<string>(), different.Body["id"]!.GetValue<string>());
         Assert.Equal(2, (await app.PeekAllAsync(app.Names.EventsQueue)).Count);
-        Assert.Equal(2, (await app.RowsAsync(app.Names.DedupeTable)).Count);
+        // The event's row is the dedupe record: one row per event, and no separate dedupe table.
+        Assert.Equal(2, (await app.RowsAsync(app.Names.EventsTable)).Count);
+        Assert.Empty(await app.RowsAsync(app.Names.DedupeTable));
     }
 
     [Fact]
-    public async Task A_repeated_delivery_leaves_the_log_row_as_it_was_whether_or_not_the_row_is_still_there()
+    public async Task A_repeated_delivery_leaves_the_row_as_it_was_and_a_row_removed_by_hand_no_longer_dedupes()
     {
-        // A new event's log row is inserted without reading the dedupe record first; a repeat finds the row, reads the
-        // record and answers 200 without writing. A record whose row is gone (removed by hand) is still a duplicate,
-        // and the row the repeat inserted on the way is taken back.
+        // A repeat's insert meets the row (the proof the event was queued): it withdraws its own copy and writes
+        // nothing. Without the row (removed by hand, or by housekeeping after its retention) nothing proves the event
+        // was queued, so it is queued again (processing acts once per event id whatever is queued).
         await using var app = await AppHarness.StartAsync(rules: null);
         var envelope = Envelope("order.created");
         var first = await PostAsync(app, envelope);
         var id = first.Body["id"]!.GetValue<string>();
         var row = await app.EventRowAsync(id);
+        Assert.Equal((await app.PeekAllAsync(app.Names.EventsQueue)).Single().MessageId, row!.QueuedMessage);
 
         Assert.Equal(200, (await PostAsync(app, envelope)).Status);
-        Assert.Equal(row!.ETag, (await app.EventRowAsync(id))!.ETag); // untouched
-
-        await app.Get<EventLog>().Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
-        Assert.Equal(200, (await PostAsync(app, envelope)).Status);
-        Assert.Null(await app.EventRowAsync(id));
+        Assert.Equal(row.ETag, (await app.EventRowAsync(id))!.ETag); // untouched
         Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));
-        Assert.Single(await app.RowsAsync(app.Names.DedupeTable));
+
+        await app.Get<EventStore>().Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+        Assert.Equal(202, (await PostAsync(app, envelope)).Status);
+        Assert.NotNull(await app.EventRowAsync(id));
+        Assert.Equal(2, (await app.PeekAllAsync(app.Names.EventsQueue)).Count);
     }
 
     [Fact]
@@ -152,16 +155,15 @@ public class WebhookIntakeTests
     }
 
     [Fact]
-    public async Task Dedupe_records_expire_after_the_window()
+    public async Task A_queued_event_stays_a_duplicate_for_as_long_as_its_row_is_kept_whatever_the_old_window()
     {
+        // Webhooks__DedupeWindow was the life of a separate dedupe record; the row lives for the event's retention.
         await using var app = await AppHarness.StartAsync(new() { ["Webhooks:DedupeWindow"] = "01:00:00" }, fakeTime: true);
         var envelope = Envelope("order.created");
         Assert.Equal(202, (await PostAsync(app, envelope)).Status);
-        app.Time!.Advance(TimeSpan.FromMinutes(59));
+        app.Time!.Advance(TimeSpan.FromDays(8));
         Assert.Equal(200, (await PostAsync(app, envelope)).Status);
-        app.Time.Advance(TimeSpan.FromMinutes(2));
-        Assert.Equal(202, (await PostAsync(app, envelope)).Status);
-        Assert.Equal(2, (await app.PeekAllAsync(app.Names.EventsQueue)).Count);
+        Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));
     }
 
     [Fact]
@@ -193,13 +195,12 @@ public class WebhookIntakeTests
     }
 
     [Fact]
-    public async Task Expired_dedupe_records_are_purged()
+    public async Task Expired_legacy_dedupe_records_are_purged()
     {
-        await using var app = await AppHarness.StartAsync(new() { ["Webhooks:DedupeWindow"] = "01:00:00" }, fakeTime: true);
-        await PostAsync(app, Envelope(created: Created));
-        app.Time!.Advance(TimeSpan.FromMinutes(30));
-        await PostAsync(app, Envelope(created: Created + 1));
-        app.Time.Advance(TimeSpan.FromMinutes(45));
+        await using var app = await AppHarness.StartAsync(fakeTime: true);
+        var now = app.Time!.GetUtcNow();
+        await LegacyLayout.AddDedupeRecordAsync(app, EventIds.Create("order.created", "1", Created, "a"), now - TimeSpan.FromMinutes(1));
+        await LegacyLayout.AddDedupeRecordAsync(app, EventIds.Create("order.created", "2", Created, "b"), now + TimeSpan.FromMinutes(1));
 
         var purged = await app.Get<DedupeStore>().PurgeExpiredAsync(CancellationToken.None);
 
@@ -252,9 +253,9 @@ public class WebhookIntakeTests
     }
 
     [Fact]
-    public async Task Queue_unreachable_after_the_log_and_blob_were_written_rolls_them_back()
+    public async Task Queue_unreachable_after_the_blob_was_written_rolls_it_back_and_writes_no_row()
     {
-        // Tables and blobs work, the queue does not: the log row and claim-check blob written first must go again.
+        // Tables and blobs work, the queue does not: the claim-check blob written first goes again, and no row is written.
         await using var app = await AppHarness.StartAsync(storage: TestStorage.WithUnreachableQueues());
         var data = SampleData("form.submitted");
         data["pad"] = new string('x', 100 * 1024);
@@ -263,24 +264,30 @@ public class WebhookIntakeTests
 
         Assert.Equal(503, answer.Status);
         Assert.Empty(await app.RowsAsync(app.Names.EventsTable));
-        Assert.Empty(await app.RowsAsync(app.Names.DedupeTable));
         Assert.Empty(await app.BlobsAsync(app.Names.PayloadContainer));
     }
 
     [Fact]
-    public async Task A_failing_dedupe_write_withdraws_the_queued_message_and_the_log_row()
+    public async Task A_failing_row_insert_withdraws_the_queued_message()
     {
-        await using var app = await AppHarness.StartAsync(services: s => s.AddSingleton<DedupeStore, FailingDedupeStore>());
+        await using var app = await AppHarness.StartAsync(services: s => s.AddSingleton<EventStore, FailingInsertStore>());
         var answer = await PostAsync(app, Envelope());
         Assert.Equal(503, answer.Status);
         Assert.Empty(await app.PeekAllAsync(app.Names.EventsQueue));
         Assert.Empty(await app.RowsAsync(app.Names.EventsTable));
+
+        // SPP delivers again later: queued, not taken for a duplicate of nothing.
+        ((FailingInsertStore)app.Get<EventStore>()).Failing = false;
+        Assert.Equal(202, (await PostAsync(app, Envelope())).Status);
+        Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));
     }
 
-    private sealed class FailingDedupeStore(TableServiceClient tables, StorageNames names, TimeProvider time) : DedupeStore(tables, names, time)
+    private sealed class FailingInsertStore(TableServiceClient tables, StorageNames names) : EventStore(tables, names)
     {
-        public override Task<bool> TryAddAsync(string id, TimeSpan window, string owner, CancellationToken cancellationToken) =>
-            throw new Azure.RequestFailedException(503, "Simulated outage");
+        public bool Failing { get; set; } = true;
+
+        public override Task<Azure.ETag?> TryAddReceivedAsync(EventEntry entry, CancellationToken cancellationToken) =>
+            Failing ? throw new Azure.RequestFailedException(503, "Simulated outage") : base.TryAddReceivedAsync(entry, cancellationToken);
     }
 
     [Fact]
@@ -337,7 +344,8 @@ public class WebhookIntakeTests
     public async Task Start_up_fails_without_a_webhook_token_naming_the_setting()
     {
         await using var app = await AppHarness.StartAsync(new() { ["Spp:WebhookTokens:0"] = null, ["Spp:WebhookTokens:1"] = null });
-        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => app.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.SppWebhookTokenOptions>>().Value);
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(()
+            => app.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Intake.SppWebhookTokenOptions>>().Value);
         Assert.Contains("Spp__WebhookTokens__0 is required", ex.Message);
     }
 

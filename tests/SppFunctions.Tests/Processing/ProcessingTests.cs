@@ -56,7 +56,8 @@ public class ProcessingTests
 
         await app.Driver().DrainAsync();
 
-        Assert.StartsWith("Hi &lt;script&gt;x&lt;/script&gt;", Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()))["message"]!.GetValue<string>());
+        Assert.StartsWith("Hi &lt;script&gt;x&lt;/script&gt;",
+            Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()))["message"]!.GetValue<string>());
         // The value was escaped into one segment, and the client's guard still refused its encoded '..': nothing was sent.
         Assert.Empty(app.Spp.RequestsTo("GET", "/api/orders/"));
         var row = await app.EventRowAsync(evt.Id);
@@ -96,7 +97,8 @@ public class ProcessingTests
             [
               { "name": "pending", "on": "order.*", "when": { "field": "data.status", "equals": "Pending" },
                 "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "pending" }] },
-              { "name": "service", "on": "order.*", "when": [{ "field": "data.service", "oneOf": ["SEO", "Logo design"] }, { "field": "data.client.id", "exists": true }],
+              { "name": "service", "on": "order.*", "when": [{ "field": "data.service", "oneOf": ["SEO", "Logo design"] },
+                  { "field": "data.client.id", "exists": true }],
                 "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "service" }] },
               { "name": "no-coupon", "on": "order.*", "when": { "field": "data.coupon", "exists": true },
                 "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "coupon" }] },
@@ -104,7 +106,8 @@ public class ProcessingTests
                 "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "complete" }] },
               { "name": "numbers", "on": "order.*", "when": { "field": "data.client.id", "equals": "12" },
                 "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "numbers" }] },
-              { "name": "other-events", "on": "invoice.*", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "invoice" }] }
+              { "name": "other-events", "on": "invoice.*", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}",
+                  "message": "invoice" }] }
             ]
             """;
         await using var app = await AppHarness.StartAsync(rules: rules);
@@ -114,14 +117,17 @@ public class ProcessingTests
 
         await app.Driver().DrainAsync();
 
-        var texts = app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()).Select(m => m["message"]!.GetValue<string>().Split('\n')[0]).Order();
+        var texts = app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()).Select(m
+            => m["message"]!.GetValue<string>().Split('\n')[0]).Order();
         Assert.Equal(new[] { "numbers", "pending", "service" }, texts);
     }
 
     [Fact]
     public async Task Delete_order_message_runs_and_a_message_already_gone_fails_it()
     {
-        const string rules = """[{ "name": "del", "on": "message.created", "actions": [{ "type": "delete_order_message", "messageId": "{{ data.id }}" }] }]""";
+        const string rules = """
+            [{ "name": "del", "on": "message.created", "actions": [{ "type": "delete_order_message", "messageId": "{{ data.id }}" }] }]
+            """;
         await using var app = await AppHarness.StartAsync(rules: rules);
         var order = app.Spp.Store.AddOrder();
         var message = app.Spp.Store.AddOrderMessage(order["id"]!.ToString(), "spam");
@@ -170,11 +176,13 @@ public class ProcessingTests
         await using var target = await RecordingHttpServer.StartAsync();
         var rules = $$$"""
             [{ "name": "fwd", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{{target.BaseUrl}}}hook" }] },
-             { "name": "fwd-text", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{{target.BaseUrl}}}slack", "body": { "text": "Ticket {{ data.subject }}" } }] },
+             { "name": "fwd-text", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{{target.BaseUrl}}}slack",
+                 "body": { "text": "Ticket {{ data.subject }}" } }] },
              { "name": "fwd-elsewhere", "on": "ticket.created", "actions": [{ "type": "forward", "url": "{{ data.callback }}" }] }]
             """;
         await using var app = await AppHarness.StartAsync(new() { ["Forward:AllowedHosts:0"] = $"127.0.0.1:{target.BaseUrl.Port}" }, rules: rules);
-        var evt = await app.EnqueueEventAsync("ticket.created", new JsonObject { ["id"] = 3, ["subject"] = "Broken link", ["callback"] = "https://evil.example.com/steal" });
+        var evt = await app.EnqueueEventAsync("ticket.created", new JsonObject { ["id"] = 3, ["subject"] = "Broken link",
+            ["callback"] = "https://evil.example.com/steal" });
 
         await app.Driver().DrainAsync();
 
@@ -224,8 +232,10 @@ public class ProcessingTests
     {
         const string rules = """[{ "name": "slack", "on": "ticket.*", "actions": [{ "type": "forward", "url": "{{ secrets.SlackHook }}" }] }]""";
         await using var app = await AppHarness.StartAsync(rules: rules);
-        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => app.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Processing.Rules.RulesOptions>>().Value);
-        Assert.Contains("'slack': actions[0].url: template error: it uses secrets.SlackHook, but the app setting RuleSecrets__SlackHook is not set.", ex.Message);
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(()
+            => app.Get<Microsoft.Extensions.Options.IOptions<SppFunctions.Processing.Rules.RulesOptions>>().Value);
+        Assert.Contains("'slack': actions[0].url: template error: it uses secrets.SlackHook, "
+            + "but the app setting RuleSecrets__SlackHook is not set.", ex.Message);
     }
 
     [Fact]
@@ -244,7 +254,7 @@ public class ProcessingTests
     }
 
     [Fact]
-    public async Task The_log_row_moves_on_by_the_publishers_ETag_and_a_stale_one_falls_back_to_reading_it()
+    public async Task The_row_moves_on_without_a_read_and_a_late_copy_or_a_missing_row_changes_no_outcome()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule);
         var order = Order(app.Spp);
@@ -253,25 +263,28 @@ public class ProcessingTests
         var received = await app.EventRowAsync(id);
         var text = (await app.PeekAllAsync(app.Names.EventsQueue)).Single().Body.ToString();
         var message = SppFunctions.Events.EventMessage.Parse(text);
-        Assert.Equal(received!.ETag.ToString(), message.LogETag);
-        Assert.Equal(received.DataId, message.DataId);
+        Assert.Null(message.LogETag); // the row is written after the message: the message says so instead
+        Assert.Equal(SppFunctions.Events.EventMessage.RowAfterSend, message.V);
+        Assert.Equal(received!.DataId, message.DataId);
         var processor = app.Get<SppFunctions.Processing.EventProcessor>();
 
         await processor.ProcessAsync(text, 1, CancellationToken.None);
         var done = await app.EventRowAsync(id);
         // Written without a read, the row still has everything intake wrote.
         Assert.Equal(EventStatus.Succeeded, done!.Status);
-        Assert.Equal((received.EventName, received.Topic, received.Source, received.DataId, received.Size, received.ReceivedAt, received.CreatedAt, received.PayloadBlob),
+        Assert.Equal((received.EventName, received.Topic, received.Source, received.DataId, received.Size, received.ReceivedAt, received.CreatedAt,
+            received.PayloadBlob),
             (done.EventName, done.Topic, done.Source, done.DataId, done.Size, done.ReceivedAt, done.CreatedAt, done.PayloadBlob));
         Assert.Null(done.Error);
 
-        // A late copy of the message carries the old ETag: its write fails on it, the row is read, and stays succeeded.
+        // A late copy of the message (a first delivery too) writes "processing" over the row, finds its action recorded
+        // and records the same outcome again.
         await processor.ProcessAsync(text, 1, CancellationToken.None);
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
         Assert.Single(app.Spp.RequestsTo("POST", "/api/order_messages"));
 
         // A row that is gone (e.g. removed by hand) is written anew rather than failing the event.
-        await app.Get<EventLog>().Table.DeleteEntityAsync(done.PartitionKey, done.RowKey);
+        await app.Get<EventStore>().Table.DeleteEntityAsync(done.PartitionKey, done.RowKey);
         await processor.ProcessAsync(text, 1, CancellationToken.None);
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
     }
@@ -301,7 +314,8 @@ public class ProcessingTests
 
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
         var after = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
-        Assert.Equal(records.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag)), after.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag))); // untouched
+        Assert.Equal(records.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag)), after.Select(r => (r.RowKey, r.Status, r.Attempts,
+            r.ETag))); // untouched
         Assert.Equal(ActionStatus.Failed, after.Single(r => r.RowKey == "broken.0").Status);
         Assert.Equal(ActionStatus.Succeeded, after.Single(r => r.RowKey == "r.0").Status);
         var row = await app.EventRowAsync(evt.Id);
@@ -333,7 +347,8 @@ public class ProcessingTests
     {
         var crash = new CrashOnce();
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule, fakeTime: true,
-            services: s => s.AddSingleton<ActionRecordStore>(sp => new CrashingRecordStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>(), crash)));
+            services: s => s.AddSingleton<ActionRecordStore>(sp => new CrashingRecordStore(sp.GetRequiredService<TableServiceClient>(),
+                sp.GetRequiredService<StorageNames>(), crash)));
         var order = Order(app.Spp);
         var evt = await app.EnqueueEventAsync("order.created", order);
 
@@ -353,7 +368,8 @@ public class ProcessingTests
     public async Task An_attempt_stops_calling_SPP_before_its_lease_runs_out_and_the_next_one_reconciles()
     {
         // Lease 5 s: the attempt gives up at 4 s, while SPP would take 10 s to answer.
-        await using var app = await AppHarness.StartAsync(new() { ["Processing:ActionLease"] = "00:00:05", ["Spp:AttemptTimeout"] = "00:00:30" }, rules: WelcomeRule);
+        await using var app = await AppHarness.StartAsync(new() { ["Processing:ActionLease"] = "00:00:05", ["Spp:AttemptTimeout"] = "00:00:30" },
+            rules: WelcomeRule);
         var order = Order(app.Spp);
         app.Spp.InjectFault(new FaultRule(FaultKind.Delay) { Delay = TimeSpan.FromSeconds(10), Times = 1, Method = "POST" });
         var evt = await app.EnqueueEventAsync("order.created", order);
@@ -370,7 +386,8 @@ public class ProcessingTests
     public async Task Failing_to_record_the_own_message_never_undoes_a_recorded_success()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule,
-            services: s => s.AddSingleton<ActionRecordStore>(sp => new OwnMessageFailingStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
+            services: s => s.AddSingleton<ActionRecordStore>(sp => new OwnMessageFailingStore(sp.GetRequiredService<TableServiceClient>(),
+                sp.GetRequiredService<StorageNames>())));
         var order = Order(app.Spp);
         var evt = await app.EnqueueEventAsync("order.created", order);
         var driver = app.Driver();
@@ -451,21 +468,26 @@ public class ProcessingTests
     public async Task Messages_the_app_posted_do_not_trigger_rules_again()
     {
         const string rules = """
-            [{ "name": "echo", "on": "order_message.created", "actions": [{ "type": "create_order_message", "order": "{{ data.order_id }}", "message": "echo" }] },
-             { "name": "audit", "on": "order_message.created", "includeOwnMessages": true, "actions": [{ "type": "api_call", "method": "GET", "path": "orders/{{ data.order_id }}" }] }]
+            [{ "name": "echo", "on": "order_message.created", "actions": [{ "type": "create_order_message", "order": "{{ data.order_id }}",
+                "message": "echo" }] },
+             { "name": "audit", "on": "order_message.created", "includeOwnMessages": true, "actions": [{ "type": "api_call", "method": "GET",
+                 "path": "orders/{{ data.order_id }}" }] }]
             """;
         await using var app = await AppHarness.StartAsync(rules: rules);
         var order = app.Spp.Store.AddOrder();
         var client = app.Spp.Store.AddOrderMessage(order["id"]!.ToString(), "question?");
-        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = client["id"]!.GetValue<long>(), ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "question?" });
+        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = client["id"]!.GetValue<long>(),
+            ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "question?" });
         await app.Driver().DrainAsync();
 
         // The app's own answer arrives as an event too (from a webhook or the poller).
         var answer = app.Spp.Store.GetOrderMessages(order["id"]!.ToString())[0];
         Assert.Contains("<!-- sppfn:", answer["message"]!.GetValue<string>());
-        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = answer["id"]!.GetValue<long>(), ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = answer["message"]!.GetValue<string>() });
+        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = answer["id"]!.GetValue<long>(),
+            ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = answer["message"]!.GetValue<string>() });
         // ...and one without the marker (SPP stripped it): recognised by its id.
-        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = answer["id"]!.GetValue<long>(), ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "echo" }, created: 1764403300);
+        await app.EnqueueEventAsync("order_message.created", new JsonObject { ["id"] = answer["id"]!.GetValue<long>(),
+            ["order_id"] = order["id"]!.GetValue<long>(), ["message"] = "echo" }, created: 1764403300);
         await app.Driver().DrainAsync();
 
         Assert.Equal(2, app.Spp.Store.GetOrderMessages(order["id"]!.ToString()).Count);

@@ -20,14 +20,14 @@ public class ReplayRaceTests
     /// Once armed, on a read of a row (the replay's write to the row starts with one) checks whether the replayed message
     /// is on its queue yet; when it is, first lets the queue trigger process it, then reads.
     /// </summary>
-    private sealed class HookedEventLog(TableServiceClient tables, StorageNames names) : EventLog(tables, names)
+    private sealed class HookedEventStore(TableServiceClient tables, StorageNames names) : EventStore(tables, names)
     {
         private Func<Task<bool>>? _queued;
         private Func<Task>? _trigger;
 
         public void BeforeReadOnceQueued(Func<Task<bool>> queued, Func<Task> trigger) => (_queued, _trigger) = (queued, trigger);
 
-        public override async Task<EventLogEntry?> GetAsync(string id, CancellationToken cancellationToken)
+        public override async Task<EventEntry?> GetAsync(string id, CancellationToken cancellationToken)
         {
             if (_queued is { } queued && _trigger is { } trigger && await queued())
             {
@@ -42,8 +42,8 @@ public class ReplayRaceTests
     public async Task A_replayed_event_processed_before_the_replay_marked_its_row_ends_succeeded_not_received()
     {
         await using var app = await AppHarness.StartAsync(rules: WelcomeRule,
-            services: s => s.AddSingleton<EventLog>(sp =>
-                new HookedEventLog(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
+            services: s => s.AddSingleton<EventStore>(sp =>
+                new HookedEventStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
         var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder());
         app.Spp.InjectFault(FaultRule.Fail(422, times: 1, method: "POST"));
         var evt = await app.EnqueueEventAsync("order.created", order);
@@ -51,7 +51,7 @@ public class ReplayRaceTests
         Assert.Equal(EventStatus.Failed, (await app.EventRowAsync(evt.Id))!.Status);
 
         // The replayed message is on the queue; the trigger is quicker than the replay's own write to the row.
-        ((HookedEventLog)app.Get<EventLog>()).BeforeReadOnceQueued(
+        ((HookedEventStore)app.Get<EventStore>()).BeforeReadOnceQueued(
             async () => (await app.PeekAllAsync(app.Names.EventsQueue)).Count > 0, () => app.Driver().DrainAsync());
         var report = await app.Get<ReplayService>().ReplayAsync(new ReplayRequest([evt.Id]), CancellationToken.None);
 
@@ -66,8 +66,8 @@ public class ReplayRaceTests
     public async Task A_replayed_command_processed_before_the_replay_marked_its_row_ends_succeeded_not_received()
     {
         await using var app = await AppHarness.StartAsync(
-            services: s => s.AddSingleton<EventLog>(sp =>
-                new HookedEventLog(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
+            services: s => s.AddSingleton<EventStore>(sp =>
+                new HookedEventStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>())));
         var order = app.Spp.Store.AddOrder();
         app.Spp.InjectFault(FaultRule.Fail(422, times: 1, method: "PUT"));
         await app.SendCommandAsync(
@@ -76,7 +76,7 @@ public class ReplayRaceTests
         var id = Assert.Single(await app.RowsAsync(app.Names.EventsTable)).RowKey;
         Assert.Equal(EventStatus.Failed, (await app.EventRowAsync(id))!.Status);
 
-        ((HookedEventLog)app.Get<EventLog>()).BeforeReadOnceQueued(
+        ((HookedEventStore)app.Get<EventStore>()).BeforeReadOnceQueued(
             async () => (await app.PeekAllAsync(app.Names.CommandsQueue)).Count > 0, () => app.Driver().DrainAsync());
         var report = await app.Get<ReplayService>().ReplayAsync(new ReplayRequest([id]), CancellationToken.None);
 

@@ -65,10 +65,10 @@ public class ReplayTests
     }
 
     /// <summary>Fails every move of an event-log row to "processing", as a crash of the worker would.</summary>
-    private sealed class CrashingEventLog(Azure.Data.Tables.TableServiceClient tables, StorageNames names) : EventLog(tables, names)
+    private sealed class CrashingEventStore(Azure.Data.Tables.TableServiceClient tables, StorageNames names) : EventStore(tables, names)
     {
-        public override Task<EventLogEntry?> TransitionAsync(string id, Func<EventLogEntry?, EventLogEntry?> change,
-            CancellationToken cancellationToken, EventLogEntry? known = null) =>
+        public override Task<EventEntry?> TransitionAsync(string id, Func<EventEntry?, EventEntry?> change,
+            CancellationToken cancellationToken, EventEntry? known = null) =>
             base.TransitionAsync(id,
                 entry => change(entry) is { Status: EventStatus.Processing } ? throw new InvalidOperationException("Simulated crash") : change(entry),
                 cancellationToken, known);
@@ -77,7 +77,7 @@ public class ReplayTests
     [Fact]
     public async Task A_message_that_crashes_the_worker_on_every_delivery_lands_in_the_poison_queue_and_is_marked_failed()
     {
-        await using var app = await AppHarness.StartAsync(rules: TwoStepRule, services: s => s.AddSingleton<EventLog, CrashingEventLog>());
+        await using var app = await AppHarness.StartAsync(rules: TwoStepRule, services: s => s.AddSingleton<EventStore, CrashingEventStore>());
         var evt = await app.EnqueueEventAsync("order.created", FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder()));
         var driver = app.Driver();
 

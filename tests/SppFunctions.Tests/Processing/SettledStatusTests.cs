@@ -64,7 +64,7 @@ public class SettledStatusTests
             claim.LeaseUntil = null;
             claim.Result = "1";
             Assert.True(await store.TryUpdateAsync(claim, CancellationToken.None));
-            await app.Get<EventLog>().TransitionAsync(evt.Id, entry =>
+            await app.Get<EventStore>().TransitionAsync(evt.Id, entry =>
             {
                 entry!.Status = EventStatus.Succeeded;
                 entry.CompletedAt = DateTimeOffset.UtcNow;

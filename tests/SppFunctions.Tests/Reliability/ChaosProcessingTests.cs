@@ -67,20 +67,23 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         await using var app = await AppHarness.StartAsync(
             new() { ["Spp:AttemptTimeout"] = "00:00:01" },
             spp: spp, rules: Rules, time: time,
-            services: s => s.AddSingleton<ActionRecordStore>(sp => new ChaosRecordStore(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<StorageNames>(), crashes)));
+            services: s => s.AddSingleton<ActionRecordStore>(sp => new ChaosRecordStore(sp.GetRequiredService<TableServiceClient>(),
+                sp.GetRequiredService<StorageNames>(), crashes)));
 
         // ---- the workspace, the known permanent failures, the chaos ----
         var orders = Enumerable.Range(0, Orders).Select(_ => spp.Store.AddOrder(status: "Working")).ToList();
         string Number(int order) => orders[order]["number"]!.GetValue<string>();
         var refusedPosts = Enumerable.Range(0, Orders).Where(o => o % 25 == 3).ToHashSet();   // SPP answers 422 to every message on these
         var refusedPuts = Enumerable.Range(0, Orders).Where(o => o % 25 == 16).ToHashSet();   // ... and to every update of these
-        foreach (var o in refusedPosts) spp.InjectFault(FaultRule.Fail(422, times: null, method: "POST", pathPrefix: $"/api/order_messages/{Number(o)}"));
+        foreach (var o in refusedPosts) spp.InjectFault(FaultRule.Fail(422, times: null, method: "POST",
+            pathPrefix: $"/api/order_messages/{Number(o)}"));
         foreach (var o in refusedPuts) spp.InjectFault(FaultRule.Fail(422, times: null, method: "PUT", pathPrefix: $"/api/orders/{Number(o)}"));
         var left = 1.0;
         foreach (var (share, rule) in FaultMix())
         {
             // Rules are tried in order, so each one's probability is its share of the calls the earlier ones let through.
-            spp.InjectFault(new FaultRule(rule.Kind) { Status = rule.Status, RetryAfter = rule.RetryAfter, Delay = rule.Delay, Probability = share / left });
+            spp.InjectFault(new FaultRule(rule.Kind) { Status = rule.Status, RetryAfter = rule.RetryAfter, Delay = rule.Delay,
+                Probability = share / left });
             left -= share;
         }
         Assert.Equal(1 - FailureShare, left, 6);
@@ -101,7 +104,8 @@ public class ChaosProcessingTests(ITestOutputHelper output)
                 Assert.Equal(202, answer.Status);
                 Assert.Equal(e.Id, answer.Body["id"]!.GetValue<string>()); // the id is derived as documented
             });
-            await Parallel.ForEachAsync(chunk.OrderBy(_ => random.Next()), async (e, ct) => await queue.SendMessageAsync(e.Message.ToBinaryData(), cancellationToken: ct));
+            await Parallel.ForEachAsync(chunk.OrderBy(_ => random.Next()), async (e, ct) => await queue.SendMessageAsync(e.Message.ToBinaryData(),
+                cancellationToken: ct));
         }
         output.WriteLine($"Delivered {Events} events twice (webhook, then a queue duplicate) in {enqueue.ElapsedMilliseconds} ms");
 
@@ -116,12 +120,16 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         }, log: output.WriteLine);
         chaos.Stop();
         var requests = spp.Requests;
-        output.WriteLine($"Chaos processing: {chaos.ElapsedMilliseconds} ms, {driver.Rounds} rounds, {driver.Deliveries} deliveries, {driver.Failures} failed deliveries, {driver.Retries} re-scheduled, {driver.Poisoned} poisoned");
+        output.WriteLine($"Chaos processing: {chaos.ElapsedMilliseconds} ms, {driver.Rounds} rounds, {driver.Deliveries} deliveries, "
+            + $"{driver.Failures} failed deliveries, {driver.Retries} re-scheduled, {driver.Poisoned} poisoned");
         var chaosShare = requests.Count(r => r.Fault is not null && r.Status != 422) / (double)requests.Count;
         output.WriteLine($"SPP calls: {requests.Count}, {chaosShare:P1} failed by injected faults (besides the 422 refusals): " +
-            string.Join(", ", requests.Where(r => r.Fault is not null).GroupBy(r => $"{r.Fault}/{r.Status}").OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}")));
+            string.Join(", ",
+                requests.Where(r => r.Fault is not null).GroupBy(r => $"{r.Fault}/{r.Status}").OrderBy(g => g.Key).Select(g
+                    => $"{g.Key}: {g.Count()}")));
         output.WriteLine($"Crashes: {crashes.LostSuccessWrites} lost success writes, {crashes.CrashesAfterClaim} after a claim");
-        output.WriteLine("Failed or re-scheduled deliveries: " + string.Join(", ", driver.ErrorKinds.OrderBy(k => k.Key).Select(k => $"{k.Key}: {k.Value}")));
+        output.WriteLine("Failed or re-scheduled deliveries: " + string.Join(", ",
+            driver.ErrorKinds.OrderBy(k => k.Key).Select(k => $"{k.Key}: {k.Value}")));
         Assert.Empty(driver.Unexpected);
 
         // The chaos really happened, in every kind.
@@ -142,14 +150,17 @@ public class ChaosProcessingTests(ITestOutputHelper output)
             Assert.Equal(EventStatus.Failed, rows[id].Status);
             Assert.NotNull(rows[id].PayloadBlob); // kept for the replay
             // The reason SPP gave, unless the queue gave up on the event (crashes) before it got that far.
-            Assert.True(rows[id].Error!.Contains("422", StringComparison.Ordinal) || rows[id].Error!.Contains("Moved to the poison queue", StringComparison.Ordinal), rows[id].Error);
+            Assert.True(rows[id].Error!.Contains("422", StringComparison.Ordinal) || rows[id].Error!.Contains("Moved to the poison queue",
+                StringComparison.Ordinal), rows[id].Error);
         }
-        Assert.True(refused.Count(id => rows[id].Error!.Contains("422", StringComparison.Ordinal)) >= refused.Count * 9 / 10, "SPP's refusals are the failure reason");
+        Assert.True(refused.Count(id => rows[id].Error!.Contains("422", StringComparison.Ordinal)) >= refused.Count * 9 / 10,
+            "SPP's refusals are the failure reason");
         // An event outside the refused set may only have failed by crashing the worker on every delivery (replayable too):
         // transient SPP failures are re-scheduled for a day, far longer than this test's hour.
         var gaveUp = failed.Where(r => !refused.Contains(r.RowKey)).ToList();
         Assert.All(gaveUp, r => Assert.Contains("Moved to the poison queue", r.Error));
-        output.WriteLine($"After the chaos: {rows.Count - failed.Count} succeeded, {failed.Count} failed ({refused.Count} refused by SPP, {gaveUp.Count} gave up after {QueueDriver.MaxDequeueCount} deliveries)");
+        output.WriteLine($"After the chaos: {rows.Count - failed.Count} succeeded, {failed.Count} failed ({refused.Count} refused by SPP, "
+            + $"{gaveUp.Count} gave up after {QueueDriver.MaxDequeueCount} deliveries)");
 
         // Exactly one message per message action so far: none twice, none for an event whose action failed for good.
         var store = MessagesByMarker(spp);
@@ -191,12 +202,15 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         store = MessagesByMarker(spp);
         foreach (var e in events)
         {
-            foreach (var action in MessageActions) Assert.True(store.GetValueOrDefault(e.Marker(action)) == 1, $"{e.Id} {action}: {store.GetValueOrDefault(e.Marker(action))} messages");
+            foreach (var action in MessageActions) Assert.True(store.GetValueOrDefault(e.Marker(action)) == 1,
+                $"{e.Id} {action}: {store.GetValueOrDefault(e.Marker(action))} messages");
         }
         var allMessages = spp.Store.AllOrderMessages;
         var expectedMarkers = events.SelectMany(e => MessageActions.Select(e.Marker)).ToHashSet();
-        var strays = allMessages.Where(m => !expectedMarkers.Any(marker => m["message"]!.GetValue<string>().Contains(marker, StringComparison.Ordinal))).ToList();
-        Assert.True(strays.Count == 0, $"{strays.Count} messages no action posted, e.g. {string.Join(" | ", strays.Take(3).Select(m => m.ToJsonString()))}");
+        var strays = allMessages.Where(m => !expectedMarkers.Any(marker => m["message"]!.GetValue<string>().Contains(marker,
+            StringComparison.Ordinal))).ToList();
+        Assert.True(strays.Count == 0,
+            $"{strays.Count} messages no action posted, e.g. {string.Join(" | ", strays.Take(3).Select(m => m.ToJsonString()))}");
         Assert.Equal(Events * MessageActions.Length, allMessages.Count);
         Assert.Equal(allMessages.Count, allMessages.Select(m => m["id"]!.GetValue<long>()).Distinct().Count());
         // SPP acted on exactly that many message POSTs: none was posted twice, whatever answer got lost.
@@ -205,7 +219,8 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         Assert.Equal(Events * MessageActions.Length, actedPosts);
         // Each action record says succeeded and names the message SPP has.
         var records = app.Get<ActionRecordStore>();
-        var byId = allMessages.ToDictionary(m => m["id"]!.GetValue<long>().ToString(System.Globalization.CultureInfo.InvariantCulture), m => m["message"]!.GetValue<string>());
+        var byId = allMessages.ToDictionary(m => m["id"]!.GetValue<long>().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            m => m["message"]!.GetValue<string>());
         foreach (var e in events)
         {
             var list = (await records.ListAsync(e.Id, CancellationToken.None)).ToDictionary(r => r.RowKey);
@@ -214,7 +229,9 @@ public class ChaosProcessingTests(ITestOutputHelper output)
             Assert.All(list.Values, r => Assert.Equal(ActionStatus.Succeeded, r.Status));
             foreach (var action in MessageActions) Assert.Contains(e.Marker(action), byId[list[action].Result!]);
             // The idempotent PUT reached SPP and SPP acted on it (perhaps more than once, to the same effect).
-            Assert.Contains(requests, r => r.Method == "PUT" && r.Path == $"/api/orders/{e.Number}" && ActedOn(r) && r.Body.Contains($"seen {e.Id}", StringComparison.Ordinal));
+            Assert.Contains(requests,
+                r => r.Method == "PUT" && r.Path == $"/api/orders/{e.Number}" && ActedOn(r) && r.Body.Contains($"seen {e.Id}",
+                    StringComparison.Ordinal));
         }
         foreach (var o in Enumerable.Range(0, Orders))
         {
@@ -251,10 +268,10 @@ public class ChaosProcessingTests(ITestOutputHelper output)
         return counts;
     }
 
-    private static async Task<Dictionary<string, EventLogEntry>> EventRowsAsync(AppHarness app)
+    private static async Task<Dictionary<string, EventEntry>> EventRowsAsync(AppHarness app)
     {
-        var rows = new Dictionary<string, EventLogEntry>();
-        await foreach (var row in app.Get<EventLog>().QueryAsync()) rows[row.RowKey] = row;
+        var rows = new Dictionary<string, EventEntry>();
+        await foreach (var row in app.Get<EventStore>().QueryAsync()) rows[row.RowKey] = row;
         return rows;
     }
 

@@ -26,7 +26,8 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
 
     // A countable effect per event: one message on the order, carrying the action's marker.
     private const string Rules = """
-        [{ "name": "thanks", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}", "message": "Thanks for order {{ data.id }}!" }] }]
+        [{ "name": "thanks", "on": "order.created", "actions": [{ "type": "create_order_message", "order": "{{ data.id }}",
+            "message": "Thanks for order {{ data.id }}!" }] }]
         """;
 
     private DedicatedAzurite _azurite = null!;
@@ -43,7 +44,8 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         var total = Stopwatch.StartNew();
         await using var app = await AppHarness.StartAsync(storage: _azurite.ConnectionString, rules: Rules);
         var orders = Enumerable.Range(0, 400).Select(_ => FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder(status: "Pending"))).ToList();
-        var bodies = orders.Select((order, e) => Encoding.UTF8.GetBytes(WebhookTestKit.Envelope("order.created", order, created: WebhookTestKit.Created + e).ToJsonString())).ToArray();
+        var bodies = orders.Select((order, e) => Encoding.UTF8.GetBytes(WebhookTestKit.Envelope("order.created", order,
+            created: WebhookTestKit.Created + e).ToJsonString())).ToArray();
         byte[] Body(int e) => bodies[e];
 
         var deliveries = new ConcurrentQueue<Delivery>();
@@ -58,7 +60,8 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
             var currentPhase = Volatile.Read(ref phase);
             var answer = await WebhookTestKit.PostAsync(app, Body(e));
             var id = answer.Body["id"]?.GetValue<string>();
-            var delivery = new Delivery(e, redelivery, currentPhase, answer.Status, id, answer.RetryAfter, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var delivery = new Delivery(e, redelivery, currentPhase, answer.Status, id, answer.RetryAfter,
+                (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             deliveries.Enqueue(delivery);
             if (answer.Status is 200 or 202) accepted.TryAdd(e, id!);
             return delivery;
@@ -118,19 +121,22 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         var stream = deliveries.ToList();
         foreach (var group in stream.GroupBy(d => (d.Phase, d.Status)).OrderBy(g => g.Key.Phase).ThenBy(g => g.Key.Status))
         {
-            output.WriteLine($"{group.Key.Phase,-10} {group.Key.Status}: {group.Count(),4} answers, median {Median(group.Select(d => d.Ms))} ms, max {group.Max(d => d.Ms)} ms");
+            output.WriteLine($"{group.Key.Phase,-10} {group.Key.Status}: {group.Count(),4} answers, median {Median(group.Select(d => d.Ms))} ms, "
+                + $"max {group.Max(d => d.Ms)} ms");
         }
 
         // ---- what SPP heard ----
         Assert.All(stream, d => Assert.Contains(d.Status, new[] { 200, 202, 503 }));
         // Every 2xx was for an event that is stored (storage is back: it must be there now).
-        var log = app.Get<EventLog>();
+        var log = app.Get<EventStore>();
         foreach (var d in stream.Where(d => d.Status is 200 or 202))
         {
-            Assert.True(await log.GetAsync(d.Id!, CancellationToken.None) is not null, $"event {d.Event} was answered {d.Status} ({d.Phase}) but is not in the event log");
+            Assert.True(await log.GetAsync(d.Id!, CancellationToken.None) is not null,
+                $"event {d.Event} was answered {d.Status} ({d.Phase}) but is not in the event log");
         }
         Assert.Contains(stream, d => d.Status == 503); // the outage was seen
-        Assert.All(stream.Where(d => d.Status == 503), d => Assert.True(int.TryParse(d.RetryAfter, out var s) && s > 0, $"503 without a Retry-After for event {d.Event}"));
+        Assert.All(stream.Where(d => d.Status == 503), d => Assert.True(int.TryParse(d.RetryAfter, out var s) && s > 0,
+            $"503 without a Retry-After for event {d.Event}"));
         Assert.All(stream.Where(d => d.Status is 200 or 202), d => Assert.False(string.IsNullOrEmpty(d.Id)));
         Assert.True(stream.Count(d => d.Phase == "after" && d.Status == 202) >= AcceptedAfterRestart / 2, "intake works again after the restart");
 
@@ -148,13 +154,15 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
         }
         var all = deliveries.ToList();
         var events = all.Select(d => d.Event).Distinct().ToList();
-        output.WriteLine($"{stream.Count} deliveries during the run ({stream.Count(d => d.Status == 503)} answered 503), {retried} redeliveries afterwards, {events.Count} distinct events");
+        output.WriteLine($"{stream.Count} deliveries during the run ({stream.Count(d => d.Status == 503)} answered 503), {retried} redeliveries "
+            + $"afterwards, {events.Count} distinct events");
 
         // ---- every accepted event is stored, and is processed exactly once ----
         var acceptedIds = all.Where(d => d.Status is 200 or 202).Select(d => d.Id!).ToHashSet();
         Assert.All(all.Where(d => d.Id is not null).GroupBy(d => d.Event), g => Assert.Single(g.Select(d => d.Id).Distinct())); // one id per event
         Assert.Equal(events.Count, acceptedIds.Count);
-        foreach (var id in acceptedIds) Assert.True(await log.GetAsync(id, CancellationToken.None) is not null, $"accepted event {id} is not in the event log");
+        foreach (var id in acceptedIds) Assert.True(await log.GetAsync(id, CancellationToken.None) is not null,
+            $"accepted event {id} is not in the event log");
         var driver = app.Driver();
         await driver.DrainAsync();
         foreach (var id in acceptedIds)
@@ -170,7 +178,8 @@ public sealed class StorageOutageTests(ITestOutputHelper output) : IAsyncLifetim
             Assert.True(count == 1, $"event {id}: {count} messages");
         }
         Assert.Equal(acceptedIds.Count, messages.Count);
-        output.WriteLine($"{acceptedIds.Count} distinct accepted events, {messages.Count} messages; {driver.Failures} failed deliveries while draining; total {total.ElapsedMilliseconds} ms");
+        output.WriteLine($"{acceptedIds.Count} distinct accepted events, {messages.Count} messages; {driver.Failures} failed deliveries while "
+            + $"draining; total {total.ElapsedMilliseconds} ms");
 
         LogSecrets.AssertNoneLogged(app, [_azurite.AccountKey]);
     }

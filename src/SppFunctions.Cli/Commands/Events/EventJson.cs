@@ -7,7 +7,7 @@ namespace SppFunctions.Cli.Commands.Events;
 /// <summary>The JSON forms of event-log rows and action records (stable field names for scripts).</summary>
 internal static class EventJson
 {
-    public static JsonObject Row(EventLogEntry e) => new()
+    public static JsonObject Row(EventEntry e) => new()
     {
         ["id"] = e.Id,
         ["event"] = e.EventName,

@@ -57,9 +57,16 @@ public class ActionRecordStore : TableStore
     private static readonly string[] PartitionRowColumns = ["PartitionKey", "RowKey"];
     private static readonly string[] PartitionEventIdColumns = ["PartitionKey", "EventId"];
     private static readonly string[] PartitionRowScopeColumns = ["PartitionKey", "RowKey", "Scope"];
-    private const string OwnMessagesPartition = "own-messages";
+    /// <summary>The one partition earlier versions kept every own-message entry in (read until housekeeping empties it).</summary>
+    internal const string LegacyOwnMessagesPartition = "own-messages";
+    /// <summary>Entries are spread over <c>own-00</c> … <c>own-99</c> (SPP's message id modulo 100, ids are sequential).</summary>
+    private const string OwnMessagesPrefix = "own-";
+    private const int OwnMessagePartitions = 100;
     private const string CommandPrefix = "cmd-";
     private const string CommandLogRow = "log";
+
+    private readonly object _legacyGate = new();
+    private Task<bool>? _legacyOwnMessages;
 
     protected ActionRecordStore() { }
 
@@ -67,6 +74,10 @@ public class ActionRecordStore : TableStore
         : base(tables, names.ActionsTable)
     {
     }
+
+    /// <summary>The partition of a message's own-message entry: one of 100, so no single partition takes every write.</summary>
+    public static string OwnMessagePartition(long messageId) =>
+        OwnMessagesPrefix + (Math.Abs(messageId % OwnMessagePartitions)).ToString("D2", System.Globalization.CultureInfo.InvariantCulture);
 
     public virtual async Task<ActionRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
     {
@@ -80,7 +91,8 @@ public class ActionRecordStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<ActionRecord>();
-        await foreach (var r in Table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope, cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
+        await foreach (var r in Table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope,
+            cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
         return list;
     }
 
@@ -107,7 +119,8 @@ public class ActionRecordStore : TableStore
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            return (await Table.GetEntityAsync<TableEntity>(key, "log", cancellationToken: cancellationToken).ConfigureAwait(false)).Value.GetString("EventId");
+            return (await Table.GetEntityAsync<TableEntity>(key, "log",
+                cancellationToken: cancellationToken).ConfigureAwait(false)).Value.GetString("EventId");
         }
     }
 
@@ -115,21 +128,60 @@ public class ActionRecordStore : TableStore
     public virtual async Task AddOwnMessageAsync(long messageId, string scope, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var entity = new TableEntity(OwnMessagesPartition, messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
+        var entity = new TableEntity(OwnMessagePartition(messageId),
+            messageId.ToString(System.Globalization.CultureInfo.InvariantCulture)) { ["Scope"] = scope };
         await Table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>True when this app created the message.</summary>
+    /// <summary>
+    /// True when this app created the message: one point read, and a second one at the same time in the partition of
+    /// earlier versions while that still has entries (checked once per process; no version writes there any more).
+    /// </summary>
     public virtual async Task<bool> IsOwnMessageAsync(string messageId, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var response = await Table.GetEntityIfExistsAsync<TableEntity>(OwnMessagesPartition, messageId, select: PartitionColumns, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!long.TryParse(messageId, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var id))
+        {
+            return false; // SPP's message ids are numbers, and only those are recorded
+        }
+        var spread = ExistsAsync(OwnMessagePartition(id), messageId, cancellationToken);
+        var legacy = await HasLegacyOwnMessagesAsync(cancellationToken).ConfigureAwait(false)
+            ? ExistsAsync(LegacyOwnMessagesPartition, messageId, cancellationToken)
+            : Task.FromResult(false);
+        return await spread.ConfigureAwait(false) | await legacy.ConfigureAwait(false);
+    }
+
+    private async Task<bool> ExistsAsync(string partition, string row, CancellationToken cancellationToken)
+    {
+        var response = await Table.GetEntityIfExistsAsync<TableEntity>(partition, row, select: PartitionColumns, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return response.HasValue;
+    }
+
+    private Task<bool> HasLegacyOwnMessagesAsync(CancellationToken cancellationToken)
+    {
+        lock (_legacyGate)
+        {
+            if (_legacyOwnMessages is null || _legacyOwnMessages.IsFaulted || _legacyOwnMessages.IsCanceled)
+            {
+                _legacyOwnMessages = AnyAsync(LegacyOwnMessagesPartition);
+            }
+            return _legacyOwnMessages.WaitAsync(cancellationToken);
+        }
+
+        async Task<bool> AnyAsync(string partition)
+        {
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
+            await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
+                cancellationToken: CancellationToken.None)
+                .ConfigureAwait(false)) return true;
+            return false;
+        }
     }
 
     // ─── Housekeeping ───────────────────────────────────────────────────────────────────────────────────────────────
     // Event scopes are event ids, which begin with the event's created time (10 digits), so one PartitionKey range
-    // finds the records of old events; command scopes ("cmd-…") and the own-messages partition sort after every digit.
+    // finds the records of old events; command scopes ("cmd-…") and the own-message partitions ("own-…") sort after every digit.
 
     /// <summary>Keys of the records of events created before <paramref name="before"/>, partition by partition (one key range).</summary>
     public virtual async IAsyncEnumerable<TableEntity> QueryEventRecordsCreatedBeforeAsync(
@@ -138,7 +190,8 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var bound = Math.Clamp(before.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
         var filter = TableClient.CreateQueryFilter($"PartitionKey lt {bound}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionRowColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionRowColumns,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }
@@ -151,7 +204,8 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         // "cmd." is the first key after every "cmd-…" ('.' follows '-').
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {CommandPrefix} and PartitionKey lt {"cmd."} and RowKey eq {CommandLogRow}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionEventIdColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionEventIdColumns,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return (row.PartitionKey, row.GetString("EventId") ?? "");
         }
@@ -165,11 +219,13 @@ public class ActionRecordStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<TableEntity>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: PartitionRowColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: PartitionRowColumns,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             rows.Add(row);
         }
-        var ordered = rows.OrderBy(r => r.RowKey == CommandLogRow && scope.StartsWith(CommandPrefix, StringComparison.Ordinal)).Take(maxRows).ToList();
+        var ordered = rows.OrderBy(r => r.RowKey == CommandLogRow && scope.StartsWith(CommandPrefix,
+            StringComparison.Ordinal)).Take(maxRows).ToList();
         return (await DeleteRowsAsync(ordered, cancellationToken).ConfigureAwait(false)).Count;
     }
 
@@ -177,12 +233,15 @@ public class ActionRecordStore : TableStore
     public virtual async Task<int> DeleteAsync(IEnumerable<TableEntity> rows, CancellationToken cancellationToken) =>
         (await DeleteRowsAsync(rows, cancellationToken).ConfigureAwait(false)).Count;
 
-    /// <summary>The list of messages this app created: message id (row) and the scope that created it.</summary>
+    /// <summary>The list of messages this app created: message id (row) and the scope that created it, from every own-message partition (one key
+    /// range, the earlier versions' one included).</summary>
     public virtual async IAsyncEnumerable<TableEntity> QueryOwnMessagesAsync(
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == OwnMessagesPartition, select: PartitionRowScopeColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var row in Table.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey ge {OwnMessagesPrefix} and PartitionKey lt {"own."}"), // '.' follows '-'
+            select: PartitionRowScopeColumns, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
         }

@@ -59,13 +59,15 @@ public class IdempotentActionRunner
     /// <param name="scope">Event id, or <c>cmd-{id}</c> for a command.</param>
     /// <param name="key">The action's key within the scope (rule name and index).</param>
     /// <param name="generation">0, or the replay generation of the message.</param>
-    /// <param name="plan">Resolves the action (renders templates, no side effects); called when the action is to run, or up front with <paramref name="likelyNew"/>.</param>
+    /// <param name="plan">Resolves the action (renders templates, no side effects); called when the action is to run, or up front with <paramref
+    /// name="likelyNew"/>.</param>
     /// <param name="likelyNew">
     /// True on a first delivery, when no record is expected: claim by insert without reading first (a record that does
     /// exist makes the insert fail, and is then read and decided on as usual).
     /// </param>
     /// <exception cref="RetryLaterException">A transient failure, or another attempt owns the action.</exception>
-    public virtual async Task<ActionOutcome> RunAsync(string scope, string key, int generation, Func<PlannedAction> plan, CancellationToken cancellationToken, bool likelyNew = false)
+    public virtual async Task<ActionOutcome> RunAsync(string scope, string key, int generation, Func<PlannedAction> plan,
+        CancellationToken cancellationToken, bool likelyNew = false)
     {
         var now = _time.GetUtcNow();
         if (likelyNew)
@@ -86,7 +88,8 @@ public class IdempotentActionRunner
                 var fresh = Claim(new ActionRecord { PartitionKey = scope, RowKey = key }, planned, generation, now, mayHaveActed: false);
                 if (await _records.TryAddAsync(fresh, cancellationToken).ConfigureAwait(false))
                 {
-                    return await ActAsync(fresh, planned, mayHaveActed: false, replayingUnknown: false, generation, now, cancellationToken).ConfigureAwait(false);
+                    return await ActAsync(fresh, planned, mayHaveActed: false, replayingUnknown: false, generation, now,
+                        cancellationToken).ConfigureAwait(false);
                 }
             }
             // A record exists after all (a redelivered or racing copy): decide by it, as below.
@@ -101,7 +104,8 @@ public class IdempotentActionRunner
             case { Status: ActionStatus.Failed or ActionStatus.Unknown } when record.Generation >= generation:
                 return new ActionOutcome(key, record.Status, record.Result, record.Error, AlreadyDone: true);
             case { Status: ActionStatus.Pending } when record.LeaseUntil > now:
-                throw new RetryLaterException($"Action {key} of {scope} is held by another attempt until {record.LeaseUntil:O}.", retryAfter: record.LeaseUntil - now);
+                throw new RetryLaterException($"Action {key} of {scope} is held by another attempt until {record.LeaseUntil:O}.",
+                    retryAfter: record.LeaseUntil - now);
         }
 
         PlannedAction action;
@@ -112,7 +116,8 @@ public class IdempotentActionRunner
         catch (ActionFailedException ex) when (ex.Kind == ActionFailureKind.Permanent)
         {
             var failed = record ?? new ActionRecord { PartitionKey = scope, RowKey = key, Type = "unresolved" };
-            return await FinishAsync(failed, record is null, ActionStatus.Failed, null, ex.Message, generation, cancellationToken).ConfigureAwait(false);
+            return await FinishAsync(failed, record is null, ActionStatus.Failed, null, ex.Message, generation,
+                cancellationToken).ConfigureAwait(false);
         }
 
         // A record still "unknown" here is being replayed on purpose: check for a posted message, but otherwise run it.
@@ -120,7 +125,8 @@ public class IdempotentActionRunner
         var mayHaveActed = record is { MayHaveActed: true } || replayingUnknown;
         var isNew = record is null;
         var claim = Claim(record ?? new ActionRecord { PartitionKey = scope, RowKey = key }, action, generation, now, mayHaveActed);
-        var claimed = isNew ? await _records.TryAddAsync(claim, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(claim, cancellationToken).ConfigureAwait(false);
+        var claimed = isNew ? await _records.TryAddAsync(claim, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(claim,
+            cancellationToken).ConfigureAwait(false);
         if (!claimed) throw new RetryLaterException($"Action {key} of {scope} was claimed by another attempt.");
         return await ActAsync(claim, action, mayHaveActed, replayingUnknown, generation, now, cancellationToken).ConfigureAwait(false);
     }
@@ -145,7 +151,8 @@ public class IdempotentActionRunner
     /// Steps 3 and 4, once the claim is ours. The work runs under a deadline inside the lease (80% of it), so this
     /// attempt has stopped calling SPP before the lease runs out and another attempt may take the action over.
     /// </summary>
-    private async Task<ActionOutcome> ActAsync(ActionRecord claim, PlannedAction action, bool mayHaveActed, bool replayingUnknown, int generation, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<ActionOutcome> ActAsync(ActionRecord claim, PlannedAction action, bool mayHaveActed, bool replayingUnknown, int generation,
+        DateTimeOffset now, CancellationToken cancellationToken)
     {
         var scope = claim.PartitionKey;
         var key = claim.RowKey;
@@ -164,14 +171,16 @@ public class IdempotentActionRunner
                         new System.Text.Json.Nodes.JsonObject { ["id"] = long.Parse(found, System.Globalization.CultureInfo.InvariantCulture) }));
                     if (found is not null)
                     {
-                        _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting again",
+                        _logger.LogInformation("Action {Key} of {Scope}: found message {MessageId} posted by an interrupted attempt; not posting "
+                            + "again",
                             key, scope, found);
                     }
                 }
                 else if (!action.IsIdempotent && !replayingUnknown)
                 {
                     return await FinishAsync(claim, false, ActionStatus.Unknown, null,
-                        "An earlier attempt may have run this action and its outcome is unknown, so it was not repeated automatically. Replay the event to run it again.",
+                        "An earlier attempt may have run this action and its outcome is unknown, so it was not repeated automatically. Replay the "
+                            + "event to run it again.",
                         generation, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -192,14 +201,16 @@ public class IdempotentActionRunner
         {
             // Out of lease: whatever the call did is unknown, so the next attempt reconciles before acting again.
             await ReleaseAsync(claim, true, "The action ran out of its lease.", cancellationToken).ConfigureAwait(false);
-            throw new RetryLaterException($"Action {key} of {scope} ran out of its lease ({_options.Value.ActionLease}) and will be retried after checking its effect.", ex);
+            throw new RetryLaterException($"Action {key} of {scope} ran out of its lease ({_options.Value.ActionLease}) and will be retried after "
+                + $"checking its effect.", ex);
         }
         catch (ActionFailedException ex)
         {
             switch (ex.Kind)
             {
                 case ActionFailureKind.Permanent:
-                    return await FinishAsync(claim, false, ActionStatus.Failed, null, ex.Message, generation, cancellationToken).ConfigureAwait(false);
+                    return await FinishAsync(claim, false, ActionStatus.Failed, null, ex.Message, generation,
+                        cancellationToken).ConfigureAwait(false);
                 case ActionFailureKind.NotActed:
                     await ReleaseAsync(claim, mayHaveActed, ex.Message, cancellationToken).ConfigureAwait(false);
                     throw new RetryLaterException($"Action {key} of {scope} will be retried: {ex.Message}", ex, ex.RetryAfter);
@@ -207,7 +218,8 @@ public class IdempotentActionRunner
                     if (action.IsIdempotent || action is CreateOrderMessageAction)
                     {
                         await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
-                        throw new RetryLaterException($"Action {key} of {scope} will be retried (after checking its effect): {ex.Message}", ex, ex.RetryAfter);
+                        throw new RetryLaterException($"Action {key} of {scope} will be retried (after checking its effect): {ex.Message}", ex,
+                            ex.RetryAfter);
                     }
                     return await FinishAsync(claim, false, ActionStatus.Unknown, null,
                         $"{ex.Message} The target may have acted, so the action was not repeated automatically. Replay the event to run it again.",
@@ -284,18 +296,22 @@ public class IdempotentActionRunner
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _logger.LogWarning("Could not record message {MessageId} as the app's own (its marker still identifies it): {Reason}", messageId, ex.Message);
+            _logger.LogWarning("Could not record message {MessageId} as the app's own (its marker still identifies it): {Reason}", messageId,
+                ex.Message);
         }
     }
 
-    private async Task<ActionOutcome> FinishAsync(ActionRecord record, bool isNew, string status, string? result, string? error, int generation, CancellationToken cancellationToken)
+    private async Task<ActionOutcome> FinishAsync(ActionRecord record, bool isNew, string status, string? result, string? error, int generation,
+        CancellationToken cancellationToken)
     {
         Complete(record, status, result, error, generation);
-        var written = isNew ? await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(record, cancellationToken).ConfigureAwait(false);
+        var written = isNew ? await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(record,
+            cancellationToken).ConfigureAwait(false);
         if (!written)
         {
             // Our lease ran out and another attempt took the action over; it reconciles and records the outcome.
-            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.RowKey, record.PartitionKey, status);
+            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.RowKey,
+                record.PartitionKey, status);
         }
         return Completed(record);
     }
@@ -313,7 +329,8 @@ public class IdempotentActionRunner
 
     private ActionOutcome Completed(ActionRecord record)
     {
-        if (record.Status != ActionStatus.Succeeded) _logger.LogWarning("Action {Key} of {Scope} {Status}: {Error}", record.RowKey, record.PartitionKey, record.Status, record.Error);
+        if (record.Status != ActionStatus.Succeeded) _logger.LogWarning("Action {Key} of {Scope} {Status}: {Error}", record.RowKey,
+            record.PartitionKey, record.Status, record.Error);
         return new ActionOutcome(record.RowKey, record.Status, record.Result, record.Error, AlreadyDone: false);
     }
 
