@@ -50,14 +50,16 @@ public static class MemoryBench
 
         static string MiB(long bytes) => $"{bytes / 1024.0 / 1024.0:F1}";
         var body = new StringBuilder();
-        body.AppendLine("| Events processed | Working set (MiB) | Peak working set (MiB) | Live managed heap after a full GC (MiB) | Events/s so far |");
+        body.AppendLine("| Events processed | Working set (MiB) | Peak working set (MiB) | Live managed heap after a full GC (MiB) "
+            + "| Events/s so far |");
         body.AppendLine("|---|---|---|---|---|");
         foreach (var s in samples) body.AppendLine($"| {s.N:N0} | {MiB(s.Ws)} | {MiB(s.Peak)} | {MiB(s.Heap)} | {s.N / s.Seconds:F0} |");
         var early = samples.First(s => s.N >= count / 5);
         var last = samples[^1];
         var ratio = (double)last.Peak / early.Peak;
         body.AppendLine();
-        body.AppendLine($"Peak working set after {last.N:N0} events is {Measure.Ratio(ratio)} the peak after {early.N:N0}; live managed heap {MiB(early.Heap)} → {MiB(last.Heap)} MiB");
+        body.AppendLine($"Peak working set after {last.N:N0} events is {Measure.Ratio(ratio)} the peak after {early.N:N0}; "
+            + $"live managed heap {MiB(early.Heap)} → {MiB(last.Heap)} MiB");
         body.AppendLine("(measured after a forced full collection at each sample, the working set before it). The falling events/s is Azurite");
         body.AppendLine("slowing down as its tables grow to tens of thousands of rows; the app's live heap does not grow with it.");
         body.AppendLine("The child process builds the app's services (AddSppFunctions) and works as an instance that takes webhooks");

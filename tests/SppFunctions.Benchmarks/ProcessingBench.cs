@@ -111,7 +111,8 @@ public static class ProcessingBench
         }
 
         var body = new StringBuilder();
-        body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) | Floor latency median / p99 (ms) | Storage round trips per event, app / floor | Allocated KB per event, app / floor |");
+        body.AppendLine("| Concurrency | Events per side | App events/s | Floor events/s | Ratio (app / floor) | App latency median / p99 (ms) "
+            + "| Floor latency median / p99 (ms) | Storage round trips per event, app / floor | Allocated KB per event, app / floor |");
         body.AppendLine("|---|---|---|---|---|---|---|---|---|");
         var before = spp.Store.AllOrderMessages.Count;
         Dictionary<string, Samples>? kinds = null;
@@ -161,16 +162,26 @@ public static class ProcessingBench
             var appRate = n / appWall.TotalSeconds;
             var floorRate = n / floorWall.TotalSeconds;
             var ratio = appRate / floorRate;
-            body.AppendLine($"| {concurrency} | {n} | {appRate:F0} | {floorRate:F0} | {Measure.Ratio(ratio)} | {Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | {Measure.Ms(floorSamples.Median)} / {Measure.Ms(floorSamples.P99)} | {(double)appCalls / n:F2} / {(double)floorCalls / n:F2} | {appBytes / 1024.0 / n:F0} / {floorBytes / 1024.0 / n:F0} |");
+            body.AppendLine($"| {concurrency} | {n} | {appRate:F0} | {floorRate:F0} | {Measure.Ratio(ratio)} | "
+                + $"{Measure.Ms(appSamples.Median)} / {Measure.Ms(appSamples.P99)} | "
+                + $"{Measure.Ms(floorSamples.Median)} / {Measure.Ms(floorSamples.P99)} | "
+                + $"{(double)appCalls / n:F2} / {(double)floorCalls / n:F2} | {appBytes / 1024.0 / n:F0} / {floorBytes / 1024.0 / n:F0} |");
             report.Headline(new Headline($"Processing throughput, concurrency {concurrency}", $"≥ {Goal}× floor",
-                $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; {(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
+                $"{Measure.Ratio(ratio)} ({appRate:F0} vs {floorRate:F0} events/s; "
+                + $"latency median {Measure.Ms(appSamples.Median)} vs {Measure.Ms(floorSamples.Median)} ms, "
+                + $"p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; "
+                + $"{(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
                 ratio >= Goal,
-                $"an event takes {(double)appCalls / n:F0} storage round trips (the event row's processing and final states, the action record's claim and completion, the watch-set insert and the own-message entry; 4 of them in a row), the floor 1, " +
+                $"an event takes {(double)appCalls / n:F0} storage round trips (the event row's processing and final states, "
+                + "the action record's claim and completion, the watch-set insert and the own-message entry; 4 of them in a row), the floor 1, " +
                 "and single-threaded Azurite is the bottleneck"));
         }
         var posted = spp.Store.AllOrderMessages.Count - before;
         // The floor posted as many messages as the app did.
-        if (posted != 2 * processed) throw new InvalidOperationException($"Expected {2 * processed} messages posted in SPP, found {posted}: some events did not act once.");
+        if (posted != 2 * processed)
+        {
+            throw new InvalidOperationException($"Expected {2 * processed} messages posted in SPP, found {posted}: some events did not act once.");
+        }
 
         if (kinds is not null)
         {
@@ -203,7 +214,10 @@ public static class ProcessingBench
         {
             var id = EventMessage.Parse(text).Id;
             var row = await log.GetAsync(id, CancellationToken.None);
-            if (row?.Status != EventStatus.Succeeded) throw new InvalidOperationException($"Event {id} ended {row?.Status ?? "without a log row"}: {row?.Error}");
+            if (row?.Status != EventStatus.Succeeded)
+            {
+                throw new InvalidOperationException($"Event {id} ended {row?.Status ?? "without a log row"}: {row?.Error}");
+            }
         }
     }
 }

@@ -73,7 +73,8 @@ public class HousekeepingTests
         public async Task<string> CommandAsync(string id)
         {
             var order = App.Spp.Store.AddOrder();
-            await App.SendCommandAsync($$"""{ "id": "{{id}}", "type": "create_order_message", "order": "{{order["id"]}}", "message": "From the CRM" }""");
+            await App.SendCommandAsync(
+                $$"""{ "id": "{{id}}", "type": "create_order_message", "order": "{{order["id"]}}", "message": "From the CRM" }""");
             await App.Driver().DrainAsync();
             // The command's log-id row names its event-log row.
             var eventId = (await ActionRowsOf($"cmd-{id}")).Single(r => r.RowKey == "log").GetString("EventId");

@@ -179,7 +179,7 @@ public class ActionRecordStore : TableStore
         }
     }
 
-    // ─── Housekeeping ───────────────────────────────────────────────────────────────────────────────────────────────
+    // ─── Housekeeping ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
     // Event scopes are event ids, which begin with the event's created time (10 digits), so one PartitionKey range
     // finds the records of old events; command scopes ("cmd-…") and the own-message partitions ("own-…") sort after every digit.
 
