@@ -85,11 +85,14 @@ public class EventStore : TableStore
     private static readonly TimeSpan LegacySlack = TimeSpan.FromDays(1);
 
     private readonly TimeProvider _time;
-    private readonly object _legacyGate = new();
-    private Task<DateTimeOffset?>? _legacyHorizon;
+    private readonly Once<DateTimeOffset?> _legacyHorizon;
 
     /// <summary>For mocking.</summary>
-    protected EventStore() { _time = TimeProvider.System; }
+    protected EventStore()
+    {
+        _time = TimeProvider.System;
+        _legacyHorizon = new(_ => FindLegacyHorizonAsync());
+    }
 
     public EventStore(TableServiceClient tables, StorageNames names)
         : this(tables, names, TimeProvider.System)
@@ -100,6 +103,7 @@ public class EventStore : TableStore
         : base(tables, names.EventsTable)
     {
         _time = time;
+        _legacyHorizon = new(_ => FindLegacyHorizonAsync());
     }
 
     /// <summary>The partition of an event's row: its id.</summary>
@@ -166,16 +170,8 @@ public class EventStore : TableStore
     /// True when the event may have a row of the earlier layout: the table had legacy rows when this process first
     /// looked, and the event was created no later than a day after the newest of them.
     /// </summary>
-    public virtual async Task<bool> MayHaveLegacyRowAsync(string id, CancellationToken cancellationToken)
-    {
-        Task<DateTimeOffset?> horizon;
-        lock (_legacyGate)
-        {
-            if (_legacyHorizon is null || _legacyHorizon.IsFaulted || _legacyHorizon.IsCanceled) _legacyHorizon = FindLegacyHorizonAsync();
-            horizon = _legacyHorizon;
-        }
-        return await horizon.WaitAsync(cancellationToken).ConfigureAwait(false) is { } h && EventIds.CreatedOf(id) < h;
-    }
+    public virtual async Task<bool> MayHaveLegacyRowAsync(string id, CancellationToken cancellationToken) =>
+        await _legacyHorizon.GetAsync(cancellationToken).ConfigureAwait(false) is { } h && EventIds.CreatedOf(id) < h;
 
     /// <summary>
     /// The end of the newest legacy day partition plus a slack, or null when there is none: a binary search over days
@@ -205,8 +201,12 @@ public class EventStore : TableStore
         {
             foreach (var row in page.Values)
             {
-                return DateTime.ParseExact(row.PartitionKey, "yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture,
-                    System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
+                // From mid-2032 on, event ids (ten digits of Unix time) sort into this range too: a key that is not a day
+                // is not a legacy row, and by then none is left.
+                return DateTime.TryParseExact(row.PartitionKey, "yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var legacyDay)
+                    ? legacyDay
+                    : null;
             }
             if (page.ContinuationToken is null) break;
         }

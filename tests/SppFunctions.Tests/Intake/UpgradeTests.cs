@@ -151,4 +151,21 @@ public class UpgradeTests
         Assert.Equal(outside, (await store.GetAsync(outside, CancellationToken.None))!.PartitionKey);
         Assert.Equal(EventIds.Partition(old.Id), (await store.GetAsync(old.Id, CancellationToken.None))!.PartitionKey);
     }
+
+    [Fact]
+    public async Task After_2032_event_ids_that_sort_among_legacy_days_are_not_taken_for_legacy_rows()
+    {
+        // Ids begin with ten digits of Unix time: from mid-2032 on they sort into the legacy day range ("19700101"...).
+        await using var app = await AppHarness.StartAsync();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2033, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        var store = new EventStore(app.Get<TableServiceClient>(), app.Names, time);
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var stored = new EventEntry { RowKey = EventIds.Create("order.created", "1", created, "a"), EventName = "order.created" };
+        Assert.NotNull(await store.TryAddReceivedAsync(stored, CancellationToken.None));
+        var other = EventIds.Create("order.created", "2", created, "b");
+
+        Assert.Null(await store.GetAsync(other, CancellationToken.None));
+        Assert.False(await store.MayHaveLegacyRowAsync(other, CancellationToken.None));
+        Assert.Equal(stored.RowKey, (await store.GetAsync(stored.RowKey, CancellationToken.None))!.RowKey);
+    }
 }

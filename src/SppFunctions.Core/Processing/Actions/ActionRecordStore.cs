@@ -65,15 +65,12 @@ public class ActionRecordStore : TableStore
     private const string CommandPrefix = "cmd-";
     private const string CommandLogRow = "log";
 
-    private readonly object _legacyGate = new();
-    private Task<bool>? _legacyOwnMessages;
+    private readonly Once<bool> _legacyOwnMessages;
 
-    protected ActionRecordStore() { }
+    protected ActionRecordStore() => _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
 
     public ActionRecordStore(TableServiceClient tables, StorageNames names)
-        : base(tables, names.ActionsTable)
-    {
-    }
+        : base(tables, names.ActionsTable) => _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
 
     /// <summary>The partition of a message's own-message entry: one of 100, so no single partition takes every write.</summary>
     public static string OwnMessagePartition(long messageId) =>
@@ -158,25 +155,14 @@ public class ActionRecordStore : TableStore
         return response.HasValue;
     }
 
-    private Task<bool> HasLegacyOwnMessagesAsync(CancellationToken cancellationToken)
-    {
-        lock (_legacyGate)
-        {
-            if (_legacyOwnMessages is null || _legacyOwnMessages.IsFaulted || _legacyOwnMessages.IsCanceled)
-            {
-                _legacyOwnMessages = AnyAsync(LegacyOwnMessagesPartition);
-            }
-            return _legacyOwnMessages.WaitAsync(cancellationToken);
-        }
+    private Task<bool> HasLegacyOwnMessagesAsync(CancellationToken cancellationToken) => _legacyOwnMessages.GetAsync(cancellationToken);
 
-        async Task<bool> AnyAsync(string partition)
-        {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition}");
-            await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
-                cancellationToken: CancellationToken.None)
-                .ConfigureAwait(false)) return true;
-            return false;
-        }
+    private async Task<bool> AnyLegacyOwnMessageAsync()
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LegacyOwnMessagesPartition}");
+        await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
+            cancellationToken: CancellationToken.None).ConfigureAwait(false)) return true;
+        return false;
     }
 
     // ─── Housekeeping ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
