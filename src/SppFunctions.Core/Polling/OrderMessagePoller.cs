@@ -452,8 +452,7 @@ public class OrderMessagePoller
         return new NewEvent(id, EventCatalog.OrderMessageCreated, SppEventTopics.Messages, created, EventSources.Poller, payload, messageId);
     }
 
-    private bool IsClosed(string? status) =>
-        status is not null && Options.ClosedStatusesOrDefault().Any(s => s.Equals(status, StringComparison.OrdinalIgnoreCase));
+    private bool IsClosed(string? status) => Options.IsClosed(status);
 
     private async Task RemoveAsync(WatchedOrder entry, string why, RunState run, CancellationToken cancellationToken)
     {
@@ -496,14 +495,11 @@ public class OrderMessagePoller
     private async Task<int> BootstrapAsync(RunState run, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var added = 0;
-        await foreach (var page in _spp.GetOrdersAsync(new SppListQuery { PageSize = 100 }, cancellationToken)
-            .AsPages(cancellationToken).ConfigureAwait(false))
+        await foreach (var page in OpenOrders.WatchAllAsync(_spp, _watch, Options, "bootstrap", now, cancellationToken)
+            .ConfigureAwait(false))
         {
             run.Call();
-            foreach (var order in page.Items.Where(o => !IsClosed(o.Status)))
-            {
-                if (await _watch.AddIfNewAsync(order.Id, "bootstrap", now, cancellationToken).ConfigureAwait(false)) added++;
-            }
+            added += page.Count(o => o == OpenOrderOutcome.Added);
         }
         _logger.LogInformation("Bootstrap: watching {Count} open orders", added);
         return added;

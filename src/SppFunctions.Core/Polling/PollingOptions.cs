@@ -51,6 +51,10 @@ public sealed class PollingOptions
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromHours(1);
 
     public IReadOnlyList<string> ClosedStatusesOrDefault() => ClosedStatuses.Count > 0 ? ClosedStatuses : DefaultClosedStatuses;
+
+    /// <summary>True when an order with this status label is closed (not watched): one of <see cref="ClosedStatusesOrDefault"/>.</summary>
+    public bool IsClosed(string? status) =>
+        status is not null && ClosedStatusesOrDefault().Any(s => s.Equals(status, StringComparison.OrdinalIgnoreCase));
 }
 
 internal sealed class PollingOptionsValidator : IValidateOptions<PollingOptions>

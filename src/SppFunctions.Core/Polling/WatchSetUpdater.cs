@@ -19,8 +19,7 @@ public sealed class WatchSetUpdater(WatchStore watch, IOptions<PollingOptions> o
         var key = data["id"] is JsonValue id ? id.ToString() : null;
         if (string.IsNullOrWhiteSpace(key)) return;
         var status = data["status"] is JsonValue s ? s.ToString() : null;
-        var closed = status is not null && options.Value.ClosedStatusesOrDefault().Any(c => c.Equals(status, StringComparison.OrdinalIgnoreCase));
-        if (closed || context.Name.EndsWith(".deleted", StringComparison.OrdinalIgnoreCase))
+        if (options.Value.IsClosed(status) || context.Name.EndsWith(".deleted", StringComparison.OrdinalIgnoreCase))
         {
             await watch.RemoveAsync(key, cancellationToken);
         }

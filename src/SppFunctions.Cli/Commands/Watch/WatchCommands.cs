@@ -142,28 +142,25 @@ public sealed class WatchAddCommand(CliContext cli) : CliCommand<WatchAddSetting
         return ExitCodes.Ok;
     }
 
-    /// <summary>
-    /// Pages through SPP's orders (100 per call) and watches each open one, as <c>Polling__Bootstrap</c> does once in the
-    /// app; progress per order, since a large workspace takes a while.
-    /// </summary>
+    /// <summary>Watches each open order SPP lists, as <c>Polling__Bootstrap</c> does once in the app, with progress per page.</summary>
     private async Task<OpenOrdersSweep> AddOpenOrdersAsync(
         CliConfiguration configuration, bool json, WatchStore store, TimeProvider time, CancellationToken cancellationToken)
     {
-        var closed = configuration.Configuration.GetSection("Polling:ClosedStatuses").Get<string[]>() is { Length: > 0 } configured
-            ? configured
-            : PollingOptions.DefaultClosedStatuses;
+        var options = new PollingOptions
+        {
+            ClosedStatuses = configuration.Configuration.GetSection("Polling:ClosedStatuses").Get<List<string>>() ?? [],
+        };
         await using var spp = Cli.Spp(configuration);
         var client = spp.GetRequiredService<SppClient>();
         var sweep = new OpenOrdersSweep();
         return await Output.ProgressAsync("Watching open orders", null, json, async step =>
         {
-            await foreach (var order in client.GetOrdersAsync(new SppListQuery { PageSize = 100 }, cancellationToken))
+            await foreach (var page in OpenOrders.WatchAllAsync(client, store, options, Source, time.GetUtcNow(), cancellationToken))
             {
-                sweep.Listed++;
-                if (order.Status is { } status && closed.Contains(status, StringComparer.OrdinalIgnoreCase)) sweep.Closed++;
-                else if (await store.AddIfNewAsync(order.Id, Source, time.GetUtcNow(), cancellationToken)) sweep.Added++;
-                else sweep.AlreadyWatched++;
-                step(1);
+                sweep.Added += page.Count(o => o == OpenOrderOutcome.Added);
+                sweep.AlreadyWatched += page.Count(o => o == OpenOrderOutcome.AlreadyWatched);
+                sweep.Closed += page.Count(o => o == OpenOrderOutcome.Closed);
+                step(page.Count);
             }
             return sweep;
         });
@@ -171,7 +168,7 @@ public sealed class WatchAddCommand(CliContext cli) : CliCommand<WatchAddSetting
 
     private sealed class OpenOrdersSweep
     {
-        public int Listed { get; set; }
+        public int Listed => Added + AlreadyWatched + Closed;
         public int Added { get; set; }
         public int AlreadyWatched { get; set; }
         public int Closed { get; set; }
