@@ -11,13 +11,22 @@ namespace SppFunctions.Events;
 public sealed class EventMessage
 {
     /// <summary>
-    /// Format version of this message: 1, or <see cref="RowAfterSend"/> from a publisher that writes the event's row
-    /// after the message is queued (the message carries no row ETag then).
+    /// Format version of this message: 1, <see cref="RowAfterSend"/> from a publisher that writes the event's row
+    /// after the message is queued (the message carries no row ETag then), or <see cref="RecordsWithEvent"/>.
     /// </summary>
     public int V { get; set; } = 1;
 
     /// <summary>Messages whose event row is inserted right after the send: a first delivery finds it there (or, rarely, not yet).</summary>
     public const int RowAfterSend = 2;
+
+    /// <summary>
+    /// Messages of a version that keeps the event's action records in the event's partition: no earlier version has
+    /// processed such a message, so a first delivery may claim its actions there without looking for older records.
+    /// </summary>
+    public const int RecordsWithEvent = 3;
+
+    /// <summary>The version this app's publisher writes.</summary>
+    public const int Current = RecordsWithEvent;
     public required string Id { get; set; }
     public required string Event { get; set; }
     public required string Topic { get; set; }

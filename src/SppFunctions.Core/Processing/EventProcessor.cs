@@ -80,8 +80,21 @@ public class EventProcessor
         }
 
         var now = _time.GetUtcNow();
-        // Before any action: a delivery that cannot record that it is processing the event acts on nothing.
-        var known = await MarkProcessingAsync(message, dequeueCount, now, cancellationToken).ConfigureAwait(false);
+        // Before any action: a delivery that cannot record that it is processing the event acts on nothing. On a first
+        // delivery that record waits for the first action's claim and goes with it in one transaction (or, with no
+        // action, goes as the final state); otherwise it is written now.
+        EventEntry? known = null;
+        EventWriteBatch? batch = null;
+        var firstOfThisVersion = dequeueCount <= 1 && message.Replay == 0 && message.Retry == 0 && message.V >= EventMessage.RecordsWithEvent;
+        if (firstOfThisVersion)
+        {
+            var row = Mark(Queueing.EventPublisher.ReceivedEntry(message, message.DataId), message, EventStatus.Processing, dequeueCount, now);
+            batch = new EventWriteBatch(row, ct => MarkProcessingAsync(message, dequeueCount, now, ct));
+        }
+        else
+        {
+            known = await MarkProcessingAsync(message, dequeueCount, now, cancellationToken).ConfigureAwait(false);
+        }
 
         var failures = new List<string>();
         var ran = 0;
@@ -90,15 +103,16 @@ public class EventProcessor
         {
             var context = new EventContext(message.Id, message.Event, message.Topic, message.Created, message.Source, payload,
                 await IsOwnMessageAsync(message.Topic, payload, cancellationToken).ConfigureAwait(false));
-            // A first delivery of a first generation normally finds no action records: claim by insert, without reading.
-            var likelyNew = dequeueCount <= 1 && message.Replay == 0;
+            // A first delivery of a first generation normally finds no action records: claim by insert, without reading
+            // (not for a message of an earlier version, whose event may have records where that version kept them).
+            var likelyNew = dequeueCount <= 1 && message.Replay == 0 && message.V >= EventMessage.RecordsWithEvent;
             var handlers = _handlerPatterns.Where(h => EventPattern.AnyMatches(h.Patterns, message.Event)).Select(h => h.Handler).ToList();
             // Idempotent handlers (the watch-set updater) keep no records and depend on no action: they run alongside
             // the rules, so their writes add no latency.
             var safe = handlers.Where(h => h is IIdempotentEventHandler).ToList();
             ran += safe.Count;
             idempotent = safe.Count == 0 ? null : Task.WhenAll(safe.Select(h => RunIdempotentAsync(h, context, cancellationToken)));
-            var steps = new RecordedStepExecutor(_runner, message.Id, message.Replay, likelyNew);
+            var steps = new RecordedStepExecutor(_runner, message.Id, message.Replay, likelyNew, batch);
             foreach (var rule in _rules.Matching(context))
             {
                 var result = await _ruleRunner.RunAsync(rule, context, steps, cancellationToken).ConfigureAwait(false);
@@ -109,7 +123,7 @@ public class EventProcessor
             {
                 ran++;
                 var outcome = await _runner.RunAsync(message.Id, $"handler.{handler.GetType().Name}", message.Replay,
-                    () => new HandlerAction(handler, context), cancellationToken, likelyNew).ConfigureAwait(false);
+                    () => new HandlerAction(handler, context), cancellationToken, likelyNew, batch).ConfigureAwait(false);
                 if (outcome.Failed) failures.Add($"handler {handler.GetType().Name}: {outcome.Error}");
             }
             if (idempotent is not null) await idempotent.ConfigureAwait(false);
@@ -117,17 +131,26 @@ public class EventProcessor
         catch (RetryLaterException ex)
         {
             await SettleAsync(idempotent).ConfigureAwait(false);
-            if (await RetryLaterAsync(message, messageText, dequeueCount, ex, known, cancellationToken).ConfigureAwait(false)) return;
+            await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+            known = batch?.WrittenRow ?? known;
+            if (await RetryLaterAsync(message, messageText, dequeueCount, ex, known, cancellationToken).ConfigureAwait(false))
+            {
+                await SettleAlongsideAsync(batch).ConfigureAwait(false);
+                return;
+            }
             failures.Add(RetryScheduler.GaveUp(dequeueCount, message.RetryingSince ?? _time.GetUtcNow(), _time.GetUtcNow(), ex.Message));
         }
         catch
         {
             // Observed, so its failure is not left unobserved; the delivery fails with the first exception.
             await SettleAsync(idempotent).ConfigureAwait(false);
+            await FlushQuietlyAsync(batch).ConfigureAwait(false);
+            await SettleAlongsideAsync(batch).ConfigureAwait(false);
             throw;
         }
 
-        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known).ConfigureAwait(false);
+        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known, batch).ConfigureAwait(false);
+        await SettleAlongsideAsync(batch).ConfigureAwait(false);
         _logger.LogInformation("Event {EventId} ({EventName}) {Status}: {Actions} action(s), {Failures} failure(s)",
             message.Id, message.Event, failures.Count == 0 ? "succeeded" : "failed", ran, failures.Count);
     }
@@ -161,6 +184,27 @@ public class EventProcessor
         return true;
     }
 
+    /// <summary>
+    /// Writes what waits in the batch before the delivery fails (the outcomes of actions that ran): best effort, as
+    /// the delivery fails anyway; what is not written is found claimed by the next attempt, which reconciles.
+    /// </summary>
+    private async Task FlushQuietlyAsync(EventWriteBatch? batch)
+    {
+        if (batch is null || batch.IsEmpty) return;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _records.FlushAsync(batch, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning("Could not write the pending records of event {EventId} before its delivery failed: {Reason}", batch.EventId,
+                ex.Message);
+        }
+    }
+
+    private static Task SettleAlongsideAsync(EventWriteBatch? batch) => batch?.SettleAlongsideAsync() ?? Task.CompletedTask;
+
     /// <summary>Waits for a task started alongside others, its failure already accounted for by the caller's.</summary>
     private static async Task SettleAsync(Task? task)
     {
@@ -187,8 +231,13 @@ public class EventProcessor
         }
     }
 
+    /// <summary>
+    /// Writes the event's outcome. With a batch (a first delivery) the final row goes in one transaction with the
+    /// records still waiting: replaced by its ETag when this delivery wrote the row, else merged over the publisher's.
+    /// When that transaction meets a conflict, everything goes alone, the row read and changed as usual.
+    /// </summary>
     private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload,
-        CancellationToken cancellationToken, EventEntry? known = null)
+        CancellationToken cancellationToken, EventEntry? known = null, EventWriteBatch? batch = null)
     {
         string? archived = null;
         if (failures.Count > 0 && message.PayloadBlob is null && payload is not null)
@@ -198,14 +247,28 @@ public class EventProcessor
                 cancellationToken).ConfigureAwait(false);
         }
         var now = _time.GetUtcNow();
-        await _log.TransitionAsync(message.Id, entry =>
+        EventEntry Settle(EventEntry? entry)
         {
             entry = Mark(entry, message, failures.Count == 0 ? EventStatus.Succeeded : EventStatus.Failed, dequeueCount, now);
             entry.Error = failures.Count == 0 ? null : Truncate(string.Join("\n", failures));
             entry.PayloadBlob ??= archived ?? message.PayloadBlob;
             entry.CompletedAt = now;
             return entry;
-        }, cancellationToken, known).ConfigureAwait(false);
+        }
+        var committed = false;
+        if (batch is not null)
+        {
+            if ((batch.WrittenRow ?? batch.Row) is { } current)
+            {
+                committed = await _records.TryCommitAsync(batch, null, Settle(current.Copy()), cancellationToken).ConfigureAwait(false);
+            }
+            if (!committed)
+            {
+                await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                known = batch.WrittenRow;
+            }
+        }
+        if (!committed) await _log.TransitionAsync(message.Id, Settle, cancellationToken, known).ConfigureAwait(false);
         EventTracing.SetOutcome(failures.Count == 0 ? EventTracing.Outcomes.Succeeded : EventTracing.Outcomes.Failed,
             failures.Count == 0 ? null : string.Join("\n", failures));
     }

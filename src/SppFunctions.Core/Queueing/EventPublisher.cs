@@ -94,7 +94,7 @@ public class EventPublisher
             var payloadBytes = evt.PayloadJson ?? BinaryData.FromString(evt.Payload.ToJsonString());
             var message = new EventMessage
             {
-                V = EventMessage.RowAfterSend, Id = evt.Id, Event = evt.Name, Topic = evt.Topic, Created = evt.Created,
+                V = EventMessage.Current, Id = evt.Id, Event = evt.Name, Topic = evt.Topic, Created = evt.Created,
                 Source = evt.Source, ReceivedAt = _time.GetUtcNow(), Size = payloadBytes.ToMemory().Length, Payload = evt.Payload,
                 DataId = evt.DataId,
             };

@@ -69,11 +69,25 @@ public sealed class EventEntry : ITableEntity
     /// succeeded one).
     /// </summary>
     public bool IsSettled(int replay) => Status is EventStatus.Succeeded or EventStatus.Failed && Replays >= replay;
+
+    /// <summary>A shallow copy (every field is a value or an immutable string), ETag included.</summary>
+    public EventEntry Copy() => (EventEntry)MemberwiseClone();
 }
 
 /// <summary>The events table: one row per event (its status and where its payload is), read by the CLI, replay and housekeeping.</summary>
 public class EventStore : TableStore
 {
+    /// <summary>
+    /// Row keys of the action records kept in an event's partition begin with this (<c>Processing.Actions.ActionRecord</c>).
+    /// An event's own row key is its id, which begins with a digit, so it sorts before them and queries of event rows
+    /// take the keys below it (<see cref="EventRowsOnly"/>).
+    /// </summary>
+    public const string ActionRowPrefix = "action:";
+    /// <summary>The first key after every action row key (';' follows ':').</summary>
+    public const string ActionRowEnd = "action;";
+    /// <summary>A filter that keeps the events' own rows of a query over the table (not the action records beside them).</summary>
+    private static readonly string EventRowsOnly = TableClient.CreateQueryFilter($"RowKey lt {ActionRowPrefix}");
+
     /// <summary>
     /// Legacy day partitions are eight digits from 19700101 on; new partitions (event ids) begin with ten digits of
     /// Unix time, below "1970…" until 2032, so the two kinds are separate key ranges.
@@ -301,7 +315,8 @@ public class EventStore : TableStore
         }
         if (status is not null) filters.Add(TableClient.CreateQueryFilter($"Status eq {status}"));
         if (eventName is not null) filters.Add(TableClient.CreateQueryFilter($"EventName eq {eventName}"));
-        var filter = filters.Count == 0 ? null : string.Join(" and ", filters.Select(x => $"({x})"));
+        filters.Add(EventRowsOnly);
+        var filter = string.Join(" and ", filters.Select(x => $"({x})"));
         await foreach (var entry in Table.QueryAsync<EventEntry>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return entry;
@@ -318,8 +333,8 @@ public class EventStore : TableStore
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var filter = $"({TableClient.CreateQueryFilter($"Status eq {EventStatus.Succeeded}")} and ({CreatedBefore(succeededBefore)}))"
-            + $" or {CreatedBefore(anyBefore)}";
+        var filter = $"(({TableClient.CreateQueryFilter($"Status eq {EventStatus.Succeeded}")} and ({CreatedBefore(succeededBefore)}))"
+            + $" or {CreatedBefore(anyBefore)}) and {EventRowsOnly}";
         var select = new[]
         {
             "PartitionKey", "RowKey", nameof(EventEntry.Status), nameof(EventEntry.Source), nameof(EventEntry.CreatedAt),

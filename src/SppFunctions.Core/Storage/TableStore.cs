@@ -69,7 +69,12 @@ public abstract class TableStore
     /// that fails because one of its rows changed or is gone is redone row by row, so the others still go. Returns
     /// the rows deleted (not those changed or gone meanwhile).
     /// </summary>
-    protected async Task<IReadOnlyList<T>> DeleteRowsAsync<T>(IEnumerable<T> rows, CancellationToken cancellationToken) where T : class, ITableEntity
+    protected Task<IReadOnlyList<T>> DeleteRowsAsync<T>(IEnumerable<T> rows, CancellationToken cancellationToken) where T : class, ITableEntity =>
+        DeleteRowsAsync(Table, rows, cancellationToken);
+
+    /// <summary>As <see cref="DeleteRowsAsync{T}(IEnumerable{T}, CancellationToken)"/>, in another table of the store.</summary>
+    protected static async Task<IReadOnlyList<T>> DeleteRowsAsync<T>(TableClient table, IEnumerable<T> rows, CancellationToken cancellationToken)
+        where T : class, ITableEntity
     {
         var deleted = new List<T>();
         foreach (var partition in rows.GroupBy(r => r.PartitionKey, StringComparer.Ordinal))
@@ -81,7 +86,7 @@ public abstract class TableStore
                     try
                     {
                         var actions = chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, IfMatch(r)));
-                        await Table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                        await table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
                         deleted.AddRange(chunk);
                         continue;
                     }
@@ -94,7 +99,7 @@ public abstract class TableStore
                 {
                     try
                     {
-                        var response = await Table.DeleteEntityAsync(row.PartitionKey, row.RowKey, IfMatch(row), cancellationToken)
+                        var response = await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, IfMatch(row), cancellationToken)
                             .ConfigureAwait(false);
                         if (response.Status != 404) deleted.Add(row);
                     }

@@ -94,8 +94,9 @@ public class HousekeepingTests
 
         public async Task<EventEntry?> RowAsync(string id) => await App.EventRowAsync(id);
 
+        /// <summary>The action records of an event (in its partition of the events table) or command (in SppActions).</summary>
         public async Task<IReadOnlyList<TableEntity>> ActionRowsOf(string scope) =>
-            (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey == scope).ToList();
+            (await App.ActionRecordRowsAsync()).Where(r => r.PartitionKey == scope).ToList();
 
         public async Task<IReadOnlyList<string>> OwnMessageScopesAsync() =>
             (await App.RowsAsync(Names.ActionsTable)).Where(r => r.PartitionKey.StartsWith("own-",
@@ -130,7 +131,7 @@ public class HousekeepingTests
         Assert.Single(await world.App.RowsAsync(world.Names.DedupeTable));
         // Nothing else is old enough.
         Assert.Equal(2, summary.Deleted);
-        Assert.Equal(3, (await world.App.RowsAsync(world.Names.EventsTable)).Count);
+        Assert.Equal(3, (await world.App.EventRowsAsync()).Count);
     }
 
     [Fact]
@@ -332,7 +333,7 @@ public class HousekeepingTests
             await LegacyLayout.AddDedupeRecordAsync(world.App, EventIds.Create("order.created", $"{i}", 1764403200, "old"),
                 world.Time.GetUtcNow() + 7 * Day);
         }
-        var records = (await world.App.RowsAsync(world.Names.ActionsTable)).Count(r => !r.PartitionKey.StartsWith("own-", StringComparison.Ordinal));
+        var records = (await world.App.ActionRecordRowsAsync()).Count;
         world.Time.Advance(31 * Day);
 
         var summaries = new List<HousekeepingSummary>();
@@ -449,7 +450,8 @@ public class HousekeepingTests
 
         Assert.False(summary.Enabled);
         Assert.Equal(0, summary.Deleted);
-        Assert.Single(await world.App.RowsAsync(world.Names.EventsTable));
+        Assert.Single(await world.App.EventRowsAsync());
+        Assert.Single(await world.App.ActionRecordRowsAsync());
     }
 
     [Fact]

@@ -54,6 +54,7 @@ public sealed class AppHarness : IAsyncDisposable
         var payload = new System.Text.Json.Nodes.JsonObject { ["event"] = eventName, ["created"] = created, ["data"] = data.DeepClone() };
         var message = new SppFunctions.Events.EventMessage
         {
+            V = SppFunctions.Events.EventMessage.Current,
             Id = id ?? SppFunctions.Events.EventIds.Create(eventName, data["id"]?.ToString(), created, Guid.NewGuid().ToString()),
             Event = eventName, Topic = SppFunctions.Events.SppEventTopics.Classify(eventName), Created = created,
             ReceivedAt = DateTimeOffset.UtcNow, Source = SppFunctions.Events.EventSources.Webhook, Payload = payload,
@@ -148,6 +149,18 @@ public sealed class AppHarness : IAsyncDisposable
             return Array.Empty<PeekedMessage>();
         }
     }
+
+    /// <summary>The events' own rows of the events table (not the action records kept in the events' partitions).</summary>
+    public async Task<IReadOnlyList<TableEntity>> EventRowsAsync() =>
+        (await RowsAsync(Names.EventsTable)).Where(r => !IsActionRow(r)).ToList();
+
+    /// <summary>Action records of events and commands, in either table (not the own-message entries).</summary>
+    public async Task<IReadOnlyList<TableEntity>> ActionRecordRowsAsync() =>
+        (await RowsAsync(Names.EventsTable)).Where(IsActionRow)
+            .Concat((await RowsAsync(Names.ActionsTable)).Where(r => !r.PartitionKey.StartsWith("own-", StringComparison.Ordinal))).ToList();
+
+    private static bool IsActionRow(TableEntity row) =>
+        row.RowKey.StartsWith(SppFunctions.Storage.EventStore.ActionRowPrefix, StringComparison.Ordinal);
 
     /// <summary>Rows of a table; empty when it does not exist.</summary>
     public async Task<IReadOnlyList<TableEntity>> RowsAsync(string table)

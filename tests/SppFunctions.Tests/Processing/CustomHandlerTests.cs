@@ -46,7 +46,7 @@ public class CustomHandlerTests
         Assert.Equal(2, app.Spp.RequestsTo("GET", "/api/orders/").Count); // once per order.created event, none for invoice.paid
         Assert.Single(app.Spp.RequestsTo("PUT", "/api/orders/"));
         var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(bigEvent.Id, CancellationToken.None),
-            r => r.RowKey == "handler.VipOrderHandler");
+            r => r.Key == "handler.VipOrderHandler");
         Assert.Equal(ActionStatus.Succeeded, record.Status);
     }
 

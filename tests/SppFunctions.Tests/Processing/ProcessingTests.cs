@@ -264,7 +264,7 @@ public class ProcessingTests
         var text = (await app.PeekAllAsync(app.Names.EventsQueue)).Single().Body.ToString();
         var message = SppFunctions.Events.EventMessage.Parse(text);
         Assert.Null(message.LogETag); // the row is written after the message: the message says so instead
-        Assert.Equal(SppFunctions.Events.EventMessage.RowAfterSend, message.V);
+        Assert.Equal(SppFunctions.Events.EventMessage.Current, message.V);
         Assert.Equal(received!.DataId, message.DataId);
         var processor = app.Get<SppFunctions.Processing.EventProcessor>();
 
@@ -314,10 +314,10 @@ public class ProcessingTests
 
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
         var after = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
-        Assert.Equal(records.Select(r => (r.RowKey, r.Status, r.Attempts, r.ETag)), after.Select(r => (r.RowKey, r.Status, r.Attempts,
+        Assert.Equal(records.Select(r => (r.Key, r.Status, r.Attempts, r.ETag)), after.Select(r => (r.Key, r.Status, r.Attempts,
             r.ETag))); // untouched
-        Assert.Equal(ActionStatus.Failed, after.Single(r => r.RowKey == "broken.0").Status);
-        Assert.Equal(ActionStatus.Succeeded, after.Single(r => r.RowKey == "r.0").Status);
+        Assert.Equal(ActionStatus.Failed, after.Single(r => r.Key == "broken.0").Status);
+        Assert.Equal(ActionStatus.Succeeded, after.Single(r => r.Key == "r.0").Status);
         var row = await app.EventRowAsync(evt.Id);
         Assert.Equal(EventStatus.Failed, row!.Status);
         Assert.Contains("no_such_field", row.Error);
@@ -359,7 +359,7 @@ public class ProcessingTests
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
         Assert.Single(app.Spp.RequestsTo("POST", "/api/order_messages"));
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
-        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.RowKey == "welcome.0");
+        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.Key == "welcome.0");
         Assert.Equal(ActionStatus.Succeeded, record.Status);
         Assert.Equal(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>())[0]["id"]!.ToString(), record.Result);
     }
@@ -396,7 +396,7 @@ public class ProcessingTests
 
         Assert.Equal(0, driver.Failures);
         Assert.Single(app.Spp.Store.GetOrderMessages(order["id"]!.GetValue<string>()));
-        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.RowKey == "welcome.0");
+        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.Key == "welcome.0");
         Assert.Equal(ActionStatus.Succeeded, record.Status);
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
     }
@@ -497,24 +497,40 @@ public class ProcessingTests
 
 /// <summary>
 /// The process "dies" right after the SPP call: the write recording success fails, and so does every write of that
-/// attempt after it (nothing of it reaches storage), so the record stays claimed until its lease runs out.
+/// attempt after it (nothing of it reaches storage), so the record stays claimed until its lease runs out. The
+/// success goes alone or in a transaction with the event's other writes: either way it is lost.
 /// </summary>
 public sealed class CrashOnce
 {
     public bool Crashed { get; set; }
-    public int WritesToLose { get; set; } = 2;
+    /// <summary>The attempt that died (its claim's owner): none of its later writes reaches storage.</summary>
+    public string? DeadOwner { get; set; }
+
+    internal void BeforeWrite(IEnumerable<ActionRecord> records)
+    {
+        foreach (var record in records)
+        {
+            if (!Crashed && record.Status == ActionStatus.Succeeded)
+            {
+                Crashed = true;
+                DeadOwner = record.Owner;
+            }
+            if (Crashed && record.Owner == DeadOwner) throw new InvalidOperationException("Simulated crash after the SPP call, before recording it.");
+        }
+    }
 }
 
 public sealed class CrashingRecordStore(TableServiceClient tables, StorageNames names, CrashOnce crash) : ActionRecordStore(tables, names)
 {
     public override Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken)
     {
-        if (record.Status == ActionStatus.Succeeded && !crash.Crashed) crash.Crashed = true;
-        if (crash.Crashed && crash.WritesToLose > 0)
-        {
-            crash.WritesToLose--;
-            throw new InvalidOperationException("Simulated crash after the SPP call, before recording it.");
-        }
+        crash.BeforeWrite([record]);
         return base.TryUpdateAsync(record, cancellationToken);
+    }
+
+    public override Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
+    {
+        crash.BeforeWrite(claim is null ? batch.Records : [.. batch.Records, claim]);
+        return base.TryCommitAsync(batch, claim, row, cancellationToken);
     }
 }

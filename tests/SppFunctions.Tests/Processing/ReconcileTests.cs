@@ -38,7 +38,7 @@ public class ReconcileTests
         Assert.NotEmpty(app.Spp.RequestsTo("GET", "/api/order_messages/")); // the retry did reconcile
         foreach (var evt in new[] { first, second })
         {
-            var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.RowKey == "ack.0");
+            var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.Key == "ack.0");
             Assert.Equal(ActionStatus.Succeeded, record.Status);
             var message = Assert.Single(messages, m => m["id"]!.ToString() == record.Result);
             Assert.Contains(ActionExecutor.MarkerFor($"{evt.Id}.ack.0"), message["message"]!.GetValue<string>());
@@ -60,7 +60,7 @@ public class ReconcileTests
         var message = Assert.Single(app.Spp.Store.GetOrderMessages(number));
         Assert.Equal("<p>We saw the update.</p>", message["message"]!.GetValue<string>());
         Assert.Single(app.Spp.RequestsTo("POST", "/api/order_messages/"));
-        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.RowKey == "ack.0");
+        var record = (await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None)).Single(r => r.Key == "ack.0");
         Assert.Equal(message["id"]!.ToString(), record.Result);
     }
 }

@@ -49,11 +49,10 @@ public class SettledStatusTests
 
         // Delivery A has claimed the action and is calling SPP...
         var now = DateTimeOffset.UtcNow;
-        var claim = new ActionRecord
-        {
-            PartitionKey = evt.Id, RowKey = "welcome.0", Type = CreateOrderMessageAction.TypeName, Status = ActionStatus.Pending,
-            Attempts = 1, MayHaveActed = true, Owner = "delivery-a", LeaseUntil = now.AddMinutes(1), StartedAt = now,
-        };
+        var claim = ActionRecord.New(evt.Id, "welcome.0");
+        claim.Type = CreateOrderMessageAction.TypeName;
+        claim.Status = ActionStatus.Pending;
+        (claim.Attempts, claim.MayHaveActed, claim.Owner, claim.LeaseUntil, claim.StartedAt) = (1, true, "delivery-a", now.AddMinutes(1), now);
         Assert.Null(await store.GetAsync(evt.Id, "welcome.0", CancellationToken.None)); // (creates the table)
         Assert.True(await store.TryAddAsync(claim, CancellationToken.None));
         // ...when delivery B reads the action as held; before B reacts, A finishes: the action and the event succeed.

@@ -223,7 +223,7 @@ public class ChaosProcessingTests(ITestOutputHelper output)
             m => m["message"]!.GetValue<string>());
         foreach (var e in events)
         {
-            var list = (await records.ListAsync(e.Id, CancellationToken.None)).ToDictionary(r => r.RowKey);
+            var list = (await records.ListAsync(e.Id, CancellationToken.None)).ToDictionary(r => r.Key);
             // The rules' three actions (the watch-set updater is idempotent and keeps no records).
             Assert.Equal(["ack.0", "ack.1", "audit.0"], list.Keys.Order());
             Assert.All(list.Values, r => Assert.Equal(ActionStatus.Succeeded, r.Status));

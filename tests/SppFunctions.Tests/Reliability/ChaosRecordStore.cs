@@ -62,32 +62,55 @@ public sealed class ChaosRecordStore(TableServiceClient tables, StorageNames nam
 {
     public override async Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken)
     {
-        if (plan.IsDead(record.Owner)) throw new SimulatedCrashException("A write of a crashed attempt.");
-        var isClaim = record.Status == ActionStatus.Pending && plan.IsClaim(record.Owner);
+        var claims = BeforeWrite([record]);
         var added = await base.TryAddAsync(record, cancellationToken);
-        if (added && isClaim && plan.ShouldCrashAfterClaim(record))
-        {
-            plan.Kill(record, afterClaim: true);
-            throw new SimulatedCrashException($"Simulated crash after claiming {record.PartitionKey}/{record.RowKey}.");
-        }
+        if (added) AfterWrite(claims);
         return added;
     }
 
     public override async Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken)
     {
-        if (plan.IsDead(record.Owner)) throw new SimulatedCrashException("A write of a crashed attempt.");
-        if (record.Status == ActionStatus.Succeeded && plan.ShouldLoseSuccessWrite(record))
+        var claims = BeforeWrite([record]);
+        var updated = await base.TryUpdateAsync(record, cancellationToken);
+        if (updated) AfterWrite(claims);
+        return updated;
+    }
+
+    /// <summary>
+    /// A transaction of the event's writes (a claim with the previous action's outcome, or an outcome with the event's
+    /// final state).
+    /// </summary>
+    public override async Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
+    {
+        var claims = BeforeWrite(claim is null ? batch.Records.ToArray() : [.. batch.Records, claim]);
+        var committed = await base.TryCommitAsync(batch, claim, row, cancellationToken);
+        if (committed) AfterWrite(claims);
+        return committed;
+    }
+
+    /// <summary>
+    /// Before records go: a write of a crashed attempt never reaches storage, and a success may be lost (the attempt
+    /// dies, with whatever would have gone with it). Returns the claims among them.
+    /// </summary>
+    private List<ActionRecord> BeforeWrite(IReadOnlyList<ActionRecord> records)
+    {
+        if (records.Any(r => plan.IsDead(r.Owner))) throw new SimulatedCrashException("A write of a crashed attempt.");
+        foreach (var record in records.Where(r => r.Status == ActionStatus.Succeeded))
         {
+            if (!plan.ShouldLoseSuccessWrite(record)) continue;
             plan.Kill(record, afterClaim: false);
             throw new SimulatedCrashException($"Simulated crash after the SPP call of {record.PartitionKey}/{record.RowKey}, before recording it.");
         }
-        var isClaim = record.Status == ActionStatus.Pending && plan.IsClaim(record.Owner);
-        var updated = await base.TryUpdateAsync(record, cancellationToken);
-        if (updated && isClaim && plan.ShouldCrashAfterClaim(record))
+        return records.Where(r => r.Status == ActionStatus.Pending && plan.IsClaim(r.Owner)).ToList();
+    }
+
+    /// <summary>After claims reached storage: the attempt may die right then, before (or while) calling SPP.</summary>
+    private void AfterWrite(List<ActionRecord> claims)
+    {
+        foreach (var claim in claims.Where(plan.ShouldCrashAfterClaim))
         {
-            plan.Kill(record, afterClaim: true);
-            throw new SimulatedCrashException($"Simulated crash after claiming {record.PartitionKey}/{record.RowKey}.");
+            plan.Kill(claim, afterClaim: true);
+            throw new SimulatedCrashException($"Simulated crash after claiming {claim.PartitionKey}/{claim.RowKey}.");
         }
-        return updated;
     }
 }

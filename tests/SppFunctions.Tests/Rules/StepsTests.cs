@@ -39,47 +39,70 @@ public class StepsTests
         Assert.StartsWith("<p>Your Logo design order (application/json", message["message"]!.GetValue<string>());
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
         var records = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
-        Assert.Equal(new[] { "chain.0", "chain.1" }, records.Select(r => r.RowKey).Order());
-        Assert.Contains("Logo design", records.Single(r => r.RowKey == "chain.0").Output);
+        Assert.Equal(new[] { "chain.0", "chain.1" }, records.Select(r => r.Key).Order());
+        Assert.Contains("Logo design", records.Single(r => r.Key == "chain.0").Output);
     }
 
-    /// <summary>The attempt "dies" when it records the second step's success: that write and every later one are lost.</summary>
+    /// <summary>The attempt "dies" when it records the second step's success: that write and every later one of the attempt are lost.</summary>
     private sealed class CrashOnSecondStep(TableServiceClient tables, StorageNames names) : ActionRecordStore(tables, names)
     {
-        public int WritesToLose { get; set; } = 2;
+        private string? _deadOwner;
+
+        private void BeforeWrite(IEnumerable<ActionRecord> records)
+        {
+            foreach (var record in records)
+            {
+                if (_deadOwner is null && record.Key == "chain.1" && record.Status == ActionStatus.Succeeded) _deadOwner = record.Owner;
+                if (_deadOwner is not null && record.Owner == _deadOwner)
+                {
+                    throw new InvalidOperationException("Simulated crash after the second step's SPP call.");
+                }
+            }
+        }
+
         public override Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken)
         {
-            if (record.RowKey == "chain.1" && (record.Status == ActionStatus.Succeeded || WritesToLose < 2) && WritesToLose > 0)
-            {
-                WritesToLose--;
-                throw new InvalidOperationException("Simulated crash after the second step's SPP call.");
-            }
+            BeforeWrite([record]);
             return base.TryUpdateAsync(record, cancellationToken);
+        }
+
+        public override Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
+        {
+            BeforeWrite(claim is null ? batch.Records : [.. batch.Records, claim]);
+            return base.TryCommitAsync(batch, claim, row, cancellationToken);
         }
     }
 
-    /// <summary>The attempt dies between the two steps: the first step's success is recorded, the second never starts.</summary>
+    /// <summary>
+    /// The attempt fails between the two steps: the first step's success is recorded (alone, or after the transaction
+    /// that was to carry it with the second step's claim failed), the second step never starts.
+    /// </summary>
     private sealed class CrashBetweenSteps(TableServiceClient tables, StorageNames names) : ActionRecordStore(tables, names)
     {
         public int Crashes { get; private set; }
 
+        private void Crash(string key)
+        {
+            if (key != "chain.1" || Crashes != 0) return;
+            Crashes++;
+            throw new InvalidOperationException("Simulated crash between two steps.");
+        }
+
         public override async Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken)
         {
-            if (record.RowKey == "chain.1" && Crashes == 0)
-            {
-                Crashes++;
-                throw new InvalidOperationException("Simulated crash between two steps.");
-            }
+            Crash(record.Key);
             return await base.TryAddAsync(record, cancellationToken);
+        }
+
+        public override Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
+        {
+            if (claim is not null) Crash(claim.Key);
+            return base.TryCommitAsync(batch, claim, row, cancellationToken);
         }
 
         public override async Task<ActionRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
         {
-            if (key == "chain.1" && Crashes == 0)
-            {
-                Crashes++;
-                throw new InvalidOperationException("Simulated crash between two steps.");
-            }
+            Crash(key);
             return await base.GetAsync(scope, key, cancellationToken);
         }
     }
@@ -214,7 +237,7 @@ public class StepsTests
         Assert.Equal(2, deletes.Select(d => d.Path).Distinct().Count());
         var records = await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None);
         Assert.Equal(new[] { "clean-up.0", $"clean-up.1.id-{tmp1["id"]}.0", $"clean-up.1.id-{tmp2["id"]}.0" }.Order(),
-            records.Select(r => r.RowKey).Order());
+            records.Select(r => r.Key).Order());
         Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(evt.Id))!.Status);
     }
 

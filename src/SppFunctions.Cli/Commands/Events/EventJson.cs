@@ -28,7 +28,7 @@ internal static class EventJson
 
     public static JsonObject Action(ActionRecord a) => new()
     {
-        ["key"] = a.RowKey,
+        ["key"] = a.Key,
         ["type"] = a.Type,
         ["description"] = a.Description,
         ["status"] = a.Status,

@@ -77,7 +77,7 @@ public sealed class EventsShowCommand(CliContext cli) : CliCommand<EventsShowSet
             var table = CliOutput.Table("Action", "Type", "Status", "Attempts", "Generation", "Completed (UTC)", "Result", "Error");
             foreach (var a in details.Actions)
             {
-                table.AddRow(Output.Cell(a.RowKey), Output.Cell(a.Type), Output.Cell(a.Status), Output.Cell(a.Attempts), Output.Cell(a.Generation),
+                table.AddRow(Output.Cell(a.Key), Output.Cell(a.Type), Output.Cell(a.Status), Output.Cell(a.Attempts), Output.Cell(a.Generation),
                     Output.Cell(Time(a.CompletedAt)), Output.Cell(Shorten(a.Result, 40)), Output.Cell(Shorten(a.Error)));
             }
             Output.Write(table);

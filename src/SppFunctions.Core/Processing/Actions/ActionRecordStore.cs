@@ -1,5 +1,7 @@
+using System.Runtime.Serialization;
 using Azure;
 using Azure.Data.Tables;
+using SppFunctions.Events;
 using SppFunctions.Storage;
 
 namespace SppFunctions.Processing.Actions;
@@ -16,13 +18,30 @@ public static class ActionStatus
 }
 
 /// <summary>
-/// One action of one event or command (table <c>SppActions</c>): partition = event id (or <c>cmd-{id}</c>),
-/// row = the action's key within it. Updated only with its ETag, so two instances never both own it.
+/// One action of one event or command. An event's records live in the event's partition of table <c>SppEvents</c>
+/// (partition = event id, row = <see cref="EventStore.ActionRowPrefix"/> + the action's key), next to the event's row,
+/// so that one transaction can write both; a command's in table <c>SppActions</c> (partition <c>cmd-{id}</c>, row = the
+/// key), where earlier versions also kept events' records (read until they expire: docs/UPGRADING.md). Updated only
+/// with its ETag, so two instances never both own it.
 /// </summary>
 public sealed class ActionRecord : ITableEntity
 {
     public string PartitionKey { get; set; } = "";
+    /// <summary>The row key as stored: see <see cref="Key"/> for the action's key.</summary>
     public string RowKey { get; set; } = "";
+
+    /// <summary>The action's key within its event or command (rule name and index, or <c>handler.{name}</c>).</summary>
+    [IgnoreDataMember]
+    public string Key => InEventPartition ? RowKey[EventStore.ActionRowPrefix.Length..] : RowKey;
+
+    /// <summary>True for a record kept in its event's partition of <c>SppEvents</c>, false for one in <c>SppActions</c>.</summary>
+    [IgnoreDataMember]
+    public bool InEventPartition => RowKey.StartsWith(EventStore.ActionRowPrefix, StringComparison.Ordinal);
+
+    /// <summary>A new record of action <paramref name="key"/>: in the event's partition for an event, in <c>SppActions</c> for a command.</summary>
+    public static ActionRecord New(string scope, string key) =>
+        new() { PartitionKey = scope, RowKey = EventIds.IsValid(scope) ? EventStore.ActionRowPrefix + key : key };
+
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
 
@@ -50,7 +69,11 @@ public sealed class ActionRecord : ITableEntity
     public string? Error { get; set; }
 }
 
-/// <summary>Action records and the list of messages this app created (for loop prevention).</summary>
+/// <summary>
+/// Action records (an event's in its partition of <c>SppEvents</c>, a command's in <c>SppActions</c>), the transactions
+/// that write an event's records together with its row (<see cref="EventWriteBatch"/>), and the list of messages this
+/// app created (for loop prevention, in <c>SppActions</c>).
+/// </summary>
 public class ActionRecordStore : TableStore
 {
     private static readonly string[] PartitionColumns = ["PartitionKey"];
@@ -64,40 +87,209 @@ public class ActionRecordStore : TableStore
     private const int OwnMessagePartitions = 100;
     private const string CommandPrefix = "cmd-";
     private const string CommandLogRow = "log";
+    /// <summary>How much later than this process's first look an event may have been created and still have records of the earlier layout.</summary>
+    private static readonly TimeSpan LegacySlack = TimeSpan.FromDays(1);
 
+    private readonly TableClient _events = null!;
+    private readonly CreateOnce _createEvents = null!;
     private readonly Once<bool> _legacyOwnMessages;
+    private readonly Once<DateTimeOffset?> _legacyEventRecords;
 
-    protected ActionRecordStore() => _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
+    protected ActionRecordStore()
+    {
+        _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
+        _legacyEventRecords = new(_ => FindLegacyEventRecordsAsync());
+    }
 
     public ActionRecordStore(TableServiceClient tables, StorageNames names)
-        : base(tables, names.ActionsTable) => _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
+        : base(tables, names.ActionsTable)
+    {
+        _events = tables.GetTableClient(names.EventsTable);
+        _createEvents = new CreateOnce(ct => _events.CreateIfNotExistsAsync(ct));
+        _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
+        _legacyEventRecords = new(_ => FindLegacyEventRecordsAsync());
+    }
 
     /// <summary>The partition of a message's own-message entry: one of 100, so no single partition takes every write.</summary>
     public static string OwnMessagePartition(long messageId) =>
         OwnMessagesPrefix + (Math.Abs(messageId % OwnMessagePartitions)).ToString("D2", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// The record of an action, or null: in the event's partition (or, for an event old enough, where an earlier version
+    /// kept it), or a command's.
+    /// </summary>
     public virtual async Task<ActionRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
     {
+        var record = ActionRecord.New(scope, key);
+        if (record.InEventPartition)
+        {
+            await _createEvents.EnsureAsync(cancellationToken).ConfigureAwait(false);
+            var found = await _events.GetEntityIfExistsAsync<ActionRecord>(scope, record.RowKey,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (found.HasValue) return found.Value;
+            if (!await MayHaveLegacyRecordsAsync(scope, cancellationToken).ConfigureAwait(false)) return null;
+        }
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var response = await Table.GetEntityIfExistsAsync<ActionRecord>(scope, key, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.HasValue ? response.Value : null;
     }
 
-    /// <summary>Every action record of an event or command.</summary>
+    /// <summary>Every action record of an event (both layouts while the earlier one may hold some) or command.</summary>
     public virtual async Task<IReadOnlyList<ActionRecord>> ListAsync(string scope, CancellationToken cancellationToken)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var list = new List<ActionRecord>();
+        if (EventIds.IsValid(scope))
+        {
+            await _createEvents.EnsureAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (var r in _events.QueryAsync<ActionRecord>(ActionRowsOf(scope),
+                cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
+            if (!await MayHaveLegacyRecordsAsync(scope, cancellationToken).ConfigureAwait(false)) return list;
+        }
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var r in Table.QueryAsync<ActionRecord>(x => x.PartitionKey == scope,
             cancellationToken: cancellationToken).ConfigureAwait(false)) list.Add(r);
         return list;
     }
 
+    /// <summary>The action rows of an event's partition (the event's own row sorts before them).</summary>
+    private static string ActionRowsOf(string scope) => TableClient.CreateQueryFilter(
+        $"PartitionKey eq {scope} and RowKey ge {EventStore.ActionRowPrefix} and RowKey lt {EventStore.ActionRowEnd}");
+
     /// <summary>Inserts a new record; false when another attempt inserted it first.</summary>
-    public virtual Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken) => TryInsertAsync(record, cancellationToken);
+    public virtual async Task<bool> TryAddAsync(ActionRecord record, CancellationToken cancellationToken)
+    {
+        if (!record.InEventPartition) return await TryInsertAsync(record, cancellationToken).ConfigureAwait(false);
+        await _createEvents.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await _events.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
+            record.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Replaces a record if unchanged since read; false when another attempt changed it first.</summary>
-    public virtual Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken) => TryReplaceAsync(record, cancellationToken);
+    public virtual async Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken)
+    {
+        if (!record.InEventPartition) return await TryReplaceAsync(record, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await _events.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            record.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Writes the batch's pending writes together with <paramref name="claim"/> (inserted when it has no ETag, else
+    /// replaced by it) and/or <paramref name="row"/> (the event row's next state, in place of the pending one: replaced
+    /// by its ETag, or merged over the row whatever its ETag when it has none) in one entity-group transaction. True
+    /// when it went (ETags set, the batch emptied). False when it met a conflict (a row changed, missing or already
+    /// there): then nothing of it was written and the batch still holds its writes, for <see cref="FlushAsync"/>.
+    /// </summary>
+    public virtual async Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
+    {
+        if (claim is not null && !batch.CanHold(claim)) throw new ArgumentException($"Record {claim.RowKey} is not of this event.", nameof(claim));
+        row ??= batch.Row;
+        var entities = new List<ITableEntity>();
+        var actions = new List<TableTransactionAction>();
+        if (row is not null)
+        {
+            entities.Add(row);
+            actions.Add(row.ETag == default ? new(TableTransactionActionType.UpdateMerge, row, ETag.All)
+                : new(TableTransactionActionType.UpdateReplace, row, row.ETag));
+        }
+        foreach (var record in claim is null ? batch.Records : batch.Records.Append(claim))
+        {
+            entities.Add(record);
+            actions.Add(record.ETag == default ? new(TableTransactionActionType.Add, record)
+                : new(TableTransactionActionType.UpdateReplace, record, record.ETag));
+        }
+        if (actions.Count == 0) return true;
+        await _createEvents.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (actions.Count == 1)
+            {
+                // One write needs no transaction: the plain request is the same write, without the batch envelope.
+                entities[0].ETag = await WriteAsync(actions[0], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var responses = (await _events.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false)).Value;
+                for (var i = 0; i < entities.Count; i++) entities[i].ETag = i < responses.Count ? responses[i].Headers.ETag ?? default : default;
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status is 400 or 404 or 409 or 412)
+        {
+            return false; // the transaction did nothing (e.g. the row is not there yet, or another attempt wrote first)
+        }
+        batch.Committed(row);
+        return true;
+    }
+
+    /// <summary>One write of a transaction as a plain request (typed, so the entity is serialized as what it is).</summary>
+    private Task<ETag> WriteAsync(TableTransactionAction action, CancellationToken cancellationToken) => action.Entity switch
+    {
+        EventEntry row => WriteAsync(row, action, cancellationToken),
+        ActionRecord record => WriteAsync(record, action, cancellationToken),
+        _ => throw new ArgumentException($"Not a row of an event's partition: {action.Entity.GetType().Name}.", nameof(action)),
+    };
+
+    private async Task<ETag> WriteAsync<T>(T entity, TableTransactionAction action, CancellationToken cancellationToken) where T : ITableEntity
+    {
+        var response = action.ActionType switch
+        {
+            TableTransactionActionType.Add => await _events.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false),
+            TableTransactionActionType.UpdateMerge => await _events.UpdateEntityAsync(entity, action.ETag, TableUpdateMode.Merge,
+                cancellationToken).ConfigureAwait(false),
+            _ => await _events.UpdateEntityAsync(entity, action.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false),
+        };
+        return response.Headers.ETag ?? default;
+    }
+
+    /// <summary>
+    /// Writes the batch's pending writes one by one, as they would have been written without it: the row first, then
+    /// each record by its ETag (one that another attempt took over meanwhile stays theirs, as a lone write would).
+    /// </summary>
+    public virtual async Task FlushAsync(EventWriteBatch? batch, CancellationToken cancellationToken)
+    {
+        if (batch is null || batch.IsEmpty) return;
+        await batch.WriteRowAloneAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var record in batch.Records.ToArray())
+        {
+            await TryUpdateAsync(record, cancellationToken).ConfigureAwait(false);
+            batch.Written(record);
+        }
+    }
+
+    /// <summary>
+    /// True when an event may have records where earlier versions kept them (<c>SppActions</c>): that table had
+    /// events' records when this process first looked, and the event was created no later than a day after that.
+    /// </summary>
+    private async Task<bool> MayHaveLegacyRecordsAsync(string eventId, CancellationToken cancellationToken) =>
+        await _legacyEventRecords.GetAsync(cancellationToken).ConfigureAwait(false) is { } horizon && EventIds.CreatedOf(eventId) < horizon;
+
+    private async Task<DateTimeOffset?> FindLegacyEventRecordsAsync()
+    {
+        await EnsureTableAsync(CancellationToken.None).ConfigureAwait(false);
+        // Event ids begin with digits; command scopes ("cmd-…") and own-message partitions ("own…") with letters.
+        var filter = TableClient.CreateQueryFilter($"PartitionKey lt {":"}");
+        await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
+            cancellationToken: CancellationToken.None).ConfigureAwait(false))
+        {
+            return DateTimeOffset.UtcNow + LegacySlack;
+        }
+        return null;
+    }
 
     /// <summary>
     /// The event-log id of a command: the one recorded when the command was first seen, so every later delivery, its
@@ -169,7 +361,10 @@ public class ActionRecordStore : TableStore
     // Event scopes are event ids, which begin with the event's created time (10 digits), so one PartitionKey range
     // finds the records of old events; command scopes ("cmd-…") and the own-message partitions ("own-…") sort after every digit.
 
-    /// <summary>Keys of the records of events created before <paramref name="before"/>, partition by partition (one key range).</summary>
+    /// <summary>
+    /// Keys of the records of events created before <paramref name="before"/>, partition by partition (one key range):
+    /// those of the earlier layout (<c>SppActions</c>) first, then those in the events' partitions of <c>SppEvents</c>.
+    /// </summary>
     public virtual async IAsyncEnumerable<TableEntity> QueryEventRecordsCreatedBeforeAsync(
         DateTimeOffset before, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -177,6 +372,14 @@ public class ActionRecordStore : TableStore
         var bound = Math.Clamp(before.ToUnixTimeSeconds(), 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
         var filter = TableClient.CreateQueryFilter($"PartitionKey lt {bound}");
         await foreach (var row in Table.QueryAsync<TableEntity>(filter, select: PartitionRowColumns,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            yield return row;
+        }
+        await _createEvents.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        filter = TableClient.CreateQueryFilter(
+            $"PartitionKey lt {bound} and RowKey ge {EventStore.ActionRowPrefix} and RowKey lt {EventStore.ActionRowEnd}");
+        await foreach (var row in _events.QueryAsync<TableEntity>(filter, select: PartitionRowColumns,
             cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             yield return row;
@@ -203,8 +406,14 @@ public class ActionRecordStore : TableStore
     /// </summary>
     public virtual async Task<int> DeleteScopeAsync(string scope, int maxRows, CancellationToken cancellationToken)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<TableEntity>();
+        if (EventIds.IsValid(scope))
+        {
+            await _createEvents.EnsureAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (var row in _events.QueryAsync<TableEntity>(ActionRowsOf(scope), select: PartitionRowColumns,
+                cancellationToken: cancellationToken).ConfigureAwait(false)) rows.Add(row);
+        }
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var row in Table.QueryAsync<TableEntity>(x => x.PartitionKey == scope, select: PartitionRowColumns,
             cancellationToken: cancellationToken).ConfigureAwait(false))
         {
@@ -212,12 +421,23 @@ public class ActionRecordStore : TableStore
         }
         var ordered = rows.OrderBy(r => r.RowKey == CommandLogRow && scope.StartsWith(CommandPrefix,
             StringComparison.Ordinal)).Take(maxRows).ToList();
-        return (await DeleteRowsAsync(ordered, cancellationToken).ConfigureAwait(false)).Count;
+        return await DeleteAsync(ordered, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes the given records (keys as read) in transactions of up to 100 rows of one scope; returns how many went.</summary>
-    public virtual async Task<int> DeleteAsync(IEnumerable<TableEntity> rows, CancellationToken cancellationToken) =>
-        (await DeleteRowsAsync(rows, cancellationToken).ConfigureAwait(false)).Count;
+    /// <summary>
+    /// Deletes the given records (keys as read, of either table: an event's records in <c>SppEvents</c> have the action
+    /// row prefix) in transactions of up to 100 rows of one scope; returns how many went.
+    /// </summary>
+    public virtual async Task<int> DeleteAsync(IEnumerable<TableEntity> rows, CancellationToken cancellationToken)
+    {
+        var list = rows.ToList();
+        var inEvents = list.Where(r => r.RowKey.StartsWith(EventStore.ActionRowPrefix, StringComparison.Ordinal)
+            && EventIds.IsValid(r.PartitionKey)).ToList();
+        var deleted = 0;
+        if (inEvents.Count > 0) deleted += (await DeleteRowsAsync(_events, inEvents, cancellationToken).ConfigureAwait(false)).Count;
+        if (inEvents.Count < list.Count) deleted += (await DeleteRowsAsync(list.Except(inEvents), cancellationToken).ConfigureAwait(false)).Count;
+        return deleted;
+    }
 
     /// <summary>The list of messages this app created: message id (row) and the scope that created it, from every own-message partition (one key
     /// range, the earlier versions' one included).</summary>

@@ -65,9 +65,13 @@ public class IdempotentActionRunner
     /// True on a first delivery, when no record is expected: claim by insert without reading first (a record that does
     /// exist makes the insert fail, and is then read and decided on as usual).
     /// </param>
+    /// <param name="batch">
+    /// The event's pending writes (its first delivery, see <see cref="EventWriteBatch"/>): the claim goes in one
+    /// transaction with them, and the record of the outcome waits in it for the next write. Null: every write alone.
+    /// </param>
     /// <exception cref="RetryLaterException">A transient failure, or another attempt owns the action.</exception>
     public virtual async Task<ActionOutcome> RunAsync(string scope, string key, int generation, Func<PlannedAction> plan,
-        CancellationToken cancellationToken, bool likelyNew = false)
+        CancellationToken cancellationToken, bool likelyNew = false, EventWriteBatch? batch = null)
     {
         var now = _time.GetUtcNow();
         if (likelyNew)
@@ -79,22 +83,25 @@ public class IdempotentActionRunner
             }
             catch (ActionFailedException ex) when (ex.Kind == ActionFailureKind.Permanent)
             {
-                var failed = new ActionRecord { PartitionKey = scope, RowKey = key, Type = "unresolved" };
+                var failed = ActionRecord.New(scope, key);
+                failed.Type = "unresolved";
                 Complete(failed, ActionStatus.Failed, null, ex.Message, generation);
-                if (await _records.TryAddAsync(failed, cancellationToken).ConfigureAwait(false)) return Completed(failed);
+                if (await TryAddAsync(failed, batch, cancellationToken).ConfigureAwait(false)) return Completed(failed);
             }
             if (planned is not null)
             {
-                var fresh = Claim(new ActionRecord { PartitionKey = scope, RowKey = key }, planned, generation, now, mayHaveActed: false);
-                if (await _records.TryAddAsync(fresh, cancellationToken).ConfigureAwait(false))
+                var fresh = Claim(ActionRecord.New(scope, key), planned, generation, now, mayHaveActed: false);
+                if (await TryAddAsync(fresh, batch, cancellationToken).ConfigureAwait(false))
                 {
-                    return await ActAsync(fresh, planned, mayHaveActed: false, replayingUnknown: false, generation, now,
+                    return await ActAsync(fresh, planned, mayHaveActed: false, replayingUnknown: false, generation, now, batch,
                         cancellationToken).ConfigureAwait(false);
                 }
             }
             // A record exists after all (a redelivered or racing copy): decide by it, as below.
         }
 
+        // Everything below reads and writes alone: the pending writes go first.
+        await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         var record = await _records.GetAsync(scope, key, cancellationToken).ConfigureAwait(false);
         switch (record)
         {
@@ -115,8 +122,9 @@ public class IdempotentActionRunner
         }
         catch (ActionFailedException ex) when (ex.Kind == ActionFailureKind.Permanent)
         {
-            var failed = record ?? new ActionRecord { PartitionKey = scope, RowKey = key, Type = "unresolved" };
-            return await FinishAsync(failed, record is null, ActionStatus.Failed, null, ex.Message, generation,
+            var failed = record ?? ActionRecord.New(scope, key);
+            if (record is null) failed.Type = "unresolved";
+            return await FinishAsync(failed, record is null, ActionStatus.Failed, null, ex.Message, generation, null,
                 cancellationToken).ConfigureAwait(false);
         }
 
@@ -124,11 +132,26 @@ public class IdempotentActionRunner
         var replayingUnknown = record?.Status == ActionStatus.Unknown;
         var mayHaveActed = record is { MayHaveActed: true } || replayingUnknown;
         var isNew = record is null;
-        var claim = Claim(record ?? new ActionRecord { PartitionKey = scope, RowKey = key }, action, generation, now, mayHaveActed);
+        var claim = Claim(record ?? ActionRecord.New(scope, key), action, generation, now, mayHaveActed);
         var claimed = isNew ? await _records.TryAddAsync(claim, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(claim,
             cancellationToken).ConfigureAwait(false);
         if (!claimed) throw new RetryLaterException($"Action {key} of {scope} was claimed by another attempt.");
-        return await ActAsync(claim, action, mayHaveActed, replayingUnknown, generation, now, cancellationToken).ConfigureAwait(false);
+        return await ActAsync(claim, action, mayHaveActed, replayingUnknown, generation, now, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Inserts a new record: with the batch's pending writes in one transaction when there are any, else alone. When
+    /// the transaction meets a conflict, the pending writes go alone first and then the record, so a record that
+    /// exists makes this false as a lone insert would.
+    /// </summary>
+    private async Task<bool> TryAddAsync(ActionRecord record, EventWriteBatch? batch, CancellationToken cancellationToken)
+    {
+        if (batch is not null && !batch.IsEmpty && batch.CanHold(record))
+        {
+            if (await _records.TryCommitAsync(batch, record, null, cancellationToken).ConfigureAwait(false)) return true;
+            await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        return await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Step 2's claim: pending, leased to this attempt, MayHaveActed set before the call.</summary>
@@ -152,10 +175,10 @@ public class IdempotentActionRunner
     /// attempt has stopped calling SPP before the lease runs out and another attempt may take the action over.
     /// </summary>
     private async Task<ActionOutcome> ActAsync(ActionRecord claim, PlannedAction action, bool mayHaveActed, bool replayingUnknown, int generation,
-        DateTimeOffset now, CancellationToken cancellationToken)
+        DateTimeOffset now, EventWriteBatch? batch, CancellationToken cancellationToken)
     {
         var scope = claim.PartitionKey;
-        var key = claim.RowKey;
+        var key = claim.Key;
         var run = new ActionRun(scope, key, IsRetry: claim.Attempts > 1);
         using var deadline = new CancellationTokenSource(_options.Value.ActionLease * 0.8, _time);
         using var work = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
@@ -181,7 +204,7 @@ public class IdempotentActionRunner
                     return await FinishAsync(claim, false, ActionStatus.Unknown, null,
                         "An earlier attempt may have run this action and its outcome is unknown, so it was not repeated automatically. Replay the "
                             + "event to run it again.",
-                        generation, cancellationToken).ConfigureAwait(false);
+                        generation, batch, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -192,15 +215,16 @@ public class IdempotentActionRunner
                 ? RecordOwnMessageAsync(messageId, scope, cancellationToken)
                 : Task.CompletedTask;
             var output = action.KeepOutput ? await KeepOutputAsync(claim, result.Output, cancellationToken).ConfigureAwait(false) : null;
-            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result.Result, null, generation,
+            var outcome = await FinishAsync(claim, false, ActionStatus.Succeeded, result.Result, null, generation, batch,
                 cancellationToken).ConfigureAwait(false);
-            await ownMessage.ConfigureAwait(false);
+            if (batch is not null) batch.Alongside(ownMessage);
+            else await ownMessage.ConfigureAwait(false);
             return outcome with { Output = output, OutputError = claim.OutputError };
         }
         catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // Out of lease: whatever the call did is unknown, so the next attempt reconciles before acting again.
-            await ReleaseAsync(claim, true, "The action ran out of its lease.", cancellationToken).ConfigureAwait(false);
+            await ReleaseAsync(claim, true, "The action ran out of its lease.", batch, cancellationToken).ConfigureAwait(false);
             throw new RetryLaterException($"Action {key} of {scope} ran out of its lease ({_options.Value.ActionLease}) and will be retried after "
                 + $"checking its effect.", ex);
         }
@@ -209,28 +233,28 @@ public class IdempotentActionRunner
             switch (ex.Kind)
             {
                 case ActionFailureKind.Permanent:
-                    return await FinishAsync(claim, false, ActionStatus.Failed, null, ex.Message, generation,
+                    return await FinishAsync(claim, false, ActionStatus.Failed, null, ex.Message, generation, batch,
                         cancellationToken).ConfigureAwait(false);
                 case ActionFailureKind.NotActed:
-                    await ReleaseAsync(claim, mayHaveActed, ex.Message, cancellationToken).ConfigureAwait(false);
+                    await ReleaseAsync(claim, mayHaveActed, ex.Message, batch, cancellationToken).ConfigureAwait(false);
                     throw new RetryLaterException($"Action {key} of {scope} will be retried: {ex.Message}", ex, ex.RetryAfter);
                 default:
                     if (action.IsIdempotent || action is CreateOrderMessageAction)
                     {
-                        await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
+                        await ReleaseAsync(claim, true, ex.Message, batch, cancellationToken).ConfigureAwait(false);
                         throw new RetryLaterException($"Action {key} of {scope} will be retried (after checking its effect): {ex.Message}", ex,
                             ex.RetryAfter);
                     }
                     return await FinishAsync(claim, false, ActionStatus.Unknown, null,
                         $"{ex.Message} The target may have acted, so the action was not repeated automatically. Replay the event to run it again.",
-                        generation, cancellationToken).ConfigureAwait(false);
+                        generation, batch, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException && ex is not RetryLaterException)
         {
             // Unexpected (e.g. a custom handler's exception, or storage failing to record the outcome): release and
             // let the queue retry; MayHaveActed stays set, so the next attempt checks before acting again.
-            await ReleaseAsync(claim, true, ex.Message, cancellationToken).ConfigureAwait(false);
+            await ReleaseAsync(claim, true, ex.Message, batch, cancellationToken).ConfigureAwait(false);
             throw new RetryLaterException($"Action {key} of {scope} failed and will be retried: {ex.Message}", ex);
         }
     }
@@ -261,7 +285,7 @@ public class IdempotentActionRunner
         }
         else
         {
-            claim.OutputBlob = await _payloads.SaveAsync($"{claim.PartitionKey}/step-{claim.RowKey}", BinaryData.FromString(json),
+            claim.OutputBlob = await _payloads.SaveAsync($"{claim.PartitionKey}/step-{claim.Key}", BinaryData.FromString(json),
                 cancellationToken).ConfigureAwait(false);
         }
         return output;
@@ -301,16 +325,26 @@ public class IdempotentActionRunner
         }
     }
 
+    /// <summary>
+    /// Records an action's outcome: a record this attempt claimed waits in the batch (if any) for the next write,
+    /// which is the next claim or the event row's final state; otherwise it is written now.
+    /// </summary>
     private async Task<ActionOutcome> FinishAsync(ActionRecord record, bool isNew, string status, string? result, string? error, int generation,
-        CancellationToken cancellationToken)
+        EventWriteBatch? batch, CancellationToken cancellationToken)
     {
         Complete(record, status, result, error, generation);
+        if (!isNew && batch is not null && batch.CanHold(record) && record.ETag != default)
+        {
+            batch.Defer(record);
+            return Completed(record);
+        }
+        await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         var written = isNew ? await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(record,
             cancellationToken).ConfigureAwait(false);
         if (!written)
         {
             // Our lease ran out and another attempt took the action over; it reconciles and records the outcome.
-            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.RowKey,
+            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.Key,
                 record.PartitionKey, status);
         }
         return Completed(record);
@@ -329,13 +363,14 @@ public class IdempotentActionRunner
 
     private ActionOutcome Completed(ActionRecord record)
     {
-        if (record.Status != ActionStatus.Succeeded) _logger.LogWarning("Action {Key} of {Scope} {Status}: {Error}", record.RowKey,
+        if (record.Status != ActionStatus.Succeeded) _logger.LogWarning("Action {Key} of {Scope} {Status}: {Error}", record.Key,
             record.PartitionKey, record.Status, record.Error);
-        return new ActionOutcome(record.RowKey, record.Status, record.Result, record.Error, AlreadyDone: false);
+        return new ActionOutcome(record.Key, record.Status, record.Result, record.Error, AlreadyDone: false);
     }
 
-    private async Task ReleaseAsync(ActionRecord record, bool mayHaveActed, string error, CancellationToken cancellationToken)
+    private async Task ReleaseAsync(ActionRecord record, bool mayHaveActed, string error, EventWriteBatch? batch, CancellationToken cancellationToken)
     {
+        await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         record.Status = ActionStatus.Pending;
         record.MayHaveActed = mayHaveActed;
         record.LeaseUntil = _time.GetUtcNow();

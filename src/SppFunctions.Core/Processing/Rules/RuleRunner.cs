@@ -19,11 +19,15 @@ public interface IStepExecutor
     Task<ActionOutcome> RunAsync(StepRun run, CancellationToken cancellationToken);
 }
 
-/// <summary>The production executor: each action through <see cref="IdempotentActionRunner"/> under the event's records.</summary>
-public sealed class RecordedStepExecutor(IdempotentActionRunner runner, string scope, int generation, bool likelyNew) : IStepExecutor
+/// <summary>
+/// The production executor: each action through <see cref="IdempotentActionRunner"/> under the event's records (with
+/// the delivery's pending writes, on a first delivery).
+/// </summary>
+public sealed class RecordedStepExecutor(IdempotentActionRunner runner, string scope, int generation, bool likelyNew,
+    EventWriteBatch? batch = null) : IStepExecutor
 {
     public Task<ActionOutcome> RunAsync(StepRun run, CancellationToken cancellationToken) =>
-        runner.RunAsync(scope, run.Key, generation, run.Plan, cancellationToken, likelyNew);
+        runner.RunAsync(scope, run.Key, generation, run.Plan, cancellationToken, likelyNew, batch);
 }
 
 /// <summary>What a rule did with an event.</summary>
