@@ -65,4 +65,30 @@ public static class LegacyLayout
             ["Result"] = result, ["CompletedAt"] = DateTimeOffset.UtcNow,
         });
     }
+
+    /// <summary>An old-layout claim: an instance of the old version is running the action (its lease still runs).</summary>
+    public static async Task AddClaimedActionAsync(AppHarness app, string eventId, string key, DateTimeOffset leaseUntil)
+    {
+        var table = app.Get<TableServiceClient>().GetTableClient(app.Names.ActionsTable);
+        await table.CreateIfNotExistsAsync();
+        await table.AddEntityAsync(new TableEntity(eventId, key)
+        {
+            ["Type"] = "create_order_message", ["Status"] = "pending", ["Attempts"] = 1, ["Generation"] = 0, ["MayHaveActed"] = true,
+            ["Owner"] = "old-instance", ["LeaseUntil"] = leaseUntil, ["StartedAt"] = DateTimeOffset.UtcNow,
+        });
+    }
+
+    /// <summary>
+    /// The message of the version just before action records moved into the events' partitions (format 2, its row
+    /// inserted after the send in the event's own partition): the current publisher's message, with that version.
+    /// </summary>
+    public static async Task<string> DowngradeQueuedMessageAsync(AppHarness app)
+    {
+        var queue = app.Queue(app.Names.EventsQueue);
+        var queued = Assert.Single((await queue.ReceiveMessagesAsync(32)).Value);
+        await queue.DeleteMessageAsync(queued.MessageId, queued.PopReceipt);
+        var message = EventMessage.Parse(queued.Body.ToString());
+        message.V = EventMessage.RowAfterSend;
+        return message.ToBinaryData().ToString();
+    }
 }

@@ -100,6 +100,48 @@ public class UpgradeTests
     }
 
     [Fact]
+    public async Task A_first_delivery_of_a_message_of_the_previous_version_finds_the_action_that_version_recorded_and_does_not_act_again()
+    {
+        // E.g. a second copy of the message, which the previous version processed (records in SppActions) before the upgrade.
+        var (app, envelope, orderId) = await StartAsync();
+        await using var _ = app;
+        var answer = await PostAsync(app, envelope);
+        var id = answer.Body["id"]!.GetValue<string>();
+        var text = await LegacyLayout.DowngradeQueuedMessageAsync(app);
+        var posted = app.Spp.Store.AddOrderMessage(orderId, "<p>Thanks!</p>");
+        await LegacyLayout.AddSucceededActionAsync(app, id, "welcome.0", posted["id"]!.ToString());
+
+        await app.Get<SppFunctions.Processing.EventProcessor>().ProcessAsync(text, 1, CancellationToken.None);
+
+        Assert.Single(app.Spp.Store.GetOrderMessages(orderId));
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
+        var record = Assert.Single(await app.Get<SppFunctions.Processing.Actions.ActionRecordStore>().ListAsync(id, CancellationToken.None));
+        Assert.False(record.InEventPartition); // read where the previous version wrote it, and no second record
+    }
+
+    [Fact]
+    public async Task An_action_an_instance_of_the_previous_version_is_still_running_is_not_run_beside_it()
+    {
+        // During a rolling upgrade: the old instance has claimed the action (SppActions) when a new one gets the message.
+        var (app, envelope, orderId) = await StartAsync();
+        await using var _ = app;
+        var answer = await PostAsync(app, envelope);
+        var id = answer.Body["id"]!.GetValue<string>();
+        var text = await LegacyLayout.DowngradeQueuedMessageAsync(app);
+        await LegacyLayout.AddClaimedActionAsync(app, id, "welcome.0", DateTimeOffset.UtcNow.AddMinutes(5));
+
+        await app.Get<SppFunctions.Processing.EventProcessor>().ProcessAsync(text, 2, CancellationToken.None);
+
+        Assert.Empty(app.Spp.Store.GetOrderMessages(orderId));
+        Assert.Empty(app.Spp.RequestsTo("POST", "/api/order_messages"));
+        var row = await app.EventRowAsync(id);
+        Assert.Equal(EventStatus.Processing, row!.Status);
+        Assert.Contains("held by another attempt", row.Error, StringComparison.Ordinal); // re-scheduled, to find the old one's outcome
+        Assert.DoesNotContain(await app.Get<SppFunctions.Processing.Actions.ActionRecordStore>().ListAsync(id, CancellationToken.None),
+            r => r.InEventPartition);
+    }
+
+    [Fact]
     public async Task A_message_recorded_as_the_apps_own_by_the_old_version_still_triggers_no_rules_and_new_entries_are_spread()
     {
         const string rules = """
