@@ -7,15 +7,18 @@ namespace SppFunctions.Polling;
 /// <summary>
 /// A watched order and its cursor (table <c>SppWatch</c>). Resolved orders are in partition "order" with SPP's integer
 /// order id as the row key, so a run reads only the orders that changed, by id. Orders added by a key not yet looked
-/// at (a webhook's, a configured or bootstrapped id or number) wait in partition "pending", keyed by that key, until
-/// a run resolves and baselines them. A number (or any key other than the id) that resolved is remembered in partition
+/// at (a webhook's, a configured or bootstrapped id or number) wait in partitions "pending-00" … "pending-15" (by a hash
+/// of the key, as every order webhook writes there; earlier versions used one partition "pending", still read), keyed
+/// by that key, until a run resolves and baselines them. A number (or any key other than the id) that resolved is remembered in partition
 /// "alias" (row = the key, <see cref="OrderId"/> = the id). The cursor is the newest message id (and time) already
 /// seen; it is only ever moved forward, by ETag, so two overlapping runs cannot move it back or both emit past it.
 /// </summary>
 public sealed class WatchedOrder : ITableEntity
 {
     public const string Partition = "order";
+    /// <summary>The partition earlier versions kept every pending entry in (still read, and emptied by the runs that resolve them).</summary>
     public const string PendingPartition = "pending";
+    private const int PendingPartitions = 16;
     public const string AliasPartition = "alias";
 
     public string PartitionKey { get; set; } = Partition;
@@ -37,8 +40,19 @@ public sealed class WatchedOrder : ITableEntity
     public DateTimeOffset AddedAt { get; set; }
     public DateTimeOffset? CheckedAt { get; set; }
 
-    /// <summary>True for an entry not resolved yet (partition "pending").</summary>
-    public bool IsPending => PartitionKey == PendingPartition;
+    /// <summary>True for an entry not resolved yet (a "pending" partition).</summary>
+    public bool IsPending => PartitionKey.StartsWith(PendingPartition, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The pending partition of an order key: one of 16 (FNV-1a of the key), so no single partition takes every order
+    /// webhook's write. The range "pending" … "pending." holds them all, and the earlier versions' one.
+    /// </summary>
+    public static string PendingPartitionOf(string key)
+    {
+        var hash = 2166136261u;
+        foreach (var c in key) hash = (hash ^ c) * 16777619u;
+        return $"{PendingPartition}-{hash % PendingPartitions:D2}";
+    }
 }
 
 /// <summary>The poller's own state: the newest <c>last_message_at</c> seen, the run lease, the bootstrap flag.</summary>
@@ -98,9 +112,19 @@ public class WatchStore : TableStore
     public virtual Task<List<WatchedOrder>> ListResolvedAsync(CancellationToken cancellationToken) =>
         ListPartitionAsync(WatchedOrder.Partition, cancellationToken);
 
-    /// <summary>The orders added but not resolved yet (partition "pending"): few, read every run.</summary>
-    public virtual Task<List<WatchedOrder>> ListPendingAsync(CancellationToken cancellationToken) =>
-        ListPartitionAsync(WatchedOrder.PendingPartition, cancellationToken);
+    /// <summary>The orders added but not resolved yet (the "pending" partitions, one key range): few, read every run.</summary>
+    public virtual async Task<List<WatchedOrder>> ListPendingAsync(CancellationToken cancellationToken)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<WatchedOrder>();
+        // '.' follows '-': the range holds "pending" (earlier versions) and every "pending-NN".
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {WatchedOrder.PendingPartition} and PartitionKey lt {"pending."}");
+        await foreach (var entry in Table.QueryAsync<WatchedOrder>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(entry);
+        }
+        return list;
+    }
 
     private async Task<List<WatchedOrder>> ListPartitionAsync(string partition, CancellationToken cancellationToken)
     {
@@ -147,19 +171,23 @@ public class WatchStore : TableStore
     public virtual async Task<WatchedOrder?> GetAsync(string order, CancellationToken cancellationToken)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(
-            WatchedOrder.PendingPartition, Key(order), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return pending.HasValue ? pending.Value : await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false);
+        var key = Key(order);
+        foreach (var partition in new[] { WatchedOrder.PendingPartitionOf(key), WatchedOrder.PendingPartition })
+        {
+            var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(partition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (pending.HasValue) return pending.Value;
+        }
+        return await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Starts watching an order: one insert into the pending partition, which the next run resolves (an order watched
+    /// Starts watching an order: one insert into its pending partition, which the next run resolves (an order watched
     /// already under this key or another one costs that run a point read or two, and no SPP call once its key is known).
     /// True when the key was not pending already.
     /// </summary>
     public virtual Task<bool> AddAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken) =>
-        TryInsertAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartition, RowKey = Key(order), Source = source, AddedAt = now },
-            cancellationToken);
+        TryInsertAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartitionOf(Key(order)), RowKey = Key(order), Source = source,
+            AddedAt = now }, cancellationToken);
 
     /// <summary>Starts watching an order unless it is watched already (pending or resolved). True when it was not.</summary>
     public virtual async Task<bool> AddIfNewAsync(string order, string source, DateTimeOffset now, CancellationToken cancellationToken)
@@ -173,7 +201,9 @@ public class WatchStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var key = Key(order);
-        var removed = await DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken).ConfigureAwait(false);
+        var spread = DeleteAsync(WatchedOrder.PendingPartitionOf(key), key, cancellationToken);
+        var legacy = DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken);
+        var removed = await spread.ConfigureAwait(false) | await legacy.ConfigureAwait(false);
         var alias = await Table.GetEntityIfExistsAsync<TableEntity>(WatchedOrder.AliasPartition, key, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         if (alias.HasValue && alias.Value!.GetString("OrderId") is { } id)
@@ -223,7 +253,7 @@ public class WatchStore : TableStore
         if (key != id) await AddAliasAsync(key, id, cancellationToken).ConfigureAwait(false);
         if (pending.Number is { } number && Key(number) != id && Key(number) != key)
             await AddAliasAsync(Key(number), id, cancellationToken).ConfigureAwait(false);
-        await DeleteAsync(WatchedOrder.PendingPartition, key, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(pending.PartitionKey, key, cancellationToken).ConfigureAwait(false);
         pending.PartitionKey = WatchedOrder.Partition;
         pending.RowKey = id;
         pending.ETag = resolved.ETag;
@@ -234,7 +264,7 @@ public class WatchStore : TableStore
     public virtual async Task DropPendingAsync(WatchedOrder pending, string? orderId, CancellationToken cancellationToken)
     {
         if (orderId is not null && pending.RowKey != orderId) await AddAliasAsync(pending.RowKey, orderId, cancellationToken).ConfigureAwait(false);
-        await DeleteAsync(WatchedOrder.PendingPartition, pending.RowKey, cancellationToken).ConfigureAwait(false);
+        await DeleteAsync(pending.PartitionKey, pending.RowKey, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task AddAliasAsync(string key, string orderId, CancellationToken cancellationToken) =>

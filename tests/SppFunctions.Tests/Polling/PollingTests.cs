@@ -457,6 +457,32 @@ public class PollingTests
     }
 
     [Fact]
+    public async Task Order_webhooks_spread_their_pending_entries_and_one_an_earlier_version_left_in_pending_is_still_resolved()
+    {
+        await using var w = await World.StartAsync();
+        var orders = Enumerable.Range(0, 12).Select(_ => w.Store.AddOrder(status: "Pending")).ToList();
+        foreach (var order in orders) await w.App.EnqueueEventAsync("order.created", FakeSppWebhooks.OldStyleOrder(order));
+        await w.App.Driver().DrainAsync();
+        // An order an earlier version added: its entry in the one partition every order webhook wrote to.
+        var old = w.Store.AddOrder(status: "Working");
+        var table = w.App.Get<Azure.Data.Tables.TableServiceClient>().GetTableClient(w.App.Names.WatchTable);
+        await table.AddEntityAsync(new WatchedOrder { PartitionKey = WatchedOrder.PendingPartition, RowKey = old["id"]!.ToString(),
+            Source = "webhook", AddedAt = w.Time.GetUtcNow() });
+
+        var pendingPartitions = (await w.Watch.ListPendingAsync(CancellationToken.None)).Select(e => e.PartitionKey).Distinct().ToList();
+        Assert.Contains(WatchedOrder.PendingPartition, pendingPartitions);
+        Assert.True(pendingPartitions.Count(p => p.StartsWith("pending-", StringComparison.Ordinal)) > 1, string.Join(", ", pendingPartitions));
+        Assert.NotNull(await w.Watch.GetAsync(old["id"]!.ToString(), CancellationToken.None));
+
+        await w.RunAsync();
+
+        Assert.Empty(await w.Watch.ListPendingAsync(CancellationToken.None));
+        var resolved = (await w.Watch.ListResolvedAsync(CancellationToken.None)).Select(e => e.OrderId).ToHashSet();
+        Assert.All(orders.Select(o => o["id"]!.ToString()).Append(old["id"]!.ToString()), id => Assert.Contains(id, resolved));
+        Assert.True(await w.Watch.RemoveAsync(old["id"]!.ToString(), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Configured_orders_are_watched_and_bootstrap_adds_open_orders_once()
     {
         var time = AppHarness.NewFakeTime();
