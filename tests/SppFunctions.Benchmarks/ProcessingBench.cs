@@ -172,9 +172,10 @@ public static class ProcessingBench
                 + $"p99 {Measure.Ms(appSamples.P99)} vs {Measure.Ms(floorSamples.P99)} ms; "
                 + $"{(double)appCalls / n:F1} storage round trips vs {(double)floorCalls / n:F1})",
                 ratio >= Goal,
-                $"an event takes {(double)appCalls / n:F0} storage round trips (the event row's processing and final states, "
-                + "the action record's claim and completion, the watch-set insert and the own-message entry; 4 of them in a row), the floor 1, " +
-                "and single-threaded Azurite is the bottleneck"));
+                $"an event takes {(double)appCalls / n:F0} storage round trips (2 in a row: the claim with the event row's processing "
+                + "state, then the outcome with its final state, each one transaction; alongside them the watch-set insert and the "
+                + "own-message entry, in other tables), the floor 1, and single-threaded Azurite is the bottleneck: throughput follows "
+                + "the total"));
         }
         var posted = spp.Store.AllOrderMessages.Count - before;
         // The floor posted as many messages as the app did.
@@ -197,8 +198,9 @@ public static class ProcessingBench
         body.AppendLine();
         body.AppendLine("App: `EventProcessor.ProcessAsync` on the message text of an `order.created` event published as intake publishes it,");
         body.AppendLine("with one rule (`create_order_message` on the order, Liquid template) and the built-in watch-set handler that");
-        body.AppendLine("`order.*` events run (polling is on by default): event log received → processing → succeeded, one action record");
-        body.AppendLine("per action, the SPP POST, the own-message record. Floor: the same SPP POST through `SppClient` plus one table");
+        body.AppendLine("`order.*` events run (polling is on by default): the claim with the event row's \"processing\" in one transaction,");
+        body.AppendLine("the SPP POST, the outcome with \"succeeded\" in another, the own-message record and the watch-set insert alongside.");
+        body.AppendLine("Floor: the same SPP POST through `SppClient` plus one table");
         body.AppendLine("insert. Queue receive/delete are the Functions host's work and the same for any design, so neither side includes");
         body.AppendLine("them. Every app event is checked to have posted exactly one message. Allocations are the whole process's");
         body.AppendLine($"(the fake SPP server runs in it too, for both sides alike). {options.Describe()}");

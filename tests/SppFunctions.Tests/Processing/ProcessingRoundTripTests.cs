@@ -73,6 +73,10 @@ public class ProcessingRoundTripTests
         var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(id, CancellationToken.None));
         Assert.Equal(("welcome.0", ActionStatus.Succeeded, false), (record.Key, record.Status, record.MayHaveActed));
         Assert.Equal(EventStore.PartitionOf(id), record.PartitionKey);
+        // Stored beside the event's row under the action row prefix, with only its own fields.
+        var stored = (await app.RowsAsync(app.Names.EventsTable)).Single(r => r.PartitionKey == id && r.RowKey != id);
+        Assert.Equal(EventStore.ActionRowPrefix + "welcome.0", stored.RowKey);
+        Assert.DoesNotContain(stored.Keys, k => k is nameof(ActionRecord.Key) or nameof(ActionRecord.InEventPartition));
         Assert.Single(app.Spp.RequestsTo("POST", $"/api/order_messages/{number}"));
     }
 

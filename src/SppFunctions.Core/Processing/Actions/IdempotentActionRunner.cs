@@ -17,7 +17,8 @@ public sealed record ActionOutcome(string Key, string Status, string? Result, st
 
 /// <summary>
 /// Runs each action of an event (or command) at most once in effect, whatever the queue redelivers, however many
-/// instances race, and wherever a process dies. The mechanism, on the action's record in table SppActions:
+/// instances race, and wherever a process dies. The mechanism, on the action's record (<see cref="ActionRecord"/>: in the
+/// event's partition of SppEvents, a command's in SppActions):
 ///
 /// 1. Read the record. Succeeded: skip. Failed/unknown in this replay generation: stay failed.
 ///    Pending with a live lease: another attempt owns it → <see cref="RetryLaterException"/> (the queue retries later).
@@ -35,6 +36,10 @@ public sealed record ActionOutcome(string Key, string Status, string? Result, st
 /// 4. Run it and record the outcome by ETag. Failures that certainly did not reach the target (429, no connection)
 ///    release the claim and retry; ambiguous ones release it with MayHaveActed set (create_order_message, idempotent
 ///    calls) or end as "unknown" (other non-idempotent calls); permanent ones (4xx, template errors) end as failed.
+///
+/// On a first delivery (an <see cref="EventWriteBatch"/>) the writes of steps 2 and 4 go in transactions with the event's
+/// other writes: the claim with the event row's "processing" or the previous action's outcome, the outcome with the
+/// next claim or the row's final state. The order of writes and SPP calls is the same; only the round trips are fewer.
 /// </summary>
 public class IdempotentActionRunner
 {
