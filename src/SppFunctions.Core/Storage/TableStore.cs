@@ -36,9 +36,16 @@ public abstract class TableStore
     protected async Task<bool> TryInsertAsync<T>(T entity, CancellationToken cancellationToken) where T : class, ITableEntity
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        return await TryInsertAsync(Table, entity, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>As <see cref="TryInsertAsync{T}(T, CancellationToken)"/>, in another table of the store (that exists).</summary>
+    protected static async Task<bool> TryInsertAsync<T>(TableClient table, T entity, CancellationToken cancellationToken)
+        where T : class, ITableEntity
+    {
         try
         {
-            var response = await Table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            var response = await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
             entity.ETag = response.Headers.ETag ?? default;
             return true;
         }
@@ -49,11 +56,16 @@ public abstract class TableStore
     }
 
     /// <summary>Replaces the entity if it is unchanged since read (its ETag); false when another writer changed or removed it.</summary>
-    protected async Task<bool> TryReplaceAsync<T>(T entity, CancellationToken cancellationToken) where T : class, ITableEntity
+    protected Task<bool> TryReplaceAsync<T>(T entity, CancellationToken cancellationToken) where T : class, ITableEntity =>
+        TryReplaceAsync(Table, entity, cancellationToken);
+
+    /// <summary>As <see cref="TryReplaceAsync{T}(T, CancellationToken)"/>, in another table of the store.</summary>
+    protected static async Task<bool> TryReplaceAsync<T>(TableClient table, T entity, CancellationToken cancellationToken)
+        where T : class, ITableEntity
     {
         try
         {
-            var response = await Table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            var response = await table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
             entity.ETag = response.Headers.ETag ?? default;
             return true;
         }

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using Azure.Core;
-using Azure.Core.Pipeline;
 using Microsoft.Extensions.Azure;
 using SppFunctions.Tests.Infrastructure;
 using static SppFunctions.Tests.Intake.WebhookTestKit;
@@ -13,40 +11,9 @@ namespace SppFunctions.Tests.Intake;
 /// </summary>
 public class StorageRoundTripTests
 {
-    /// <summary>Records every storage request that goes out: method, resource (table or queue) and status.</summary>
-    private sealed class RequestLog : HttpPipelinePolicy
+    private static async Task<(AppHarness App, StorageRequestLog Log)> StartAsync()
     {
-        private readonly ConcurrentQueue<string> _requests = new();
-
-        public List<string> Take()
-        {
-            var list = new List<string>();
-            while (_requests.TryDequeue(out var r)) list.Add(r);
-            return list;
-        }
-
-        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            ProcessNext(message, pipeline);
-            Record(message);
-        }
-
-        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            await ProcessNextAsync(message, pipeline);
-            Record(message);
-        }
-
-        private void Record(HttpMessage message)
-        {
-            var resource = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries).Skip(1).FirstOrDefault()?.Split('(')[0];
-            _requests.Enqueue($"{message.Request.Method} {resource} {(message.HasResponse ? message.Response.Status : 0)}");
-        }
-    }
-
-    private static async Task<(AppHarness App, RequestLog Log)> StartAsync()
-    {
-        var log = new RequestLog();
+        var log = new StorageRequestLog();
         var app = await AppHarness.StartAsync(rules: null,
             services: s => s.AddAzureClients(c => c.ConfigureDefaults(o => o.AddPolicy(log, HttpPipelinePosition.PerRetry))));
         // The first webhook creates the queue and the table (once per process): not what a webhook costs.

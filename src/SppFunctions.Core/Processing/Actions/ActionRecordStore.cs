@@ -160,33 +160,12 @@ public class ActionRecordStore : TableStore
     {
         if (!record.InEventPartition) return await TryInsertAsync(record, cancellationToken).ConfigureAwait(false);
         await _createEvents.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var response = await _events.AddEntityAsync(record, cancellationToken).ConfigureAwait(false);
-            record.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            return false;
-        }
+        return await TryInsertAsync(_events, record, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Replaces a record if unchanged since read; false when another attempt changed it first.</summary>
-    public virtual async Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken)
-    {
-        if (!record.InEventPartition) return await TryReplaceAsync(record, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var response = await _events.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            record.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            return false;
-        }
-    }
+    public virtual Task<bool> TryUpdateAsync(ActionRecord record, CancellationToken cancellationToken) =>
+        TryReplaceAsync(record.InEventPartition ? _events : Table, record, cancellationToken);
 
     /// <summary>
     /// Writes the batch's pending writes together with <paramref name="claim"/> (inserted when it has no ETag, else
