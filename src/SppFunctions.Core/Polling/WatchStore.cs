@@ -174,7 +174,8 @@ public class WatchStore : TableStore
         var key = Key(order);
         foreach (var partition in new[] { WatchedOrder.PendingPartitionOf(key), WatchedOrder.PendingPartition })
         {
-            var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(partition, key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(partition, key, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
             if (pending.HasValue) return pending.Value;
         }
         return await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false);
