@@ -172,10 +172,11 @@ public class WatchStore : TableStore
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var key = Key(order);
-        foreach (var partition in new[] { WatchedOrder.PendingPartitionOf(key), WatchedOrder.PendingPartition })
+        // Its pending partition and the earlier versions' one, at the same time.
+        var reads = new[] { WatchedOrder.PendingPartitionOf(key), WatchedOrder.PendingPartition }
+            .Select(p => Table.GetEntityIfExistsAsync<WatchedOrder>(p, key, cancellationToken: cancellationToken)).ToArray();
+        foreach (var pending in await Task.WhenAll(reads).ConfigureAwait(false))
         {
-            var pending = await Table.GetEntityIfExistsAsync<WatchedOrder>(partition, key, cancellationToken: cancellationToken)
-                .ConfigureAwait(false);
             if (pending.HasValue) return pending.Value;
         }
         return await FindResolvedAsync(order, cancellationToken).ConfigureAwait(false);

@@ -144,12 +144,20 @@ public class EventProcessor
         {
             // Observed, so its failure is not left unobserved; the delivery fails with the first exception.
             await SettleAsync(idempotent).ConfigureAwait(false);
-            await FlushQuietlyAsync(batch).ConfigureAwait(false);
-            await SettleAlongsideAsync(batch).ConfigureAwait(false);
+            await FailWithBatchAsync(batch).ConfigureAwait(false);
             throw;
         }
 
-        await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known, batch).ConfigureAwait(false);
+        try
+        {
+            await FinishAsync(message, dequeueCount, failures, payload, cancellationToken, known, batch).ConfigureAwait(false);
+        }
+        catch
+        {
+            // E.g. storage failing the final transaction: the outcomes of the actions that ran still go, alone.
+            await FailWithBatchAsync(batch).ConfigureAwait(false);
+            throw;
+        }
         await SettleAlongsideAsync(batch).ConfigureAwait(false);
         _logger.LogInformation("Event {EventId} ({EventName}) {Status}: {Actions} action(s), {Failures} failure(s)",
             message.Id, message.Event, failures.Count == 0 ? "succeeded" : "failed", ran, failures.Count);
@@ -204,6 +212,13 @@ public class EventProcessor
     }
 
     private static Task SettleAlongsideAsync(EventWriteBatch? batch) => batch?.SettleAlongsideAsync() ?? Task.CompletedTask;
+
+    /// <summary>Before a delivery fails: what waits in the batch goes (best effort), and the writes alongside are awaited.</summary>
+    private async Task FailWithBatchAsync(EventWriteBatch? batch)
+    {
+        await FlushQuietlyAsync(batch).ConfigureAwait(false);
+        await SettleAsync(batch?.SettleAlongsideAsync()).ConfigureAwait(false);
+    }
 
     /// <summary>Waits for a task started alongside others, its failure already accounted for by the caller's.</summary>
     private static async Task SettleAsync(Task? task)

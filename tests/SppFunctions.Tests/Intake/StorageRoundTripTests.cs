@@ -62,8 +62,8 @@ public class StorageRoundTripTests
 
         await app.Driver().DrainAsync();
 
-        // No action ran: the row goes from "received" to "succeeded" in one merge, without a read.
+        // No action ran: the row goes from "received" to "succeeded" in one write, without a read.
         var onRows = log.Take().Where(r => r.Split(' ')[1] == app.Names.EventsTable).ToList();
-        Assert.Equal(new[] { $"PATCH {app.Names.EventsTable} 204" }, onRows);
+        Assert.Equal(new[] { $"PUT {app.Names.EventsTable} 204" }, onRows);
     }
 }

@@ -120,6 +120,26 @@ public class UpgradeTests
     }
 
     [Fact]
+    public async Task A_first_delivery_of_this_versions_message_looks_where_an_old_instance_may_have_recorded_the_action()
+    {
+        // A rolling deployment: an old instance processed one copy of the message (records in SppActions); another
+        // copy's first delivery reaches a new instance, which must not claim the action blindly beside that record.
+        var (app, envelope, orderId) = await StartAsync();
+        await using var _ = app;
+        var answer = await PostAsync(app, envelope);
+        var id = answer.Body["id"]!.GetValue<string>();
+        var queued = Assert.Single(await app.PeekAllAsync(app.Names.EventsQueue));
+        Assert.Equal(EventMessage.Current, EventMessage.Parse(queued.Body.ToString()).V);
+        var posted = app.Spp.Store.AddOrderMessage(orderId, "<p>Thanks!</p>");
+        await LegacyLayout.AddSucceededActionAsync(app, id, "welcome.0", posted["id"]!.ToString());
+
+        await app.Get<SppFunctions.Processing.EventProcessor>().ProcessAsync(queued.Body.ToString(), 1, CancellationToken.None);
+
+        Assert.Single(app.Spp.Store.GetOrderMessages(orderId));
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
+    }
+
+    [Fact]
     public async Task An_action_an_instance_of_the_previous_version_is_still_running_is_not_run_beside_it()
     {
         // During a rolling upgrade: the old instance has claimed the action (SppActions) when a new one gets the message.

@@ -1,4 +1,5 @@
 using Azure.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Azure;
 using SppFunctions.FakeSpp;
 using SppFunctions.Processing.Actions;
@@ -122,5 +123,53 @@ public class ProcessingRoundTripTests
         var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(evt.Id, CancellationToken.None));
         Assert.Equal(ActionStatus.Succeeded, record.Status);
         Assert.Single(app.Spp.RequestsTo("POST", $"/api/order_messages/{order["id"]}"));
+    }
+}
+
+/// <summary>
+/// The writes that wait in a first delivery's batch are not lost when the delivery fails after its actions ran: the
+/// outcome of a POST that SPP took is written alone before the delivery fails, so the redelivery finds it done
+/// instead of marking it "unknown" (an outcome left unwritten would be).
+/// </summary>
+public class BatchFailureTests
+{
+    private const string PostRule = """
+        [{ "name": "notify", "on": "order.created", "actions": [
+            { "type": "api_call", "method": "POST", "path": "orders", "body": { "user_id": "{{ data.client.id }}", "service": "Follow-up" } }
+        ]}]
+        """;
+
+    /// <summary>Storage fails the first transaction that carries an event's final state (e.g. a 503 under load).</summary>
+    private sealed class FailingFinalCommit(Azure.Data.Tables.TableServiceClient tables, StorageNames names) : ActionRecordStore(tables, names)
+    {
+        public int Failed { get; private set; }
+
+        public override Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
+        {
+            if (row is null || Failed > 0) return base.TryCommitAsync(batch, claim, row, cancellationToken);
+            Failed++;
+            throw new Azure.RequestFailedException(503, "Simulated: the server is busy.");
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_final_transaction_still_records_the_outcome_and_the_redelivery_finishes_without_calling_again()
+    {
+        await using var app = await AppHarness.StartAsync(rules: PostRule,
+            services: s => s.AddSingleton<ActionRecordStore, FailingFinalCommit>());
+        var order = FakeSppWebhooks.OldStyleOrder(app.Spp.Store.AddOrder(status: "Pending"));
+        var answer = await PostAsync(app, Envelope("order.created", order));
+        var id = answer.Body["id"]!.GetValue<string>();
+        var driver = app.Driver();
+
+        await driver.DrainAsync();
+
+        Assert.Equal(1, ((FailingFinalCommit)app.Get<ActionRecordStore>()).Failed);
+        Assert.Equal(1, driver.Failures); // the delivery whose final transaction failed; the redelivery finished
+        Assert.Single(app.Spp.RequestsTo("POST", "/api/orders"));
+        var record = Assert.Single(await app.Get<ActionRecordStore>().ListAsync(id, CancellationToken.None));
+        Assert.Equal(ActionStatus.Succeeded, record.Status);
+        Assert.Equal(1, record.Attempts);
+        Assert.Equal(EventStatus.Succeeded, (await app.EventRowAsync(id))!.Status);
     }
 }

@@ -25,7 +25,7 @@ public sealed class CrashPlan(int seed, double lostSuccessWrite, double crashAft
 
     internal bool IsDead(string? owner) => owner is not null && _dead.ContainsKey(owner);
 
-    /// <summary>True the first time an attempt (owner) writes: that write is its claim.</summary>
+    /// <summary>True the first time an attempt's (owner's) write reaches storage: that write is its claim.</summary>
     internal bool IsClaim(string? owner) => owner is not null && _claimed.TryAdd(owner, true);
 
     internal bool ShouldLoseSuccessWrite(ActionRecord record) => Enabled && Roll(record, "success") < lostSuccessWrite;
@@ -90,7 +90,7 @@ public sealed class ChaosRecordStore(TableServiceClient tables, StorageNames nam
 
     /// <summary>
     /// Before records go: a write of a crashed attempt never reaches storage, and a success may be lost (the attempt
-    /// dies, with whatever would have gone with it). Returns the claims among them.
+    /// dies, with whatever would have gone with it). Returns the pending ones among them (claims or releases).
     /// </summary>
     private List<ActionRecord> BeforeWrite(IReadOnlyList<ActionRecord> records)
     {
@@ -101,13 +101,17 @@ public sealed class ChaosRecordStore(TableServiceClient tables, StorageNames nam
             plan.Kill(record, afterClaim: false);
             throw new SimulatedCrashException($"Simulated crash after the SPP call of {record.PartitionKey}/{record.RowKey}, before recording it.");
         }
-        return records.Where(r => r.Status == ActionStatus.Pending && plan.IsClaim(r.Owner)).ToList();
+        return records.Where(r => r.Status == ActionStatus.Pending).ToList();
     }
 
-    /// <summary>After claims reached storage: the attempt may die right then, before (or while) calling SPP.</summary>
-    private void AfterWrite(List<ActionRecord> claims)
+    /// <summary>
+    /// After pending records reached storage: those that are their attempt's first write are its claim, and the attempt
+    /// may die right then, before (or while) calling SPP. (A claim whose transaction met a conflict and then went alone
+    /// counts when it goes.)
+    /// </summary>
+    private void AfterWrite(List<ActionRecord> pending)
     {
-        foreach (var claim in claims.Where(plan.ShouldCrashAfterClaim))
+        foreach (var claim in pending.Where(r => plan.IsClaim(r.Owner)).Where(plan.ShouldCrashAfterClaim))
         {
             plan.Kill(claim, afterClaim: true);
             throw new SimulatedCrashException($"Simulated crash after claiming {claim.PartitionKey}/{claim.RowKey}.");

@@ -93,12 +93,13 @@ public class ActionRecordStore : TableStore
     private readonly TableClient _events = null!;
     private readonly CreateOnce _createEvents = null!;
     private readonly Once<bool> _legacyOwnMessages;
-    private readonly Once<DateTimeOffset?> _legacyEventRecords;
+    /// <summary>How often the newest event with records of the earlier layout is looked up again.</summary>
+    private static readonly TimeSpan LegacyRecheck = TimeSpan.FromMinutes(10);
+    private (DateTimeOffset At, Task<DateTimeOffset?> Horizon)? _legacyCheck;
 
     protected ActionRecordStore()
     {
         _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
-        _legacyEventRecords = new(_ => FindLegacyEventRecordsAsync());
     }
 
     public ActionRecordStore(TableServiceClient tables, StorageNames names)
@@ -107,7 +108,6 @@ public class ActionRecordStore : TableStore
         _events = tables.GetTableClient(names.EventsTable);
         _createEvents = new CreateOnce(ct => _events.CreateIfNotExistsAsync(ct));
         _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
-        _legacyEventRecords = new(_ => FindLegacyEventRecordsAsync());
     }
 
     /// <summary>The partition of a message's own-message entry: one of 100, so no single partition takes every write.</summary>
@@ -177,14 +177,18 @@ public class ActionRecordStore : TableStore
     public virtual async Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
     {
         if (claim is not null && !batch.CanHold(claim)) throw new ArgumentException($"Record {claim.RowKey} is not of this event.", nameof(claim));
+        // The pending "processing" row is merged over the publisher's (its fields stay); a final state replaces the row.
+        var merge = row is null;
         row ??= batch.Row;
+        // A row that is not in the event's own partition (an earlier version's day partition) cannot join: write alone.
+        if (row is not null && (row.PartitionKey != batch.EventId || row.RowKey != batch.EventId)) return false;
         var entities = new List<ITableEntity>();
         var actions = new List<TableTransactionAction>();
         if (row is not null)
         {
             entities.Add(row);
-            actions.Add(row.ETag == default ? new(TableTransactionActionType.UpdateMerge, row, ETag.All)
-                : new(TableTransactionActionType.UpdateReplace, row, row.ETag));
+            actions.Add(new(merge ? TableTransactionActionType.UpdateMerge : TableTransactionActionType.UpdateReplace, row,
+                row.ETag == default ? ETag.All : row.ETag));
         }
         foreach (var record in claim is null ? batch.Records : batch.Records.Append(claim))
         {
@@ -251,21 +255,58 @@ public class ActionRecordStore : TableStore
     }
 
     /// <summary>
-    /// True when an event may have records where earlier versions kept them (<c>SppActions</c>): that table had
-    /// events' records when this process first looked, and the event was created no later than a day after that.
+    /// True when an event may have records where earlier versions kept them (<c>SppActions</c>): it was created no later
+    /// than a day after the newest event that has records there. That newest event is looked up again every 10 minutes
+    /// (about 30 one-row queries while there are such records, one when there are none), so records an instance of an
+    /// earlier version still writes during a rolling deployment are found too.
     /// </summary>
-    private async Task<bool> MayHaveLegacyRecordsAsync(string eventId, CancellationToken cancellationToken) =>
-        await _legacyEventRecords.GetAsync(cancellationToken).ConfigureAwait(false) is { } horizon && EventIds.CreatedOf(eventId) < horizon;
+    public virtual async Task<bool> MayHaveLegacyRecordsAsync(string eventId, CancellationToken cancellationToken)
+    {
+        if (!EventIds.IsValid(eventId)) return false;
+        var check = _legacyCheck;
+        var now = DateTimeOffset.UtcNow;
+        if (check is null || now - check.Value.At > LegacyRecheck || check.Value.Horizon.IsFaulted)
+        {
+            check = (now, FindLegacyHorizonAsync());
+            _legacyCheck = check;
+        }
+        var horizon = await check.Value.Horizon.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return horizon is { } h && EventIds.CreatedOf(eventId) < h;
+    }
 
-    private async Task<DateTimeOffset?> FindLegacyEventRecordsAsync()
+    /// <summary>
+    /// The creation time of the newest event with records in <c>SppActions</c>, plus a day, or null when there is none:
+    /// a binary search over the ten digits of time event ids begin with (partition keys sort by them).
+    /// </summary>
+    private async Task<DateTimeOffset?> FindLegacyHorizonAsync()
     {
         await EnsureTableAsync(CancellationToken.None).ConfigureAwait(false);
-        // Event ids begin with digits; command scopes ("cmd-…") and own-message partitions ("own…") with letters.
-        var filter = TableClient.CreateQueryFilter($"PartitionKey lt {":"}");
-        await foreach (var _ in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
-            cancellationToken: CancellationToken.None).ConfigureAwait(false))
+        if (await FirstLegacyScopeFromAsync(0).ConfigureAwait(false) is not { } first) return null;
+        var lo = first; // a time with records at or after it
+        var hi = DateTimeOffset.UtcNow.AddDays(2).ToUnixTimeSeconds(); // no event id from here on (created before now)
+        while (hi - lo > 1)
         {
-            return DateTimeOffset.UtcNow + LegacySlack;
+            var mid = lo + (hi - lo) / 2;
+            if (await FirstLegacyScopeFromAsync(mid).ConfigureAwait(false) is { } found) lo = found;
+            else hi = mid;
+        }
+        return DateTimeOffset.FromUnixTimeSeconds(lo) + LegacySlack;
+    }
+
+    /// <summary>The time of the first event at or after <paramref name="seconds"/> that has records in <c>SppActions</c>, or null.</summary>
+    private async Task<long?> FirstLegacyScopeFromAsync(long seconds)
+    {
+        // Event ids begin with ten digits; command scopes ("cmd-…") and own-message partitions ("own…") with letters.
+        var from = Math.Clamp(seconds, 0, 9_999_999_999).ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {from} and PartitionKey lt {":"}");
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: PartitionColumns,
+            cancellationToken: CancellationToken.None).AsPages().ConfigureAwait(false))
+        {
+            foreach (var row in page.Values)
+            {
+                return EventIds.IsValid(row.PartitionKey) ? EventIds.CreatedOf(row.PartitionKey).ToUnixTimeSeconds() : null;
+            }
+            if (page.ContinuationToken is null) break;
         }
         return null;
     }

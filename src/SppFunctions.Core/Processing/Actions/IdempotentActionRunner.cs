@@ -79,6 +79,8 @@ public class IdempotentActionRunner
         CancellationToken cancellationToken, bool likelyNew = false, EventWriteBatch? batch = null)
     {
         var now = _time.GetUtcNow();
+        // Where an earlier version may have kept this event's records (an upgrade's first days), look before claiming.
+        if (likelyNew && await _records.MayHaveLegacyRecordsAsync(scope, cancellationToken).ConfigureAwait(false)) likelyNew = false;
         if (likelyNew)
         {
             PlannedAction? planned = null;
@@ -151,9 +153,9 @@ public class IdempotentActionRunner
     /// </summary>
     private async Task<bool> TryAddAsync(ActionRecord record, EventWriteBatch? batch, CancellationToken cancellationToken)
     {
-        if (batch is not null && !batch.IsEmpty && batch.CanHold(record))
+        if (batch is not null && !batch.IsEmpty)
         {
-            if (await _records.TryCommitAsync(batch, record, null, cancellationToken).ConfigureAwait(false)) return true;
+            if (batch.CanHold(record) && await _records.TryCommitAsync(batch, record, null, cancellationToken).ConfigureAwait(false)) return true;
             await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         }
         return await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false);
@@ -332,13 +334,15 @@ public class IdempotentActionRunner
 
     /// <summary>
     /// Records an action's outcome: a record this attempt claimed waits in the batch (if any) for the next write,
-    /// which is the next claim or the event row's final state; otherwise it is written now.
+    /// which is the next claim or the event row's final state, while at least half of its lease is left (the wait is
+    /// short, but the outcome must be written before another attempt may take the action over); otherwise it is written now.
     /// </summary>
     private async Task<ActionOutcome> FinishAsync(ActionRecord record, bool isNew, string status, string? result, string? error, int generation,
         EventWriteBatch? batch, CancellationToken cancellationToken)
     {
+        var leaseLeft = record.LeaseUntil is { } until ? until - _time.GetUtcNow() : TimeSpan.Zero;
         Complete(record, status, result, error, generation);
-        if (!isNew && batch is not null && batch.CanHold(record) && record.ETag != default)
+        if (!isNew && batch is not null && batch.CanHold(record) && record.ETag != default && leaseLeft >= _options.Value.ActionLease / 2)
         {
             batch.Defer(record);
             return Completed(record);
