@@ -257,7 +257,7 @@ public class ActionRecordStore : TableStore
     /// <summary>
     /// True when an event may have records where earlier versions kept them (<c>SppActions</c>): it was created no later
     /// than a day after the newest event that has records there. That newest event is looked up again every 10 minutes
-    /// (about 30 one-row queries while there are such records, one when there are none), so records an instance of an
+    /// (about 33 one-row queries while there are such records, one when there are none), so records an instance of an
     /// earlier version still writes during a rolling deployment are found too.
     /// </summary>
     public virtual async Task<bool> MayHaveLegacyRecordsAsync(string eventId, CancellationToken cancellationToken)
@@ -283,7 +283,7 @@ public class ActionRecordStore : TableStore
         await EnsureTableAsync(CancellationToken.None).ConfigureAwait(false);
         if (await FirstLegacyScopeFromAsync(0).ConfigureAwait(false) is not { } first) return null;
         var lo = first; // a time with records at or after it
-        var hi = DateTimeOffset.UtcNow.AddDays(2).ToUnixTimeSeconds(); // no event id from here on (created before now)
+        var hi = 10_000_000_000L; // past every ten-digit time (not "now": an event's time is SPP's, and clocks differ)
         while (hi - lo > 1)
         {
             var mid = lo + (hi - lo) / 2;
