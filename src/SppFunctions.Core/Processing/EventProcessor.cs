@@ -131,7 +131,7 @@ public class EventProcessor
         catch (RetryLaterException ex)
         {
             await SettleAsync(idempotent).ConfigureAwait(false);
-            await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+            await _runner.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
             known = batch?.WrittenRow ?? known;
             if (await RetryLaterAsync(message, messageText, dequeueCount, ex, known, cancellationToken).ConfigureAwait(false))
             {
@@ -202,7 +202,7 @@ public class EventProcessor
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await _records.FlushAsync(batch, timeout.Token).ConfigureAwait(false);
+            await _runner.FlushAsync(batch, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -279,7 +279,7 @@ public class EventProcessor
             }
             if (!committed)
             {
-                await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                await _runner.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
                 known = batch.WrittenRow;
             }
         }

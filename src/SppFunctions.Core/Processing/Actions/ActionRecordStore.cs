@@ -242,16 +242,19 @@ public class ActionRecordStore : TableStore
     /// <summary>
     /// Writes the batch's pending writes one by one, as they would have been written without it: the row first, then
     /// each record by its ETag (one that another attempt took over meanwhile stays theirs, as a lone write would).
+    /// Returns the records that were not written for that reason.
     /// </summary>
-    public virtual async Task FlushAsync(EventWriteBatch? batch, CancellationToken cancellationToken)
+    public virtual async Task<IReadOnlyList<ActionRecord>> FlushAsync(EventWriteBatch? batch, CancellationToken cancellationToken)
     {
-        if (batch is null || batch.IsEmpty) return;
+        if (batch is null || batch.IsEmpty) return [];
         await batch.WriteRowAloneAsync(cancellationToken).ConfigureAwait(false);
+        var takenOver = new List<ActionRecord>();
         foreach (var record in batch.Records.ToArray())
         {
-            await TryUpdateAsync(record, cancellationToken).ConfigureAwait(false);
+            if (!await TryUpdateAsync(record, cancellationToken).ConfigureAwait(false)) takenOver.Add(record);
             batch.Written(record);
         }
+        return takenOver;
     }
 
     /// <summary>

@@ -108,7 +108,7 @@ public class IdempotentActionRunner
         }
 
         // Everything below reads and writes alone: the pending writes go first.
-        await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+        await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         var record = await _records.GetAsync(scope, key, cancellationToken).ConfigureAwait(false);
         switch (record)
         {
@@ -156,9 +156,22 @@ public class IdempotentActionRunner
         if (batch is not null && !batch.IsEmpty)
         {
             if (batch.CanHold(record) && await _records.TryCommitAsync(batch, record, null, cancellationToken).ConfigureAwait(false)) return true;
-            await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+            await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         }
         return await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes what waits in the batch alone (see <see cref="ActionRecordStore.FlushAsync"/>), saying so for an outcome
+    /// another attempt had taken over meanwhile (its lease ran out: that attempt reconciles and records the outcome).
+    /// </summary>
+    public virtual async Task FlushAsync(EventWriteBatch? batch, CancellationToken cancellationToken)
+    {
+        foreach (var record in await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false))
+        {
+            _logger.LogWarning("Action {Key} of {Scope} finished as {Status} but another attempt had taken it over", record.Key,
+                record.PartitionKey, record.Status);
+        }
     }
 
     /// <summary>Step 2's claim: pending, leased to this attempt, MayHaveActed set before the call.</summary>
@@ -347,7 +360,7 @@ public class IdempotentActionRunner
             batch.Defer(record);
             return Completed(record);
         }
-        await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+        await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         var written = isNew ? await _records.TryAddAsync(record, cancellationToken).ConfigureAwait(false) : await _records.TryUpdateAsync(record,
             cancellationToken).ConfigureAwait(false);
         if (!written)
@@ -379,7 +392,7 @@ public class IdempotentActionRunner
 
     private async Task ReleaseAsync(ActionRecord record, bool mayHaveActed, string error, EventWriteBatch? batch, CancellationToken cancellationToken)
     {
-        await _records.FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+        await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
         record.Status = ActionStatus.Pending;
         record.MayHaveActed = mayHaveActed;
         record.LeaseUntil = _time.GetUtcNow();
