@@ -9,8 +9,8 @@ namespace SppFunctions.Polling;
 /// order id as the row key, so a run reads only the orders that changed, by id. Orders added by a key not yet looked
 /// at (a webhook's, a configured or bootstrapped id or number) wait in partitions "pending-00" … "pending-15" (by a hash
 /// of the key, as every order webhook writes there; earlier versions used one partition "pending", still read), keyed
-/// by that key, until a run resolves and baselines them. A number (or any key other than the id) that resolved is remembered in partition
-/// "alias" (row = the key, <see cref="OrderId"/> = the id). The cursor is the newest message id (and time) already
+/// by that key, until a run resolves and baselines them. A number (or any key other than the id) that resolved is
+/// remembered in partition "alias" (row = the key, <see cref="OrderId"/> = the id). The cursor is the newest message id (and time) already
 /// seen; it is only ever moved forward, by ETag, so two overlapping runs cannot move it back or both emit past it.
 /// </summary>
 public sealed class WatchedOrder : ITableEntity

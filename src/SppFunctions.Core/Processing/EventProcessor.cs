@@ -248,8 +248,9 @@ public class EventProcessor
 
     /// <summary>
     /// Writes the event's outcome. With a batch (a first delivery) the final row goes in one transaction with the
-    /// records still waiting: replaced by its ETag when this delivery wrote the row, else merged over the publisher's.
-    /// When that transaction meets a conflict, everything goes alone, the row read and changed as usual.
+    /// records still waiting, replacing the row: by its ETag when this delivery wrote it, else whatever its ETag (no
+    /// action ran, so the publisher's row is replaced unread). When that transaction meets a conflict, everything goes
+    /// alone, the row read and changed as usual.
     /// </summary>
     private async Task FinishAsync(EventMessage message, long dequeueCount, IReadOnlyList<string> failures, JsonObject? payload,
         CancellationToken cancellationToken, EventEntry? known = null, EventWriteBatch? batch = null)

@@ -87,11 +87,12 @@ public class ActionRecordStore : TableStore
     private const int OwnMessagePartitions = 100;
     private const string CommandPrefix = "cmd-";
     private const string CommandLogRow = "log";
-    /// <summary>How much later than this process's first look an event may have been created and still have records of the earlier layout.</summary>
+    /// <summary>How much later than the newest event with records of the earlier layout an event may have been created and still have some.</summary>
     private static readonly TimeSpan LegacySlack = TimeSpan.FromDays(1);
 
     private readonly TableClient _events = null!;
     private readonly CreateOnce _createEvents = null!;
+    private readonly TimeProvider _time = TimeProvider.System;
     private readonly Once<bool> _legacyOwnMessages;
     /// <summary>How often the newest event with records of the earlier layout is looked up again.</summary>
     private static readonly TimeSpan LegacyRecheck = TimeSpan.FromMinutes(10);
@@ -103,8 +104,14 @@ public class ActionRecordStore : TableStore
     }
 
     public ActionRecordStore(TableServiceClient tables, StorageNames names)
+        : this(tables, names, TimeProvider.System)
+    {
+    }
+
+    public ActionRecordStore(TableServiceClient tables, StorageNames names, TimeProvider time)
         : base(tables, names.ActionsTable)
     {
+        _time = time;
         _events = tables.GetTableClient(names.EventsTable);
         _createEvents = new CreateOnce(ct => _events.CreateIfNotExistsAsync(ct));
         _legacyOwnMessages = new(_ => AnyLegacyOwnMessageAsync());
@@ -169,10 +176,11 @@ public class ActionRecordStore : TableStore
 
     /// <summary>
     /// Writes the batch's pending writes together with <paramref name="claim"/> (inserted when it has no ETag, else
-    /// replaced by it) and/or <paramref name="row"/> (the event row's next state, in place of the pending one: replaced
-    /// by its ETag, or merged over the row whatever its ETag when it has none) in one entity-group transaction. True
-    /// when it went (ETags set, the batch emptied). False when it met a conflict (a row changed, missing or already
-    /// there): then nothing of it was written and the batch still holds its writes, for <see cref="FlushAsync"/>.
+    /// replaced by it) and/or <paramref name="row"/> (the event row's next state, in place of the pending "processing"
+    /// one: replaces the row, by its ETag when it has one) in one entity-group transaction; the pending row alone is
+    /// merged over the publisher's. True when it went (ETags set, the batch emptied). False when it met a conflict (a
+    /// row changed, missing or already there) or the row is outside the event's partition: then nothing of it was
+    /// written and the batch still holds its writes, for <see cref="FlushAsync"/>.
     /// </summary>
     public virtual async Task<bool> TryCommitAsync(EventWriteBatch batch, ActionRecord? claim, EventEntry? row, CancellationToken cancellationToken)
     {
@@ -267,7 +275,7 @@ public class ActionRecordStore : TableStore
     {
         if (!EventIds.IsValid(eventId)) return false;
         var check = _legacyCheck;
-        var now = DateTimeOffset.UtcNow;
+        var now = _time.GetUtcNow();
         if (check is null || now - check.Value.At > LegacyRecheck || check.Value.Horizon.IsFaulted)
         {
             check = (now, FindLegacyHorizonAsync());
