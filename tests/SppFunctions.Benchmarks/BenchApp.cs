@@ -78,6 +78,14 @@ public sealed class BenchApp : IAsyncDisposable
         return new BenchApp(services.BuildServiceProvider(), names, rulesPath) { StorageCalls = counter };
     }
 
+    /// <summary>A row of about the size of the app's event row or action record (12 short string properties).</summary>
+    public static TableEntity SizedRow(string partition)
+    {
+        var row = new TableEntity(partition, Guid.NewGuid().ToString("N"));
+        for (var i = 0; i < 12; i++) row[$"Property{i}"] = $"value {i} of about the length of the app's fields";
+        return row;
+    }
+
     public QueueClient Queue(string name) => Get<QueueServiceClient>().GetQueueClient(name);
     public TableClient Table(string name) => Get<TableServiceClient>().GetTableClient(name);
 
