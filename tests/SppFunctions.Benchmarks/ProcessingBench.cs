@@ -183,7 +183,7 @@ public static class ProcessingBench
                 + "state, then the outcome with its final state, each one transaction; alongside them the watch-set insert and the "
                 + "own-message entry, in other tables), the floor 1, and single-threaded Azurite is the bottleneck: throughput follows "
                 + "the total; a two-row transaction costs more than an insert here, so two of them and the call alone stay under the "
-                + "target (the 'best ratio the guarantee allows' line)"));
+                + "target (the 'least work as bare requests' line)"));
         }
         var posted = spp.Store.AllOrderMessages.Count - before;
         // The floor posted as many messages as the app did.
