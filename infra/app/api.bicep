@@ -66,7 +66,6 @@ var optionalAppSettings = {
   Spp__CircuitBreaker__MinimumThroughput: '10'
   Spp__CircuitBreaker__BreakDuration: '00:00:15'
   Webhooks__MaxBodyBytes: '1048576'
-  Webhooks__DedupeWindow: '7.00:00:00'
   Rules__Path: 'rules.json'
   Processing__ActionLease: '00:02:00'
   Processing__MarkMessages: 'true'

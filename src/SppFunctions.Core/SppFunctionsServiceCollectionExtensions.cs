@@ -9,6 +9,7 @@ public static class SppFunctionsServiceCollectionExtensions
     public static IServiceCollection AddSppFunctions(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddKeyVaultReferenceCheck(configuration);
+        services.AddRetiredSettingsWarning();
         services.AddSppClient(configuration);
         services.AddAppStorage(configuration);
         services.AddWebhookIntake(configuration);

@@ -16,4 +16,11 @@ public static class ConfigurationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResolvedSettings>>(new KeyVaultReferenceValidator(configuration)));
         return services;
     }
+
+    /// <summary>Start-up warns about each setting this version no longer reads (see <see cref="RetiredSettings"/>).</summary>
+    public static IServiceCollection AddRetiredSettingsWarning(this IServiceCollection services)
+    {
+        services.AddHostedService<RetiredSettingsWarning>();
+        return services;
+    }
 }

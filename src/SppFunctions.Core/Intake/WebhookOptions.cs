@@ -2,20 +2,13 @@ using Microsoft.Extensions.Options;
 
 namespace SppFunctions.Intake;
 
-/// <summary>Webhook intake limits (<c>Webhooks__MaxBodyBytes</c>, <c>Webhooks__DedupeWindow</c>).</summary>
+/// <summary>Webhook intake limits (<c>Webhooks__MaxBodyBytes</c>).</summary>
 public sealed class WebhookOptions
 {
     public const string SectionName = "Webhooks";
 
     /// <summary>Largest body accepted; larger ones get 413 without being read in full.</summary>
     public long MaxBodyBytes { get; set; } = 1024 * 1024;
-
-    /// <summary>
-    /// No longer used: it was the life of the separate dedupe record of earlier versions (whose records carry their own
-    /// expiry). An event's row is its dedupe record now, kept for the event's retention. Still accepted and validated,
-    /// so existing settings keep working (docs/UPGRADING.md).
-    /// </summary>
-    public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>The tokens SPP puts in webhook bodies (<c>Spp__WebhookTokens__0</c>, <c>__1</c>, ...): one per SPP webhook, and old+new during
@@ -33,7 +26,6 @@ internal sealed class WebhookOptionsValidator : IValidateOptions<WebhookOptions>
     {
         var failures = new List<string>();
         if (options.MaxBodyBytes is < 1024 or > 100 * 1024 * 1024) failures.Add("Webhooks__MaxBodyBytes must be between 1024 and 104857600 bytes.");
-        if (options.DedupeWindow < TimeSpan.FromMinutes(1)) failures.Add("Webhooks__DedupeWindow must be at least 00:01:00.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -19,7 +19,7 @@ public class KeyVaultReferenceStartupTests
     private const string TokenReference =
         "@Microsoft.KeyVault(SecretUri=https://kv-test01.vault.azure.net/secrets/spp-webhook-token-0/fedcba9876543210)";
 
-    private static Dictionary<string, string?> FilledInSample()
+    internal static Dictionary<string, string?> FilledInSample()
     {
         var sample = JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "local.settings.sample.json")))!["Values"]!.AsObject();
         var values = sample.ToDictionary(kv => kv.Key.Replace("__", ":", StringComparison.Ordinal), kv => kv.Value?.GetValue<string>());
@@ -30,12 +30,13 @@ public class KeyVaultReferenceStartupTests
         return values;
     }
 
-    private static IHost Build(Dictionary<string, string?> values)
+    internal static IHost Build(Dictionary<string, string?> values, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(values);
         builder.Services.AddSppFunctions(builder.Configuration);
+        services?.Invoke(builder.Services);
         return builder.Build();
     }
 

@@ -157,7 +157,7 @@ public class WebhookIntakeTests
     [Fact]
     public async Task A_queued_event_stays_a_duplicate_for_as_long_as_its_row_is_kept_whatever_the_old_window()
     {
-        // Webhooks__DedupeWindow was the life of a separate dedupe record; the row lives for the event's retention.
+        // Webhooks__DedupeWindow (retired, ignored) was the life of a separate dedupe record; the row lives for the event's retention.
         await using var app = await AppHarness.StartAsync(new() { ["Webhooks:DedupeWindow"] = "01:00:00" }, fakeTime: true);
         var envelope = Envelope("order.created");
         Assert.Equal(202, (await PostAsync(app, envelope)).Status);
